@@ -1,0 +1,97 @@
+/** DTOs of the HTTP API, shared by the API, the web UI and the CLI. Times are ns strings. */
+
+export const CAPTURE_STATES = ['queued', 'parsing', 'correlating', 'ready', 'failed'] as const;
+export type CaptureState = (typeof CAPTURE_STATES)[number];
+
+export const SOURCE_FILE_STATES = ['queued', 'parsing', 'parsed', 'failed'] as const;
+export type SourceFileState = (typeof SOURCE_FILE_STATES)[number];
+
+export interface RejectedLine {
+  line: number;
+  field?: string;
+  reason: string;
+}
+
+export interface SourceFileReport {
+  id: string;
+  name: string;
+  sha256: string;
+  bytes: string;
+  format: string | null;
+  state: SourceFileState;
+  lines: string;
+  events: string;
+  rejectedCount: string;
+  /** The first 20 rejected lines with their reasons. */
+  rejected: RejectedLine[];
+  parseMs: number | null;
+  error: string | null;
+}
+
+export interface CaptureSummary {
+  id: string;
+  name: string;
+  state: CaptureState;
+  createdAt: string;
+  updatedAt: string;
+  files: number;
+  bytes: string;
+  error: string | null;
+}
+
+export interface CaptureDetail extends CaptureSummary {
+  manifest: unknown;
+  sourceFiles: SourceFileReport[];
+}
+
+export interface UploadAccepted {
+  captureId: string;
+  /** Files of this upload that were already stored in this capture (same sha256). */
+  duplicates: string[];
+  /** Files refused at upload, with why; the accepted ones are still queued. */
+  rejected: { name: string; reason: string }[];
+}
+
+export interface ThreadSummary {
+  id: number;
+  pid: number | null;
+  tid: number;
+  names: string[];
+  samples: string;
+  firstNs: string | null;
+  lastNs: string | null;
+}
+
+export interface SampleDto {
+  timeNs: string | null;
+  cpu: number | null;
+  event: string;
+  weight: string;
+  /** Frames leaf first: `symbol (dso)`. */
+  stack: { symbol: string; dso: string }[];
+}
+
+export interface SamplesPage {
+  threadId: number;
+  from: string | null;
+  to: string | null;
+  samples: SampleDto[];
+  /** True when more samples matched than `limit`. */
+  truncated: boolean;
+}
+
+/** Samples per thread bucketed over time, for the first chart. */
+export interface SampleTimeline {
+  bucketNs: string;
+  startNs: string | null;
+  threads: { id: number; label: string; counts: number[] }[];
+}
+
+export const FOLD_GROUPS = ['tid', 'pid', 'none'] as const;
+export type FoldGroupBy = (typeof FOLD_GROUPS)[number];
+
+export interface ApiError {
+  statusCode: number;
+  error: string;
+  message: string;
+}

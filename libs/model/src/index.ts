@@ -1,0 +1,4 @@
+export * from './states.js';
+export * from './time.js';
+export * from './events.js';
+export * from './api.js';

@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+import swc from 'unplugin-swc';
+import { fileURLToPath } from 'node:url';
+
+const lib = (name: string) => fileURLToPath(new URL(`./libs/${name}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  plugins: [
+    swc.vite({
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2023',
+      },
+    }),
+  ],
+  resolve: {
+    alias: {
+      '@threadreel/model': lib('model'),
+      '@threadreel/parsers': lib('parsers'),
+      '@threadreel/correlate': lib('correlate'),
+      '@threadreel/analysis': lib('analysis'),
+      '@threadreel/store': lib('store'),
+    },
+  },
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    fileParallelism: false,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts'] } },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
+      },
+    ],
+  },
+});
