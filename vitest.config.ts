@@ -21,6 +21,7 @@ export default defineConfig({
       '@threadreel/correlate': lib('correlate'),
       '@threadreel/analysis': lib('analysis'),
       '@threadreel/store': lib('store'),
+      '@threadreel/jobs': lib('jobs'),
     },
   },
   test: {

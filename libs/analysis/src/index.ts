@@ -1,1 +1,16 @@
-export {};
+export {
+  foldStacks,
+  formatFolded,
+  foldSampleFromRecord,
+  classifyFrame,
+  frameDisplayName,
+  expandFrame,
+  processFrameName,
+  compareCodePoints,
+  type FoldFrame,
+  type FoldSample,
+  type FoldOptions,
+  type FrameKind,
+  type DisplayNameOptions,
+  type ExpandOptions,
+} from './fold.js';

@@ -1,1 +1,17 @@
-export {};
+export {
+  readLines,
+  isGzip,
+  InputDecodeError,
+  type ByteChunk,
+  type ByteSource,
+  type ReadLinesOptions,
+} from './lines.js';
+export { sniffFormat, SNIFFED_FORMATS, type SniffedFormat } from './sniff.js';
+export {
+  parsePerfScript,
+  parsePerfHeader,
+  parsePerfFrame,
+  stripSymbolOffset,
+  type PerfHeader,
+  type PerfHeaderResult,
+} from './perf-script.js';

@@ -1,1 +1,13 @@
-export {};
+export * from './config/server-config.js';
+export * from './database/data-source.js';
+export * from './database/database.js';
+export * from './database/embedded-postgres.js';
+export * from './blobs/blob-store.js';
+export * from './entities/capture.entity.js';
+export * from './entities/source-file.entity.js';
+export * from './entities/thread.entity.js';
+export * from './captures/capture-store.js';
+export * from './events/pg.js';
+export * from './events/interning.js';
+export * from './events/perf-writer.js';
+export * from './events/sample-reader.js';

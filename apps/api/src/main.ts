@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { onShutdown, requeueUnfinished, startJobRuntime } from '@threadreel/jobs';
+import { ConfigError, loadServerConfig, openDatabase } from '@threadreel/store';
+import { AppModule } from './app.module.js';
+import { loadDemo } from './demo.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+async function main(): Promise<void> {
+  const args = new Set(process.argv.slice(2));
+  const log = new Logger('threadreel');
+  const say = (m: string) => log.log(m);
+  let config;
+  try {
+    config = loadServerConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+
+  const db = await openDatabase(config, { log: say, migrate: true, applicationName: 'threadreel-api' });
+  const jobs = await startJobRuntime(config, db, { runProcessors: !args.has('--no-workers'), log: say });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, db, jobs.driver), {
+    logger: ['error', 'warn', 'log'],
+  });
+  app.disable('x-powered-by');
+  const web = path.join(repoRoot, 'dist', 'web');
+  if (existsSync(web)) app.useStaticAssets(web, { index: 'index.html' });
+  else say(`web UI not built (${web} missing): run npm run build`);
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('threadreel')
+      .setDescription('Trace profiling: captures, threads, samples and folded stacks. Times are integer ns as strings.')
+      .setVersion('0.1.0')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc);
+
+  onShutdown(async (signal) => {
+    say(`shutting down (${signal})`);
+    await app.close().catch(() => undefined);
+    await jobs.close();
+    await db.close();
+  }, say);
+
+  await app.listen(config.port, config.host);
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  say(`API and UI on ${url} (database: ${db.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}, queue: ${jobs.driver.kind})`);
+
+  const requeued = await requeueUnfinished(db, jobs.driver);
+  if (requeued) say(`re-queued ${requeued} unfinished capture(s)`);
+  if (args.has('--demo')) await loadDemo(`http://127.0.0.1:${config.port}`, path.join(repoRoot, 'test', 'fixtures', 'demo'), say);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

@@ -1,0 +1,487 @@
+import type {
+  CaptureDetail,
+  FoldGroupBy,
+  SampleTimeline,
+  SourceFileReport,
+  ThreadSummary,
+} from '@threadreel/model';
+import {
+  ApiRequestError,
+  deleteCapture,
+  foldedUrl,
+  getCapture,
+  getThreads,
+  getTimeline,
+  isAbortError,
+} from './api';
+import { isInProgress, stateBadge } from './badges';
+import { el, td, th, type Child } from './dom';
+import { showError, spawn } from './errors';
+import { errorMessage, formatBytes, formatCount, formatDateTime, formatMs, nsToMs, parseNs } from './format';
+import { CAPTURES_HREF, type View } from './router';
+import type { ChartHandle } from './timeline-chart';
+import { buildHeatmap, samplesLabel } from './timeline-data';
+
+const POLL_MS = 2_000;
+const TIMELINE_BUCKETS = 200;
+
+/** The `groupBy` values of the folded export (the model's FOLD_GROUPS; types only may be imported). */
+const FOLD_GROUPS: readonly { group: FoldGroupBy; label: string }[] = [
+  { group: 'tid', label: 'Per thread (tid)' },
+  { group: 'pid', label: 'Per process (pid)' },
+  { group: 'none', label: 'All stacks merged' },
+];
+
+/** The page of one capture: file reports, folded exports, timeline chart and threads. */
+export function captureView(id: string): View {
+  const controller = new AbortController();
+  const { signal } = controller;
+  let timer: number | undefined;
+  let capture: CaptureDetail | null = null;
+  let analysisState: 'none' | 'loading' | 'loaded' = 'none';
+  let chart: ChartHandle | null = null;
+  /** Files whose rejected-lines list the user opened, kept open across refreshes. */
+  const openRejected = new Set<string>();
+
+  const header = el('header', { class: 'detail-head' }, el('h2', null, 'Loading capture…'));
+  const status = el('span', { class: 'muted small', attrs: { 'aria-live': 'polite' } });
+
+  const filesBody = el('tbody');
+  const filesTable = el(
+    'table',
+    { id: 'files-table', class: 'data-table', attrs: { 'data-testid': 'files-table' } },
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        th('File'),
+        th('Format'),
+        th('State'),
+        th('Size', 'num'),
+        th('Lines', 'num'),
+        th('Events', 'num'),
+        th('Rejected', 'num'),
+        th('Parse time', 'num'),
+        th('Error'),
+      ),
+    ),
+    filesBody,
+  );
+
+  const exportsBox = el('div', { id: 'folded-exports' });
+  const chartBox = el('div', {
+    id: 'timeline-chart',
+    class: 'chart',
+    attrs: {
+      'data-testid': 'timeline-chart',
+      role: 'img',
+      'aria-label': 'On-CPU samples per thread over time',
+    },
+  });
+  const chartNote = el('p', { class: 'muted small' });
+
+  const threadsCaption = el('caption', { class: 'muted small' });
+  const threadsBody = el('tbody');
+  const threadsTable = el(
+    'table',
+    { id: 'threads-table', class: 'data-table', attrs: { 'data-testid': 'threads-table' } },
+    threadsCaption,
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        th('TID', 'num'),
+        th('PID', 'num'),
+        th('Names'),
+        th('Samples', 'num'),
+        th('First sample', 'num'),
+        th('Last sample', 'num'),
+      ),
+    ),
+    threadsBody,
+  );
+
+  const refresh = el('button', { class: 'button-quiet', attrs: { type: 'button' } }, 'Refresh');
+  const remove = el('button', { class: 'button-danger', attrs: { type: 'button' } }, 'Delete capture');
+
+  const section = (title: string, ...content: Child[]): HTMLElement =>
+    el('section', { class: 'panel' }, el('h3', null, title), ...content);
+
+  const body = el(
+    'div',
+    { class: 'detail-body' },
+    section('Source files', el('div', { class: 'table-scroll' }, filesTable)),
+    section('Folded stacks', exportsBox),
+    section('On-CPU samples per thread over time', chartNote, chartBox),
+    section('Threads', el('div', { class: 'table-scroll' }, threadsTable)),
+  );
+
+  const element = el(
+    'div',
+    {
+      id: 'capture-detail',
+      class: 'page',
+      data: { captureId: id },
+      attrs: { 'data-testid': 'capture-detail' },
+    },
+    el(
+      'nav',
+      { class: 'crumbs' },
+      el('a', { attrs: { href: CAPTURES_HREF } }, '← All captures'),
+      el('span', { class: 'toolbar' }, status, refresh, remove),
+    ),
+    header,
+    body,
+  );
+
+  filesBody.append(messageRow(9, 'Loading…'));
+  threadsBody.append(messageRow(6, 'Waiting for the capture to be ready…'));
+  renderExports(null);
+
+  function messageRow(columns: number, text: string): HTMLTableRowElement {
+    return el('tr', { class: 'message-row' }, el('td', { attrs: { colspan: columns } }, text));
+  }
+
+  // ---- header -------------------------------------------------------------------------
+
+  function renderHeader(c: CaptureDetail): void {
+    const facts: [string, Child][] = [
+      ['ID', el('code', null, c.id)],
+      ['Files', formatCount(c.files)],
+      ['Size', formatBytes(c.bytes)],
+      ['Created', formatDateTime(c.createdAt)],
+      ['Updated', formatDateTime(c.updatedAt)],
+    ];
+    header.replaceChildren(
+      el('h2', null, c.name || c.id, ' ', stateBadge(c.state)),
+      el(
+        'dl',
+        { class: 'facts' },
+        ...facts.map(([k, v]) => el('div', null, el('dt', null, k), el('dd', null, v))),
+      ),
+    );
+    if (c.error) header.append(el('p', { class: 'notice notice-error' }, `Capture failed: ${c.error}`));
+    if (c.manifest !== null && c.manifest !== undefined) {
+      let text: string;
+      try {
+        text = JSON.stringify(c.manifest, null, 2);
+      } catch {
+        text = '(the manifest cannot be displayed)';
+      }
+      header.append(
+        el('details', { class: 'manifest' }, el('summary', null, 'Manifest'), el('pre', null, text)),
+      );
+    }
+  }
+
+  // ---- files --------------------------------------------------------------------------
+
+  function fileRows(file: SourceFileReport): HTMLTableRowElement[] {
+    const rejectedCount = formatCount(file.rejectedCount);
+    const main = el(
+      'tr',
+      { data: { fileId: file.id, state: file.state } },
+      el('td', { class: 'mono', title: `sha256 ${file.sha256}` }, file.name),
+      td(file.format ?? '—'),
+      el('td', null, stateBadge(file.state)),
+      el('td', { class: 'num', title: `${file.bytes} bytes` }, formatBytes(file.bytes)),
+      td(formatCount(file.lines), 'num'),
+      td(formatCount(file.events), 'num'),
+      td(rejectedCount, file.rejectedCount !== '0' ? 'num warn' : 'num'),
+      td(file.parseMs === null ? '—' : formatMs(file.parseMs, 0), 'num'),
+      td(file.error ?? '', file.error ? 'cell-error' : undefined),
+    );
+    const rejected = Array.isArray(file.rejected) ? file.rejected : [];
+    if (rejected.length === 0) return [main];
+
+    const shown =
+      String(rejected.length) === file.rejectedCount
+        ? `${rejected.length} rejected line${rejected.length === 1 ? '' : 's'}`
+        : `Rejected lines: first ${rejected.length} of ${rejectedCount}`;
+    const details = el(
+      'details',
+      { class: 'rejected', attrs: { open: openRejected.has(file.id) } },
+      el('summary', null, shown),
+      el(
+        'table',
+        { class: 'data-table compact rejected-lines' },
+        el('thead', null, el('tr', null, th('Line', 'num'), th('Field'), th('Reason'))),
+        el(
+          'tbody',
+          null,
+          ...rejected.map((r) =>
+            el('tr', null, td(formatCount(r.line), 'num'), td(r.field ?? '—', 'mono'), td(r.reason)),
+          ),
+        ),
+      ),
+    );
+    details.addEventListener('toggle', () => {
+      if (details.open) openRejected.add(file.id);
+      else openRejected.delete(file.id);
+    });
+    const sub = el(
+      'tr',
+      { class: 'sub-row', data: { rejectedFor: file.id } },
+      el('td', { attrs: { colspan: 9 } }, details),
+    );
+    return [main, sub];
+  }
+
+  function renderFiles(files: SourceFileReport[]): void {
+    if (files.length === 0) {
+      filesBody.replaceChildren(messageRow(9, 'No files in this capture.'));
+      return;
+    }
+    filesBody.replaceChildren(...files.flatMap(fileRows));
+  }
+
+  // ---- folded exports -----------------------------------------------------------------
+
+  function renderExports(c: CaptureDetail | null): void {
+    if (!c || c.state !== 'ready') {
+      exportsBox.replaceChildren(
+        el('p', { class: 'muted' }, 'Folded stack exports are available once the capture is ready.'),
+      );
+      return;
+    }
+    const base = (c.name || c.id).replace(/[^\w.-]+/g, '_');
+    const link = (group: FoldGroupBy, annotate: boolean): HTMLAnchorElement =>
+      el(
+        'a',
+        {
+          class: 'download',
+          attrs: {
+            href: foldedUrl(c.id, group, annotate),
+            download: `${base}-${group}${annotate ? '-annotated' : ''}.folded`,
+          },
+          data: { groupBy: group, annotate: annotate ? 'kernel,jit' : '' },
+        },
+        annotate ? 'annotated (kernel, jit)' : 'plain',
+      );
+    exportsBox.replaceChildren(
+      el(
+        'p',
+        { class: 'muted small' },
+        'Folded stacks (one line per unique stack with its sample count) for flame graph tools.',
+      ),
+      el(
+        'table',
+        { class: 'data-table compact exports' },
+        el('thead', null, el('tr', null, th('Grouping'), th('Download'))),
+        el(
+          'tbody',
+          null,
+          ...FOLD_GROUPS.map(({ group, label }) =>
+            el('tr', null, td(label), el('td', null, link(group, false), ' · ', link(group, true))),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // ---- threads and timeline -----------------------------------------------------------
+
+  function renderThreads(threads: ThreadSummary[], t0: bigint | null): void {
+    threadsCaption.textContent =
+      t0 === null
+        ? 'No time reference: first/last sample times are unknown.'
+        : `${threads.length} thread${threads.length === 1 ? '' : 's'}; first and last sample in ms after the capture start.`;
+    if (threads.length === 0) {
+      threadsBody.replaceChildren(messageRow(6, 'No threads in this capture.'));
+      return;
+    }
+    const relative = (ns: string | null): string => {
+      const at = parseNs(ns);
+      return at === null || t0 === null ? '—' : formatMs(nsToMs(at - t0), 3);
+    };
+    const bySamples = [...threads].sort((a, b) => {
+      const d = (parseNs(b.samples) ?? 0n) - (parseNs(a.samples) ?? 0n);
+      return d > 0n ? 1 : d < 0n ? -1 : a.tid - b.tid;
+    });
+    threadsBody.replaceChildren(
+      ...bySamples.map((t) =>
+        el(
+          'tr',
+          { data: { threadId: String(t.id), tid: String(t.tid) } },
+          td(t.tid, 'num'),
+          td(t.pid ?? '—', 'num'),
+          td(t.names.length > 0 ? t.names.join(', ') : '—'),
+          td(formatCount(t.samples), 'num'),
+          el('td', { class: 'num', title: t.firstNs ?? '' }, relative(t.firstNs)),
+          el('td', { class: 'num', title: t.lastNs ?? '' }, relative(t.lastNs)),
+        ),
+      ),
+    );
+  }
+
+  /** Start of the capture: the timeline's startNs, else the earliest thread sample. */
+  function timeZero(threads: ThreadSummary[] | null, timeline: SampleTimeline | null): bigint | null {
+    const fromTimeline = parseNs(timeline?.startNs);
+    if (fromTimeline !== null) return fromTimeline;
+    let min: bigint | null = null;
+    for (const t of threads ?? []) {
+      const first = parseNs(t.firstNs);
+      if (first !== null && (min === null || first < min)) min = first;
+    }
+    return min;
+  }
+
+  async function renderTimeline(timeline: SampleTimeline): Promise<void> {
+    chart?.dispose();
+    chart = null;
+    chartBox.replaceChildren();
+    chartBox.style.height = '';
+    const model = buildHeatmap(timeline);
+    if (model.rows.length === 0) {
+      chartNote.textContent = '';
+      chartBox.classList.add('is-empty');
+      chartBox.append(el('p', { class: 'muted' }, 'No on-CPU samples in this capture.'));
+      return;
+    }
+    chartBox.classList.remove('is-empty');
+    const parts = [
+      `${samplesLabel(model.totalSamples)} across ${model.rows.length} thread${model.rows.length === 1 ? '' : 's'}`,
+      `buckets of ${formatMs(model.bucketMs, model.digits)}`,
+    ];
+    if (model.idleThreads > 0) parts.push(`${model.idleThreads} thread(s) without samples hidden`);
+    chartNote.textContent = `${parts.join(' · ')}. Drag or scroll to zoom; hover a cell for details.`;
+    chartBox.dataset['threads'] = String(model.rows.length);
+    chartBox.dataset['buckets'] = String(model.bucketStartMs.length);
+    const { renderTimelineChart } = await import('./timeline-chart');
+    if (signal.aborted) return;
+    chart = renderTimelineChart(chartBox, model);
+  }
+
+  /** Error text in place of a section's content; `what` prefixes errors that are not API failures. */
+  function sectionError(target: HTMLElement, what: string | null, error: unknown): void {
+    const text = what ? `${what}: ${errorMessage(error)}` : errorMessage(error);
+    target.replaceChildren(el('p', { class: 'notice notice-error' }, text));
+  }
+
+  async function loadAnalysis(): Promise<void> {
+    analysisState = 'loading';
+    threadsBody.replaceChildren(messageRow(6, 'Loading threads…'));
+    chartNote.textContent = '';
+    chartBox.replaceChildren(el('p', { class: 'muted' }, 'Loading timeline…'));
+    const [threadsResult, timelineResult] = await Promise.allSettled([
+      getThreads(id, signal),
+      getTimeline(id, TIMELINE_BUCKETS, signal),
+    ]);
+    if (signal.aborted) return;
+    analysisState = 'loaded';
+    const threads = threadsResult.status === 'fulfilled' ? threadsResult.value : null;
+    const timeline = timelineResult.status === 'fulfilled' ? timelineResult.value : null;
+    const t0 = timeZero(threads, timeline);
+
+    if (threadsResult.status === 'rejected') {
+      threadsBody.replaceChildren(messageRow(6, errorMessage(threadsResult.reason)));
+      showError(threadsResult.reason);
+    } else {
+      renderThreads(threadsResult.value, t0);
+    }
+
+    if (timelineResult.status === 'rejected') {
+      sectionError(chartBox, null, timelineResult.reason);
+      showError(timelineResult.reason);
+    } else {
+      try {
+        await renderTimeline(timelineResult.value);
+      } catch (error) {
+        if (isAbortError(error)) return;
+        sectionError(chartBox, 'Could not draw the timeline', error);
+        showError(error);
+      }
+    }
+  }
+
+  // ---- loading ------------------------------------------------------------------------
+
+  function showNotFound(): void {
+    header.replaceChildren(el('h2', null, 'Capture not found'));
+    body.replaceChildren(
+      el(
+        'p',
+        { class: 'notice notice-error' },
+        `There is no capture with ID ${id}. It may have been deleted. `,
+        el('a', { attrs: { href: CAPTURES_HREF } }, 'Back to all captures'),
+      ),
+    );
+    element.dataset['state'] = 'missing';
+    refresh.disabled = true;
+    remove.disabled = true;
+  }
+
+  async function load(reloadAnalysis = false): Promise<void> {
+    window.clearTimeout(timer);
+    timer = undefined;
+    let detail: CaptureDetail;
+    try {
+      detail = await getCapture(id, signal);
+    } catch (error) {
+      if (isAbortError(error)) return;
+      if (error instanceof ApiRequestError && error.status === 404) {
+        showNotFound();
+      } else {
+        status.textContent = 'Could not refresh — use Refresh to retry';
+        if (!capture) filesBody.replaceChildren(messageRow(9, 'The capture could not be loaded.'));
+      }
+      showError(error);
+      return;
+    }
+    if (signal.aborted) return;
+    capture = detail;
+    document.title = `${detail.name || detail.id} · threadreel`;
+    element.dataset['state'] = detail.state;
+    renderHeader(detail);
+    renderFiles(Array.isArray(detail.sourceFiles) ? detail.sourceFiles : []);
+    renderExports(detail);
+
+    if (isInProgress(detail.state)) {
+      status.textContent = `${detail.state}… refreshing automatically`;
+      timer = window.setTimeout(() => spawn(load()), POLL_MS);
+      return;
+    }
+    status.textContent = '';
+    if (detail.state === 'failed') {
+      threadsBody.replaceChildren(messageRow(6, 'The capture failed; no threads to show.'));
+      chartBox.replaceChildren(el('p', { class: 'muted' }, 'The capture failed; no timeline to show.'));
+      return;
+    }
+    if (analysisState === 'none' || (reloadAnalysis && analysisState === 'loaded')) await loadAnalysis();
+  }
+
+  async function removeCapture(): Promise<void> {
+    const label = capture?.name ? `"${capture.name}"` : id;
+    if (!window.confirm(`Delete capture ${label} and all its data? This cannot be undone.`)) return;
+    remove.disabled = true;
+    try {
+      await deleteCapture(id);
+    } catch (error) {
+      remove.disabled = false;
+      throw error;
+    }
+    location.hash = CAPTURES_HREF;
+  }
+
+  refresh.addEventListener('click', () => {
+    status.textContent = '';
+    spawn(load(true));
+  });
+  remove.addEventListener('click', () => spawn(removeCapture()));
+  spawn(load());
+
+  return {
+    element,
+    title: 'Capture',
+    dispose() {
+      controller.abort();
+      window.clearTimeout(timer);
+      chart?.dispose();
+      chart = null;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/** Display formatting. Nanosecond values arrive as decimal strings and stay BigInt until made relative. */
+
+const NS_INTEGER = /^-?\d{1,20}$/;
+
+/** Parses an integer nanosecond string; null when absent or malformed. */
+export function parseNs(text: string | null | undefined): bigint | null {
+  return typeof text === 'string' && NS_INTEGER.test(text) ? BigInt(text) : null;
+}
+
+/** Converts a (relative) nanosecond duration to milliseconds, keeping microsecond precision. */
+export function nsToMs(ns: bigint): number {
+  return Number(ns / 1_000n) / 1_000;
+}
+
+/** Decimal places that make a millisecond value readable at the given resolution. */
+export function msDigits(resolutionMs: number): number {
+  if (!(resolutionMs > 0) || resolutionMs >= 10) return 0;
+  if (resolutionMs >= 1) return 1;
+  if (resolutionMs >= 0.1) return 2;
+  return 3;
+}
+
+export function formatMs(ms: number, digits = 3): string {
+  return `${ms.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ms`;
+}
+
+/** Formats an integer that may be a decimal string (counts are strings in the DTOs). */
+export function formatCount(value: string | number | bigint | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'string') {
+    if (!/^-?\d+$/.test(value)) return value;
+    return BigInt(value).toLocaleString('en-US');
+  }
+  return value.toLocaleString('en-US');
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+export function formatBytes(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  const bytes = typeof value === 'string' ? Number(value) : value;
+  if (!Number.isFinite(bytes)) return String(value);
+  let scaled = bytes;
+  let unit = 0;
+  while (Math.abs(scaled) >= 1024 && unit < UNITS.length - 1) {
+    scaled /= 1024;
+    unit++;
+  }
+  const digits = unit === 0 || scaled >= 100 ? 0 : 1;
+  return `${scaled.toFixed(digits)} ${UNITS[unit] ?? 'B'}`;
+}
+
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+}
+
+/** Message of anything thrown, for display. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}

@@ -1,0 +1,63 @@
+import './style.css';
+import { captureView } from './capture-view';
+import { capturesView } from './captures-view';
+import { el, requireElement } from './dom';
+import { clearErrors, showError } from './errors';
+import { CAPTURES_HREF, parseRoute, type View } from './router';
+import { createUploadPanel } from './upload';
+
+const outlet = requireElement('view', HTMLElement);
+const upload = createUploadPanel();
+let current: View | null = null;
+
+function notFoundView(path: string): View {
+  return {
+    element: el(
+      'section',
+      { class: 'panel' },
+      el('h2', null, 'Page not found'),
+      el('p', null, 'Nothing lives at ', el('code', null, path), '. '),
+      el('a', { attrs: { href: CAPTURES_HREF } }, 'Go to the captures'),
+    ),
+    title: 'Not found',
+    dispose() {},
+  };
+}
+
+function mount(): void {
+  const previous = current;
+  current = null;
+  previous?.dispose();
+  clearErrors();
+  const route = parseRoute(location.hash);
+  let view: View;
+  try {
+    switch (route.name) {
+      case 'captures':
+        view = capturesView(upload);
+        break;
+      case 'capture':
+        view = captureView(route.id);
+        break;
+      case 'not-found':
+        view = notFoundView(route.path);
+        break;
+    }
+  } catch (error) {
+    showError(error);
+    view = notFoundView(location.hash);
+  }
+  current = view;
+  document.title = `${view.title} · threadreel`;
+  outlet.replaceChildren(view.element);
+  window.scrollTo(0, 0);
+}
+
+// Last line of defence: anything that escaped a handler still reaches the user.
+window.addEventListener('unhandledrejection', (event) => {
+  event.preventDefault();
+  showError(event.reason);
+});
+window.addEventListener('error', (event) => showError(event.error ?? event.message));
+window.addEventListener('hashchange', mount);
+mount();

@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { onShutdown, startJobRuntime } from '@threadreel/jobs';
+import { ConfigError, loadServerConfig, openDatabase } from '@threadreel/store';
+
+/**
+ * A worker process: runs the parse and correlate processors against the configured
+ * database and queue (Redis, or BullMQ's PostgreSQL backend). Start any number of them
+ * on any number of machines.
+ */
+async function main(): Promise<void> {
+  const say = (m: string) => console.log(`${new Date().toISOString()} [worker ${process.pid}] ${m}`);
+  let config;
+  try {
+    config = loadServerConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const db = await openDatabase(config, { log: say, migrate: true, applicationName: 'threadreel-worker' });
+  const jobs = await startJobRuntime(config, db, { runProcessors: true, log: say });
+  onShutdown(async (signal) => {
+    say(`shutting down (${signal}): finishing active jobs`);
+    await jobs.close();
+    await db.close();
+  }, say);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+import { Column, CreateDateColumn, Entity, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
+import type { CaptureState } from '@threadreel/model';
+import type { SourceFileEntity } from './source-file.entity.js';
+
+@Entity('captures')
+export class CaptureEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column('text')
+  name!: string;
+
+  /** sha256 over the sorted sha256s of the capture's files: the same bytes again → the same capture. */
+  @Column({ name: 'content_key', type: 'char', length: 64 })
+  contentKey!: string;
+
+  @Column('text')
+  state!: CaptureState;
+
+  @Column('jsonb', { nullable: true })
+  manifest!: unknown;
+
+  @Column('text', { nullable: true })
+  error!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @OneToMany('SourceFileEntity', (f: SourceFileEntity) => f.capture)
+  sourceFiles?: Relation<SourceFileEntity>[];
+}

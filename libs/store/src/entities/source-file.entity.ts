@@ -1,0 +1,66 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+import type { RejectedLine, SourceFileState } from '@threadreel/model';
+import type { CaptureEntity } from './capture.entity.js';
+
+@Entity('source_files')
+export class SourceFileEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'capture_id', type: 'uuid' })
+  captureId!: string;
+
+  @ManyToOne('CaptureEntity', (c: CaptureEntity) => c.sourceFiles, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'capture_id' })
+  capture?: Relation<CaptureEntity>;
+
+  /** Position of the file in its capture; event rows carry it to say which file they came from. */
+  @Column('smallint')
+  ordinal!: number;
+
+  @Column('text')
+  name!: string;
+
+  @Column({ type: 'char', length: 64 })
+  sha256!: string;
+
+  /** int8 → string. */
+  @Column({ name: 'size_bytes', type: 'bigint' })
+  sizeBytes!: string;
+
+  @Column('text', { nullable: true })
+  format!: string | null;
+
+  @Column('text')
+  state!: SourceFileState;
+
+  @Column('bigint')
+  lines!: string;
+
+  @Column('bigint')
+  events!: string;
+
+  @Column({ name: 'rejected_count', type: 'bigint' })
+  rejectedCount!: string;
+
+  @Column('jsonb')
+  rejected!: RejectedLine[];
+
+  @Column('jsonb')
+  headers!: Record<string, string>;
+
+  @Column({ name: 'first_event', type: 'text', nullable: true })
+  firstEvent!: string | null;
+
+  @Column({ name: 'parse_ms', type: 'integer', nullable: true })
+  parseMs!: number | null;
+
+  @Column('integer')
+  attempts!: number;
+
+  @Column({ name: 'parsed_by', type: 'text', nullable: true })
+  parsedBy!: string | null;
+
+  @Column('text', { nullable: true })
+  error!: string | null;
+}

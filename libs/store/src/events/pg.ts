@@ -1,0 +1,17 @@
+import type { DataSource } from 'typeorm';
+import type pg from 'pg';
+
+/** The pg pool behind a TypeORM DataSource, for COPY and bulk statements. */
+export function poolOf(ds: DataSource): pg.Pool {
+  const driver = ds.driver as unknown as { master?: pg.Pool };
+  if (!driver.master) throw new Error('DataSource is not initialised (no pg pool)');
+  return driver.master;
+}
+
+/** Partition names derive from the capture id (a uuid), never from user text. */
+export function partitionName(table: 'samples' | 'frames' | 'stacks', captureId: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(captureId)) throw new Error(`not a capture id: ${captureId}`);
+  return `${table}_${captureId.replace(/-/g, '')}`;
+}
+
+export const PARTITIONED_TABLES = ['samples', 'frames', 'stacks'] as const;

@@ -1,0 +1,236 @@
+import type { DataSource } from 'typeorm';
+import type { SampleDto, SampleTimeline, ThreadSummary } from '@threadreel/model';
+
+export interface FoldRow {
+  comm: string;
+  pid: number | null;
+  tid: number;
+  event: string;
+  /** Frames leaf first. */
+  frames: { symbol: string; dso: string }[];
+  count: number;
+}
+
+interface StackNode {
+  parent: string | null;
+  symbol: string;
+  dso: string;
+}
+
+/**
+ * SQL readers over a capture's events. Every query is bounded by capture (one
+ * partition) and, where it reads one thread, by the (capture, thread, time) index.
+ */
+export class SampleReader {
+  constructor(private readonly ds: DataSource) {}
+
+  async threads(captureId: string): Promise<ThreadSummary[]> {
+    const rows = (await this.ds.query(
+      `SELECT id::int AS id, pid, tid, names, sample_count::text AS samples,
+              first_ns::text AS first_ns, last_ns::text AS last_ns
+       FROM threads WHERE capture_id = $1 ORDER BY sample_count DESC, tid`,
+      [captureId],
+    )) as { id: number; pid: number | null; tid: number; names: string[]; samples: string; first_ns: string | null; last_ns: string | null }[];
+    return rows.map((r) => ({
+      id: r.id,
+      pid: r.pid,
+      tid: r.tid,
+      names: r.names,
+      samples: r.samples,
+      firstNs: r.first_ns,
+      lastNs: r.last_ns,
+    }));
+  }
+
+  async threadExists(captureId: string, threadId: number): Promise<boolean> {
+    const r = (await this.ds.query('SELECT 1 FROM threads WHERE capture_id = $1 AND id = $2', [captureId, threadId])) as unknown[];
+    return r.length > 0;
+  }
+
+  /** One thread's samples in [from, to), oldest first, with their stacks resolved. */
+  async samples(
+    captureId: string,
+    threadId: number,
+    from: bigint | null,
+    to: bigint | null,
+    limit: number,
+  ): Promise<{ samples: SampleDto[]; truncated: boolean }> {
+    const rows = (await this.ds.query(
+      `SELECT s.time_ns::text AS time_ns, s.cpu, e.value AS event, s.weight::text AS weight, s.stack_id::text AS stack_id
+       FROM samples s JOIN capture_strings e ON e.id = s.event_id
+       WHERE s.capture_id = $1 AND s.thread_id = $2
+         AND ($3::bigint IS NULL OR s.time_ns >= $3) AND ($4::bigint IS NULL OR s.time_ns < $4)
+       ORDER BY s.time_ns NULLS FIRST
+       LIMIT $5`,
+      [captureId, threadId, from?.toString() ?? null, to?.toString() ?? null, limit + 1],
+    )) as { time_ns: string | null; cpu: number | null; event: string; weight: string; stack_id: string | null }[];
+    const truncated = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const nodes = await this.stackNodes(
+      captureId,
+      page.map((r) => r.stack_id).filter((s): s is string => s !== null),
+    );
+    return {
+      truncated,
+      samples: page.map((r) => ({
+        timeNs: r.time_ns,
+        cpu: r.cpu,
+        event: r.event,
+        weight: r.weight,
+        stack: r.stack_id === null ? [] : unwind(nodes, r.stack_id),
+      })),
+    };
+  }
+
+  /** Event names of the capture's samples, in the order their files were uploaded. */
+  async events(captureId: string): Promise<{ name: string; tracepoint: boolean; firstOfFile: boolean }[]> {
+    const rows = (await this.ds.query(
+      `SELECT value AS name, kind = 'tracepoint' AS tracepoint,
+              EXISTS (SELECT 1 FROM source_files f WHERE f.capture_id = $1 AND f.first_event = value) AS first_of_file
+       FROM capture_strings WHERE capture_id = $1 AND kind IN ('event', 'tracepoint') ORDER BY id`,
+      [captureId],
+    )) as { name: string; tracepoint: boolean; first_of_file: boolean }[];
+    return rows.map((r) => ({ name: r.name, tracepoint: r.tracepoint, firstOfFile: r.first_of_file }));
+  }
+
+  /** The first event of the first perf file: what flame-graph tools fold by default. */
+  async defaultFoldEvent(captureId: string): Promise<string | null> {
+    const r = (await this.ds.query(
+      `SELECT first_event FROM source_files WHERE capture_id = $1 AND first_event IS NOT NULL ORDER BY ordinal LIMIT 1`,
+      [captureId],
+    )) as { first_event: string }[];
+    return r[0]?.first_event ?? null;
+  }
+
+  /** Samples of one event counted per (thread, comm, stack), stacks resolved. */
+  async foldRows(captureId: string, event: string): Promise<FoldRow[]> {
+    const rows = (await this.ds.query(
+      `SELECT t.pid, t.tid, c.value AS comm, s.stack_id::text AS stack_id, count(*)::int AS count
+       FROM samples s
+       JOIN capture_strings e ON e.id = s.event_id
+       JOIN capture_strings c ON c.id = s.comm_id
+       JOIN threads t ON t.id = s.thread_id
+       WHERE s.capture_id = $1 AND e.value = $2
+       GROUP BY t.pid, t.tid, c.value, s.stack_id`,
+      [captureId, event],
+    )) as { pid: number | null; tid: number; comm: string; stack_id: string | null; count: number }[];
+    const nodes = await this.allStackNodes(captureId);
+    return rows.map((r) => ({
+      comm: r.comm,
+      pid: r.pid,
+      tid: r.tid,
+      event,
+      frames: r.stack_id === null ? [] : unwind(nodes, r.stack_id),
+      count: r.count,
+    }));
+  }
+
+  /** Counts of on-CPU samples (non-tracepoint events) per thread per time bucket. */
+  async timeline(captureId: string, buckets: number): Promise<SampleTimeline> {
+    const range = (await this.ds.query(
+      `SELECT min(s.time_ns)::text AS lo, max(s.time_ns)::text AS hi
+       FROM samples s JOIN capture_strings e ON e.id = s.event_id
+       WHERE s.capture_id = $1 AND e.kind = 'event' AND s.time_ns IS NOT NULL`,
+      [captureId],
+    )) as { lo: string | null; hi: string | null }[];
+    const lo = range[0]?.lo;
+    const hi = range[0]?.hi;
+    if (!lo || !hi) return { bucketNs: '0', startNs: null, threads: [] };
+    const span = BigInt(hi) - BigInt(lo) + 1n;
+    const n = BigInt(buckets);
+    const bucketNs = (span + n - 1n) / n;
+    const rows = (await this.ds.query(
+      `SELECT s.thread_id::int AS thread_id, ((s.time_ns - $2::bigint) / $3::bigint)::int AS bucket, count(*)::int AS n
+       FROM samples s JOIN capture_strings e ON e.id = s.event_id
+       WHERE s.capture_id = $1 AND e.kind = 'event' AND s.time_ns IS NOT NULL
+       GROUP BY 1, 2`,
+      [captureId, lo, bucketNs.toString()],
+    )) as { thread_id: number; bucket: number; n: number }[];
+    const threads = await this.threads(captureId);
+    const byId = new Map<number, number[]>();
+    for (const r of rows) {
+      let counts = byId.get(r.thread_id);
+      if (!counts) byId.set(r.thread_id, (counts = new Array<number>(buckets).fill(0)));
+      if (r.bucket >= 0 && r.bucket < buckets) counts[r.bucket] = r.n;
+    }
+    return {
+      bucketNs: bucketNs.toString(),
+      startNs: lo,
+      threads: threads
+        .filter((t) => byId.has(t.id))
+        .map((t) => ({
+          id: t.id,
+          label: `${t.names.at(-1) ?? '?'} ${t.pid ?? '?'}/${t.tid}`,
+          counts: byId.get(t.id) ?? [],
+        })),
+    };
+  }
+
+  /** Recomputes per-thread sample counts and first/last sample times (on-CPU events). */
+  async refreshThreadStats(captureId: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE threads t SET sample_count = coalesce(a.n, 0), first_ns = a.lo, last_ns = a.hi
+       FROM threads t2 LEFT JOIN (
+         SELECT s.thread_id, count(*) AS n, min(s.time_ns) AS lo, max(s.time_ns) AS hi
+         FROM samples s JOIN capture_strings e ON e.id = s.event_id
+         WHERE s.capture_id = $1 AND e.kind = 'event'
+         GROUP BY s.thread_id
+       ) a ON a.thread_id = t2.id
+       WHERE t.id = t2.id AND t2.capture_id = $1`,
+      [captureId],
+    );
+  }
+
+  async counts(captureId: string): Promise<{ samples: number; frames: number; stacks: number; threads: number }> {
+    const r = (await this.ds.query(
+      `SELECT (SELECT count(*) FROM samples WHERE capture_id = $1)::int AS samples,
+              (SELECT count(*) FROM frames WHERE capture_id = $1)::int AS frames,
+              (SELECT count(*) FROM stacks WHERE capture_id = $1)::int AS stacks,
+              (SELECT count(*) FROM threads WHERE capture_id = $1)::int AS threads`,
+      [captureId],
+    )) as { samples: number; frames: number; stacks: number; threads: number }[];
+    return r[0] ?? { samples: 0, frames: 0, stacks: 0, threads: 0 };
+  }
+
+  private async stackNodes(captureId: string, leafIds: string[]): Promise<Map<string, StackNode>> {
+    const nodes = new Map<string, StackNode>();
+    if (!leafIds.length) return nodes;
+    const rows = (await this.ds.query(
+      `WITH RECURSIVE chain AS (
+         SELECT id, parent_id, frame_id FROM stacks WHERE capture_id = $1 AND id = ANY($2::bigint[])
+         UNION
+         SELECT s.id, s.parent_id, s.frame_id FROM stacks s JOIN chain c ON s.id = c.parent_id WHERE s.capture_id = $1
+       )
+       SELECT c.id::text AS id, c.parent_id::text AS parent, f.symbol, f.dso
+       FROM chain c JOIN frames f ON f.capture_id = $1 AND f.id = c.frame_id`,
+      [captureId, [...new Set(leafIds)]],
+    )) as { id: string; parent: string | null; symbol: string; dso: string }[];
+    for (const r of rows) nodes.set(r.id, { parent: r.parent, symbol: r.symbol, dso: r.dso });
+    return nodes;
+  }
+
+  private async allStackNodes(captureId: string): Promise<Map<string, StackNode>> {
+    const rows = (await this.ds.query(
+      `SELECT s.id::text AS id, s.parent_id::text AS parent, f.symbol, f.dso
+       FROM stacks s JOIN frames f ON f.capture_id = s.capture_id AND f.id = s.frame_id
+       WHERE s.capture_id = $1`,
+      [captureId],
+    )) as { id: string; parent: string | null; symbol: string; dso: string }[];
+    const nodes = new Map<string, StackNode>();
+    for (const r of rows) nodes.set(r.id, { parent: r.parent, symbol: r.symbol, dso: r.dso });
+    return nodes;
+  }
+}
+
+/** Frames leaf first from a leaf stack id. */
+function unwind(nodes: Map<string, StackNode>, leaf: string): { symbol: string; dso: string }[] {
+  const out: { symbol: string; dso: string }[] = [];
+  let id: string | null = leaf;
+  while (id !== null) {
+    const n = nodes.get(id);
+    if (!n) break;
+    out.push({ symbol: n.symbol, dso: n.dso });
+    id = n.parent;
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+import { openAsBlob } from 'node:fs';
+import path from 'node:path';
+import type { CaptureDetail, UploadAccepted } from '@threadreel/model';
+import { waitFor } from './processes.js';
+
+export interface UploadResult {
+  status: number;
+  body: UploadAccepted & { message?: string; statusCode?: number };
+}
+
+/** Multipart upload of files from disk (or in-memory blobs) as a browser or the CLI would. */
+export async function upload(
+  baseUrl: string,
+  files: (string | { name: string; data: Blob | Uint8Array | string })[],
+  query = '',
+): Promise<UploadResult> {
+  const form = new FormData();
+  for (const f of files) {
+    if (typeof f === 'string') form.append('files', await openAsBlob(f), path.basename(f));
+    else form.append('files', f.data instanceof Blob ? f.data : new Blob([f.data]), f.name);
+  }
+  const res = await fetch(`${baseUrl}/api/captures${query}`, { method: 'POST', body: form });
+  return { status: res.status, body: (await res.json()) as UploadResult['body'] };
+}
+
+export async function capture(baseUrl: string, id: string): Promise<CaptureDetail> {
+  const res = await fetch(`${baseUrl}/api/captures/${id}`);
+  if (!res.ok) throw new Error(`GET capture ${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as CaptureDetail;
+}
+
+export async function waitSettled(baseUrl: string, id: string, timeoutMs = 120_000): Promise<CaptureDetail> {
+  return waitFor(`capture ${id} ready or failed`, async () => {
+    const c = await capture(baseUrl, id);
+    return c.state === 'ready' || c.state === 'failed' ? c : null;
+  }, timeoutMs, 150);
+}
+
+export async function text(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+}
