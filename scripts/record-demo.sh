@@ -25,8 +25,9 @@ done
 work=$(mktemp -d -t threadreel-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# -mno-omit-leaf-frame-pointer is not enough with GCC 12 (leaves without a stack
-# frame still get no frame pointer); demo.c forces frames with KEEP_FRAME().
+# Frame pointers for perf's default (fp) unwinder. GCC 12 still gives leaf functions
+# that need no stack no frame, even with -mno-omit-leaf-frame-pointer; demo.c forces
+# frames in its leaves with KEEP_FRAME() so their callers are not skipped.
 cc_cmd=(gcc -O1 -g -fno-omit-frame-pointer -pthread -o "$work/demo" "$src")
 # The tracepoints must be recorded one sample per event (-c 1): with a global -F the
 # kernel would treat them as frequency-sampled and drop most switches/wakeups once they
@@ -85,11 +86,15 @@ process.stdout.write(JSON.stringify(manifest, null, 2) + "\n");
 ' >"$out/manifest.json"
 
 # Show the commands with the temp dir as $TMP, as a reader would re-run them.
-show() { local s="$*"; printf '%s' "${s//$work/\$TMP}"; }
+show() {
+  local s="$*"
+  s=${s//$work/\$TMP}
+  printf '%s' "${s//$repo\//}"
+}
 lines=$(wc -l <"$work/perf.script")
 raw=$(stat -c %s "$work/perf.script")
 counts=$(grep -v '^#' "$work/perf.script" | grep -oE '^ *[^ ].* [0-9]+\.[0-9]{9}: +[0-9]+ +[a-z_:-]+' |
-  awk '{print $NF}' | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
+  awk '{sub(/:$/, "", $NF); print $NF}' | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
 cat >"$out/README.md" <<EOF
 # Demo capture
 
@@ -103,14 +108,14 @@ re-run the script instead. \`threadreel demo\` uploads this directory.
 - \`perf.script.gz\`: $(stat -c %s "$out/perf.script.gz") bytes ($raw bytes, $lines lines uncompressed).
   Samples: $counts.
 
-Commands (\`\$TMP\` was a \`mktemp -d\` directory, deleted afterwards; the binary path in the
-perf script frames is that temp path):
+Commands, run from the repository root (\`\$TMP\` was a \`mktemp -d\` directory, deleted
+afterwards; the binary path in the perf script frames is that temp path):
 
 \`\`\`sh
 $(show "${cc_cmd[*]}")
 $(show "${record_cmd[*]}")
 $(show "${script_cmd[*]}") > \$TMP/perf.script
-gzip -9 -n -c \$TMP/perf.script > perf.script.gz
+gzip -9 -n -c \$TMP/perf.script > test/fixtures/demo/perf.script.gz
 \`\`\`
 
 \`manifest.json\` is written by the script from \`hostname\`, \`uname -r\`, the recording start time

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { CaptureDetail, UploadAccepted } from '@threadreel/model';
+import { UsageError } from './errors.js';
 import type { UploadFile } from './files.js';
 import { multipartBody, type MultipartBody } from './multipart.js';
 
@@ -162,7 +163,7 @@ export class ApiClient {
     try {
       response = await postMultipart(url, multipartBody(files), signal, onProgress);
     } catch (err) {
-      if (signal?.aborted) throw err;
+      if (signal?.aborted || err instanceof UsageError) throw err;
       throw new UnreachableError(`cannot reach ${this.server}: ${networkReason(err)}`);
     }
     if (response.status < 200 || response.status > 299) throw httpErrorFrom(response, 'upload');

@@ -126,7 +126,7 @@ export async function collectFiles(paths: readonly string[]): Promise<CollectedF
   const bundle = files.find((file) => isBundle(file.name));
   if (bundle !== undefined && files.length > 1) {
     throw new UsageError(
-      `a .tar.gz bundle must be uploaded on its own (${bundle.path} came with other files)`,
+      `a bundle (.tar.gz, .tgz, .tar) must be uploaded on its own (${bundle.path} came with other files)`,
     );
   }
 

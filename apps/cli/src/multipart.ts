@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
+import { UsageError } from './errors.js';
 import type { UploadFile } from './files.js';
 
 /**
@@ -24,12 +25,13 @@ function quoted(value: string): string {
 }
 
 /**
- * The Content-Disposition of one file part. Non-ASCII names also go in RFC 5987
- * `filename*` (busboy prefers it), since a raw UTF-8 `filename` is read as latin1.
+ * The Content-Disposition of one file part. Names with non-ASCII characters, quotes,
+ * `%` or `\\` also go in RFC 5987 `filename*` (busboy prefers it): a raw UTF-8
+ * `filename` is read as latin1, and `"` can only be sent as `%22` in the plain form.
  */
 export function contentDisposition(field: string, filename: string): string {
   let header = `form-data; name="${quoted(field)}"; filename="${quoted(filename)}"`;
-  if (/[^\x20-\x7e]/.test(filename)) {
+  if (/[^\x20-\x7e]|["%\\]/.test(filename)) {
     const fallback = quoted(filename.replace(/[^\x20-\x7e]/g, '_'));
     const extended = encodeURIComponent(filename).replace(
       /['()*]/g,
@@ -60,13 +62,23 @@ export function multipartBody(files: readonly UploadFile[], field = 'files'): Mu
     async *chunks() {
       for (const [i, file] of files.entries()) {
         yield heads[i] as Uint8Array;
-        const blob = await openAsBlob(file.path);
+        const blob = await openAsBlob(file.path).catch((err: unknown) => {
+          throw new UsageError(
+            `cannot read ${file.path}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        });
         if (blob.size !== file.bytes) {
-          throw new Error(
+          throw new UsageError(
             `${file.path} changed size since it was listed (${file.bytes} → ${blob.size} bytes)`,
           );
         }
-        for await (const chunk of blob.stream() as AsyncIterable<Uint8Array>) yield chunk;
+        try {
+          for await (const chunk of blob.stream() as AsyncIterable<Uint8Array>) yield chunk;
+        } catch (err) {
+          throw new UsageError(
+            `cannot read ${file.path} (modified during the upload?): ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
         yield crlf;
       }
       yield tail;

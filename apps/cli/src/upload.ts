@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CaptureDetail, UploadAccepted } from '@threadreel/model';
-import { ApiClient, HttpError, UnreachableError } from './client.js';
+import { ApiClient, HttpError, UnreachableError, type UploadProgress } from './client.js';
 import { ExitCode } from './errors.js';
 import { collectFiles, type UploadFile } from './files.js';
 import type { Io } from './io.js';
@@ -58,7 +58,7 @@ export async function uploadAndWait(
   const started = Date.now();
   let accepted: UploadAccepted;
   try {
-    accepted = await client.upload(files, options.name, options.signal);
+    accepted = await client.upload(files, options.name, options.signal, uploadMeter(io));
   } catch (err) {
     if (isAbort(err)) {
       io.err('upload interrupted\n');
@@ -66,6 +66,7 @@ export async function uploadAndWait(
     }
     throw err;
   }
+  if (io.errIsTty) io.err('\r\x1b[2K');
   const id = accepted.captureId;
   io.out(`capture ${id}\n`);
   io.err(`uploaded in ${formatDuration(Date.now() - started)}\n`);
@@ -110,6 +111,19 @@ export async function uploadAndWait(
         : `ready with problems (${plural(problems.length, 'line')} above)`;
   io.out(`capture ${id} ${verdict}: ${client.captureUiUrl(id)}\n`);
   return clean ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** On a terminal, a redrawn `uploading 45% (…)` line, at most every 200 ms. */
+function uploadMeter(io: Io): UploadProgress | undefined {
+  if (!io.errIsTty) return undefined;
+  let last = 0;
+  return (sent, total) => {
+    const now = Date.now();
+    if (now - last < 200 && sent < total) return;
+    last = now;
+    const percent = total === 0 ? 100 : Math.floor((sent / total) * 100);
+    io.err(`\r\x1b[2Kuploading ${percent}% (${formatBytes(sent)} of ${formatBytes(total)})`);
+  };
 }
 
 type WaitResult = { interrupted: true } | { interrupted: false; detail: CaptureDetail };

@@ -93,11 +93,7 @@ export async function startEmbeddedPostgres(
     database: DATABASE,
   };
   const isRoot = userInfo().uid === 0;
-  if (isRoot) {
-    // The server runs as `postgres`, which must be able to reach <dataDir>/postgres.
-    const mode = (await stat(dataDir)).mode;
-    if ((mode & 0o001) === 0) await chmod(dataDir, (mode & 0o7777) | 0o011);
-  }
+  if (isRoot) await letPostgresTraverse(dataDir, log);
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -166,4 +162,23 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
       execFile('id', args, (err, out) => (err ? reject(err) : resolve(Number(out.trim())))),
     );
   return { uid: await run(['-u', 'postgres']), gid: await run(['-g', 'postgres']) };
+}
+
+/**
+ * As root the server runs as `postgres`, which must be able to reach
+ * <dataDir>/postgres: every folder on the way gets the search (x) bit for others if it
+ * lacks it — traverse only, no listing or reading.
+ */
+async function letPostgresTraverse(dataDir: string, log: (msg: string) => void): Promise<void> {
+  let dir = path.resolve(dataDir);
+  for (;;) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      log(`gave the postgres user search (x) permission on ${dir} to reach the embedded database`);
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
 }

@@ -69,7 +69,7 @@ export class PerfSampleWriter {
     const stackId = this.interner.intern(rec.frames);
     this.buffer +=
       `${this.captureId}\t${threadId}\t${rec.timeNs ?? '\\N'}\t${this.fileOrdinal}\t${stackId ?? '\\N'}\t` +
-      `${rec.period ?? 1n}\t${rec.cpu ?? '\\N'}\t${eventId}\t${commId}\n`;
+      `${rec.period !== null && rec.period > 0n ? rec.period : 1n}\t${rec.cpu ?? '\\N'}\t${eventId}\t${commId}\n`;
     this.stats.samples++;
     if (this.buffer.length >= COPY_CHUNK_BYTES) await this.flushCopy();
     if (this.interner.pendingCount >= FLUSH_INTERNED) await this.flushInterned();

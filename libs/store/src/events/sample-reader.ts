@@ -102,10 +102,10 @@ export class SampleReader {
     return r[0]?.first_event ?? null;
   }
 
-  /** Samples of one event counted per (thread, comm, stack), stacks resolved. */
+  /** Sample weights (periods) of one event summed per (thread, comm, stack), stacks resolved. */
   async foldRows(captureId: string, event: string): Promise<FoldRow[]> {
     const rows = (await this.ds.query(
-      `SELECT t.pid, t.tid, c.value AS comm, s.stack_id::text AS stack_id, count(*)::int AS count
+      `SELECT t.pid, t.tid, c.value AS comm, s.stack_id::text AS stack_id, sum(s.weight)::text AS weight
        FROM samples s
        JOIN capture_strings e ON e.id = s.event_id
        JOIN capture_strings c ON c.id = s.comm_id
@@ -113,7 +113,7 @@ export class SampleReader {
        WHERE s.capture_id = $1 AND e.value = $2
        GROUP BY t.pid, t.tid, c.value, s.stack_id`,
       [captureId, event],
-    )) as { pid: number | null; tid: number; comm: string; stack_id: string | null; count: number }[];
+    )) as { pid: number | null; tid: number; comm: string; stack_id: string | null; weight: string }[];
     const nodes = await this.allStackNodes(captureId);
     return rows.map((r) => ({
       comm: r.comm,
@@ -121,7 +121,7 @@ export class SampleReader {
       tid: r.tid,
       event,
       frames: r.stack_id === null ? [] : unwind(nodes, r.stack_id),
-      count: r.count,
+      count: Number(r.weight),
     }));
   }
 
