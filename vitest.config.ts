@@ -22,6 +22,7 @@ export default defineConfig({
       '@threadreel/analysis': lib('analysis'),
       '@threadreel/store': lib('store'),
       '@threadreel/jobs': lib('jobs'),
+      '@threadreel/migrations': fileURLToPath(new URL('./migrations/index.ts', import.meta.url)),
     },
   },
   test: {

@@ -40,6 +40,7 @@ export class InitialSchema1763760000000 implements MigrationInterface {
         rejected       jsonb NOT NULL DEFAULT '[]',
         headers        jsonb NOT NULL DEFAULT '{}',
         first_event    text,
+        first_sample_event text,
         parse_ms       integer,
         attempts       integer NOT NULL DEFAULT 0,
         parsed_by      text,

@@ -7,14 +7,22 @@ import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processe
 import { text, upload, waitSettled } from './support/client.js';
 
 const dir = path.join(SHARED_DIR, 'conformance/flamegraph-perf');
-const inputs = existsSync(dir) ? readdirSync(path.join(dir, 'input')).filter((f) => f.endsWith('.txt')).sort() : [];
+const inputs = existsSync(dir)
+  ? readdirSync(path.join(dir, 'input'))
+      .filter((f) => f.endsWith('.txt'))
+      .sort()
+  : [];
 const MODES = [
   { suffix: 'tid', query: 'groupBy=tid' },
   { suffix: 'pid', query: 'groupBy=pid' },
   { suffix: 'all', query: 'groupBy=none&annotate=kernel,jit' },
 ] as const;
 
-const sortedLines = (s: string) => s.split('\n').filter((l) => l.length > 0).sort();
+const sortedLines = (s: string) =>
+  s
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .sort();
 
 describe('perf conformance through the API (stackcollapse-perf.pl --tid/--pid/--all)', () => {
   let db: TestDatabase;
@@ -50,7 +58,10 @@ describe('perf conformance through the API (stackcollapse-perf.pl --tid/--pid/--
     for (const mode of MODES) {
       it(`${input} --${mode.suffix}`, async () => {
         const name = input.replace(/\.txt$/, '');
-        const expected = readFileSync(path.join(dir, 'expected', `${name}-collapsed-${mode.suffix}.txt`), 'utf8');
+        const expected = readFileSync(
+          path.join(dir, 'expected', `${name}-collapsed-${mode.suffix}.txt`),
+          'utf8',
+        );
         const r = await text(`${api.url}/api/captures/${captureOf.get(input)}/folded?${mode.query}`);
         expect(r.status).toBe(200);
         expect(sortedLines(r.body)).toEqual(sortedLines(expected));

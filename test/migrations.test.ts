@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, runPendingMigrations } from '@threadreel/store';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
-const TABLES = ['captures', 'source_files', 'threads', 'processes', 'capture_strings', 'frames', 'stacks', 'samples'];
+const TABLES = [
+  'captures',
+  'source_files',
+  'threads',
+  'processes',
+  'capture_strings',
+  'frames',
+  'stacks',
+  'samples',
+];
 
 describe('migrations', () => {
   let db: TestDatabase;

@@ -110,7 +110,9 @@ describe('capture upload', () => {
     mkdirSync(path.join(root, 'inner'));
     writeFileSync(path.join(root, 'evil.txt'), 'x');
     const bundle = path.join(root, 'evil.tar.gz');
-    await tarCreate({ gzip: true, file: bundle, cwd: path.join(root, 'inner'), preservePaths: true }, ['../evil.txt']);
+    await tarCreate({ gzip: true, file: bundle, cwd: path.join(root, 'inner'), preservePaths: true }, [
+      '../evil.txt',
+    ]);
     const r = await upload(api.url, [bundle]);
     expect(r.status).toBe(400);
     expect(r.body.message).toContain('bundle path escapes its folder: "../evil.txt"');
@@ -151,7 +153,11 @@ describe('capture upload', () => {
     expect(m.status).toBe(400);
     expect(m.body.message).toMatch(/manifest\.json: invalid manifest: .*JSON/);
 
-    const j = await fetch(`${api.url}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const j = await fetch(`${api.url}/api/captures`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(j.status).toBe(400);
     expect(((await j.json()) as { message: string }).message).toContain('multipart/form-data');
 
@@ -171,7 +177,11 @@ describe('capture upload', () => {
     await waitSettled(api.url, id);
     const suffix = id.replace(/-/g, '');
     const parts = async () =>
-      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE $1`, [`%_${suffix}`]))[0]!.n;
+      (
+        await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE $1`, [
+          `%_${suffix}`,
+        ])
+      )[0]!.n;
     expect(await parts()).toBeGreaterThanOrEqual(3);
     const del = await fetch(`${api.url}/api/captures/${id}`, { method: 'DELETE' });
     expect(del.status).toBe(204);

@@ -2,7 +2,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { TEST_REDIS_URL } from './support/env.js';
-import { queuePrefix, startApi, startWorker, tempDir, waitFor, type ApiProc, type Proc } from './support/processes.js';
+import {
+  queuePrefix,
+  startApi,
+  startWorker,
+  tempDir,
+  waitFor,
+  type ApiProc,
+  type Proc,
+} from './support/processes.js';
 import { upload, waitSettled } from './support/client.js';
 import { writePerfScript } from './support/perf-gen.js';
 
@@ -65,7 +73,8 @@ for (const backend of ['redis', 'postgres'] as const) {
         files.push(f);
       }
       workers.push(startWorker(env), startWorker(env));
-      for (const w of workers) await waitFor('worker ready', () => Promise.resolve(w.output().includes('processing jobs')), 60_000);
+      for (const w of workers)
+        await waitFor('worker ready', () => Promise.resolve(w.output().includes('processing jobs')), 60_000);
       const r = await upload(api.url, files);
       expect(r.status).toBe(202);
       const c = await waitSettled(api.url, r.body.captureId, 240_000);
@@ -89,7 +98,11 @@ for (const backend of ['redis', 'postgres'] as const) {
       // Clean run.
       const cleanWorker = startWorker(env);
       workers.push(cleanWorker);
-      await waitFor('worker ready', () => Promise.resolve(cleanWorker.output().includes('processing jobs')), 60_000);
+      await waitFor(
+        'worker ready',
+        () => Promise.resolve(cleanWorker.output().includes('processing jobs')),
+        60_000,
+      );
       const clean = await upload(api.url, [big, manifest('clean')]);
       expect((await waitSettled(api.url, clean.body.captureId, 240_000)).state).toBe('ready');
       await cleanWorker.stop();

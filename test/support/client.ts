@@ -30,10 +30,15 @@ export async function capture(baseUrl: string, id: string): Promise<CaptureDetai
 }
 
 export async function waitSettled(baseUrl: string, id: string, timeoutMs = 120_000): Promise<CaptureDetail> {
-  return waitFor(`capture ${id} ready or failed`, async () => {
-    const c = await capture(baseUrl, id);
-    return c.state === 'ready' || c.state === 'failed' ? c : null;
-  }, timeoutMs, 150);
+  return waitFor(
+    `capture ${id} ready or failed`,
+    async () => {
+      const c = await capture(baseUrl, id);
+      return c.state === 'ready' || c.state === 'failed' ? c : null;
+    },
+    timeoutMs,
+    150,
+  );
 }
 
 export async function text(url: string): Promise<{ status: number; body: string }> {

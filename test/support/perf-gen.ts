@@ -17,7 +17,16 @@ export async function writePerfScript(
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed;
   };
-  const funcs = ['parse_request', 'handle', 'compute_hash', 'encode_json', 'read_block', 'lock_acquire', 'serialize', 'deflate'];
+  const funcs = [
+    'parse_request',
+    'handle',
+    'compute_hash',
+    'encode_json',
+    'read_block',
+    'lock_acquire',
+    'serialize',
+    'deflate',
+  ];
   const out = createWriteStream(file);
   let t = BigInt(opts.startSec ?? 1000) * 1_000_000_000n;
   let buf = '';

@@ -47,7 +47,11 @@ function baseEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 }
 
 function launch(script: string, args: string[], env: Record<string, string | undefined>): Proc {
-  const proc = spawn(process.execPath, [script, ...args], { cwd: REPO_ROOT, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [script, ...args], {
+    cwd: REPO_ROOT,
+    env: baseEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const keep = (d: Buffer) => {
     out += d.toString();
@@ -75,7 +79,12 @@ function launch(script: string, args: string[], env: Record<string, string | und
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -85,21 +94,31 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
-export async function startApi(env: Record<string, string | undefined>, args: string[] = []): Promise<ApiProc> {
+export async function startApi(
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): Promise<ApiProc> {
   const port = await freePort();
   const p = launch(API_MAIN, args, { HOST: '127.0.0.1', PORT: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor('API health', async () => {
-      if (p.proc.exitCode !== null) throw new Error(`API exited with ${p.proc.exitCode}:\n${p.output()}`);
-      const r = await fetch(`${url}/api/health`);
-      return r.ok;
-    }, 90_000);
+    await waitFor(
+      'API health',
+      async () => {
+        if (p.proc.exitCode !== null) throw new Error(`API exited with ${p.proc.exitCode}:\n${p.output()}`);
+        const r = await fetch(`${url}/api/health`);
+        return r.ok;
+      },
+      90_000,
+    );
   } catch (e) {
     await p.kill();
     throw new Error(`${(e as Error).message}\n--- API output ---\n${p.output()}`);

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     app,
     new DocumentBuilder()
       .setTitle('threadreel')
-      .setDescription('Trace profiling: captures, threads, samples and folded stacks. Times are integer ns as strings.')
+      .setDescription(
+        'Trace profiling: captures, threads, samples and folded stacks. Times are integer ns as strings.',
+      )
       .setVersion('0.1.0')
       .build(),
   );
@@ -51,16 +53,21 @@ async function main(): Promise<void> {
     say(`shutting down (${signal})`);
     await app.close().catch(() => undefined);
     await jobs.close();
+    say('workers and queue closed');
     await db.close();
+    say('database closed');
   }, say);
 
   await app.listen(config.port, config.host);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-  say(`API and UI on ${url} (database: ${db.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}, queue: ${jobs.driver.kind})`);
+  say(
+    `API and UI on ${url} (database: ${db.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}, queue: ${jobs.driver.kind})`,
+  );
 
   const requeued = await requeueUnfinished(db, jobs.driver);
   if (requeued) say(`re-queued ${requeued} unfinished capture(s)`);
-  if (args.has('--demo')) await loadDemo(`http://127.0.0.1:${config.port}`, path.join(repoRoot, 'test', 'fixtures', 'demo'), say);
+  if (args.has('--demo'))
+    await loadDemo(`http://127.0.0.1:${config.port}`, path.join(repoRoot, 'test', 'fixtures', 'demo'), say);
 }
 
 main().catch((e: unknown) => {

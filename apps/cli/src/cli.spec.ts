@@ -229,6 +229,13 @@ describe('threadreel demo', () => {
 });
 
 describe('help and version', () => {
+  it('prints usage on stderr and exits 2 without arguments', async () => {
+    const io = captureIo();
+    expect(await run([], {}, io)).toBe(2);
+    expect(io.stderr()).toContain('Usage:');
+    expect(io.stdout()).toBe('');
+  });
+
   it('prints usage on stdout and the package version', async () => {
     const io = captureIo();
     expect(await run(['--help'], {}, io)).toBe(0);

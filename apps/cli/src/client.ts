@@ -95,7 +95,7 @@ function postMultipart(
       responded = true;
       stopSending();
       const chunks: Buffer[] = [];
-      const done = (): void =>
+      const done = (): void => {
         settle(() =>
           resolve({
             status: res.statusCode ?? 0,
@@ -103,6 +103,9 @@ function postMultipart(
             text: Buffer.concat(chunks).toString('utf8'),
           }),
         );
+        // An early answer leaves the request body unfinished: drop that connection.
+        if (!req.writableFinished) req.destroy();
+      };
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', done);
       res.on('close', done);

@@ -65,8 +65,9 @@ export async function uploadAndWait(
       return ExitCode.Interrupted;
     }
     throw err;
+  } finally {
+    if (io.errIsTty) io.err('\r\x1b[2K');
   }
-  if (io.errIsTty) io.err('\r\x1b[2K');
   const id = accepted.captureId;
   io.out(`capture ${id}\n`);
   io.err(`uploaded in ${formatDuration(Date.now() - started)}\n`);

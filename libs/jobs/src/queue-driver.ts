@@ -40,13 +40,26 @@ interface Classes {
 const PARSE_ATTEMPTS = 3;
 const CORRELATE_ATTEMPTS = 3;
 
-export function createQueueDriver(config: ServerConfig, databaseUrl: string, log: (m: string) => void): QueueDriver {
+export function createQueueDriver(
+  config: ServerConfig,
+  databaseUrl: string,
+  log: (m: string) => void,
+): QueueDriver {
   return config.redisUrl
-    ? new BullQueueDriver('redis', config, redisClasses(), () => {
-        const conn = new Redis(config.redisUrl as string, { maxRetriesPerRequest: null, lazyConnect: false });
-        conn.on('error', (e: Error) => log(`redis: ${e.message}`));
-        return conn;
-      }, log)
+    ? new BullQueueDriver(
+        'redis',
+        config,
+        redisClasses(),
+        () => {
+          const conn = new Redis(config.redisUrl ?? '', {
+            maxRetriesPerRequest: null,
+            lazyConnect: false,
+          });
+          conn.on('error', (e: Error) => log(`redis: ${e.message}`));
+          return conn;
+        },
+        log,
+      )
     : new BullQueueDriver(
         'postgres',
         config,
@@ -57,13 +70,13 @@ export function createQueueDriver(config: ServerConfig, databaseUrl: string, log
 }
 
 function redisClasses(): Classes {
-  return { Queue: RedisQueue, Worker: RedisWorker, FlowProducer: RedisFlowProducer } as unknown as Classes;
+  return { Queue: RedisQueue, Worker: RedisWorker, FlowProducer: RedisFlowProducer };
 }
 
 class BullQueueDriver implements QueueDriver {
   private flow?: FlowProducer;
   private readonly workers: Worker[] = [];
-  private readonly connections: { quit?: () => Promise<unknown> }[] = [];
+  private readonly connections: Redis[] = [];
 
   constructor(
     readonly kind: 'redis' | 'postgres',
@@ -135,7 +148,9 @@ class BullQueueDriver implements QueueDriver {
       );
       worker.on('error', (e: Error) => this.log(`worker ${queue}: ${e.message}`));
       worker.on('failed', (job: Job | undefined, e: Error) =>
-        this.log(`job ${job?.name ?? '?'} ${job?.id ?? ''} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`),
+        this.log(
+          `job ${job?.name ?? '?'} ${job?.id ?? ''} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`,
+        ),
       );
       this.workers.push(worker);
     }
@@ -145,6 +160,6 @@ class BullQueueDriver implements QueueDriver {
   async close(): Promise<void> {
     await Promise.allSettled(this.workers.map((w) => w.close()));
     await this.flow?.close().catch(() => undefined);
-    await Promise.allSettled(this.connections.map((c) => c.quit?.()));
+    await Promise.allSettled(this.connections.map((c) => c.quit()));
   }
 }

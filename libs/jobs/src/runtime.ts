@@ -26,7 +26,9 @@ export async function startJobRuntime(
   if (opts.runProcessors) {
     const registry = buildRegistry(new JobDeps(db.dataSource, config.dataDir));
     await driver.startWorkers(registry, config.workerConcurrency);
-    opts.log(`processing jobs on ${driver.kind} as ${hostname()}:${process.pid} (concurrency ${config.workerConcurrency})`);
+    opts.log(
+      `processing jobs on ${driver.kind} as ${hostname()}:${process.pid} (concurrency ${config.workerConcurrency})`,
+    );
   }
   return { driver, close: () => driver.close() };
 }
@@ -37,7 +39,10 @@ export async function requeueUnfinished(db: Database, driver: QueueDriver): Prom
   const captures = await store.unfinished();
   for (const c of captures) {
     const files = await store.files(c.id);
-    await driver.addCaptureFlow(c.id, files.map((f) => f.id));
+    await driver.addCaptureFlow(
+      c.id,
+      files.map((f) => f.id),
+    );
   }
   return captures.length;
 }

@@ -14,5 +14,15 @@ export const THREAD_STATES = [
 export type ThreadState = (typeof THREAD_STATES)[number];
 
 /** Causes attributed to a request's wall time: the waiting states plus pool-queue. */
-export const CAUSES = ['cpu', 'runqueue', 'lock', 'gc', 'net', 'file', 'pool-queue', 'sleep', 'other'] as const;
+export const CAUSES = [
+  'cpu',
+  'runqueue',
+  'lock',
+  'gc',
+  'net',
+  'file',
+  'pool-queue',
+  'sleep',
+  'other',
+] as const;
 export type Cause = (typeof CAUSES)[number];

@@ -271,7 +271,12 @@ describe('parsePerfScript', () => {
     ]);
     // The file closes call chains with blank lines, but its last one is not closed: cut mid-record.
     expect(items.filter((i) => i.kind === 'issue')).toEqual([
-      { kind: 'issue', line: 10, field: 'record', reason: expect.stringMatching(/not closed by a blank line/) as string },
+      {
+        kind: 'issue',
+        line: 10,
+        field: 'record',
+        reason: expect.stringMatching(/not closed by a blank line/) as string,
+      },
     ]);
     const [a, b] = records(items);
     expect(a).toMatchObject({ kind: 'perf', line: 6, comm: 'java', tid: 12688, cpu: 2, period: 235n });
@@ -372,7 +377,9 @@ describe('parsePerfScript', () => {
   });
 
   it('treats whitespace-only lines as record separators', async () => {
-    const rs = records(await parse('a 1 1.0: cycles:\n\t 10 f (/x)\n   \na 2 2.0: cycles:\n\t 20 g (/x)\n\n'));
+    const rs = records(
+      await parse('a 1 1.0: cycles:\n\t 10 f (/x)\n   \na 2 2.0: cycles:\n\t 20 g (/x)\n\n'),
+    );
     expect(rs.map((r) => [r.tid, r.frames[0]?.symbol])).toEqual([
       [1, 'f'],
       [2, 'g'],

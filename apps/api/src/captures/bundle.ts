@@ -45,7 +45,9 @@ export async function unpackBundle(
     onReadEntry: (entry: ReadEntry) => {
       const name = safeBundlePath(entry.path);
       if (name === null) {
-        failure ??= new BundleError(`${bundleName}: bundle path escapes its folder: ${JSON.stringify(entry.path)}`);
+        failure ??= new BundleError(
+          `${bundleName}: bundle path escapes its folder: ${JSON.stringify(entry.path)}`,
+        );
         entry.resume();
         return;
       }
@@ -59,15 +61,17 @@ export async function unpackBundle(
         return;
       }
       pending.push(
-        blobs.put(entry as unknown as NodeJS.ReadableStream & import('node:stream').Readable, limit - total).then(
-          (blob) => {
-            total += blob.size;
-            entries.push({ ...blob, name });
-          },
-          (e: unknown) => {
-            failure ??= e instanceof Error ? e : new Error(String(e));
-          },
-        ),
+        blobs
+          .put(entry as unknown as NodeJS.ReadableStream & import('node:stream').Readable, limit - total)
+          .then(
+            (blob) => {
+              total += blob.size;
+              entries.push({ ...blob, name });
+            },
+            (e: unknown) => {
+              failure ??= e instanceof Error ? e : new Error(String(e));
+            },
+          ),
       );
     },
   });

@@ -5,7 +5,13 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { CaptureDetail, CaptureSummary, UploadAccepted } from '@threadreel/model';
-import { BlobStore, BlobTooLargeError, CaptureStore, type NewSourceFile, type ServerConfig } from '@threadreel/store';
+import {
+  BlobStore,
+  BlobTooLargeError,
+  CaptureStore,
+  type NewSourceFile,
+  type ServerConfig,
+} from '@threadreel/store';
 import type { QueueDriver } from '@threadreel/jobs';
 import { QUEUE_DRIVER, SERVER_CONFIG } from '../common/tokens.js';
 import { BundleError, unpackBundle } from './bundle.js';
@@ -48,14 +54,22 @@ export class CapturesService {
    * before anything is queued), unpacks a bundle, reads the manifest, then creates the
    * capture and queues its flow. The same bytes again give the same capture.
    */
-  async ingest(req: IncomingMessage, nameParam: string | undefined): Promise<{ status: number; body: UploadAccepted }> {
+  async ingest(
+    req: IncomingMessage,
+    nameParam: string | undefined,
+  ): Promise<{ status: number; body: UploadAccepted }> {
     const parts = await this.receive(req);
     const rejected: { name: string; reason: string }[] = [];
     let files: Part[] = [];
     for (const p of parts) {
       if (BUNDLE.test(p.name) && parts.length === 1) {
         try {
-          const { entries, skipped } = await unpackBundle(this.blobs, p.sha256, p.name, this.config.uploadLimitBytes);
+          const { entries, skipped } = await unpackBundle(
+            this.blobs,
+            p.sha256,
+            p.name,
+            this.config.uploadLimitBytes,
+          );
           files.push(...entries.map((e) => ({ ...e, sent: `${p.name}:${e.name}` })));
           rejected.push(...skipped);
         } catch (e) {
@@ -85,10 +99,15 @@ export class CapturesService {
     const { capture, files: rows, created } = await this.captures.create(name.slice(0, 200), files, manifest);
     if (created) {
       try {
-        await this.queue.addCaptureFlow(capture.id, rows.map((r) => r.id));
+        await this.queue.addCaptureFlow(
+          capture.id,
+          rows.map((r) => r.id),
+        );
       } catch (e) {
         // The capture and its bytes are safe; the flow is re-queued at the next start.
-        this.log.error(`could not queue capture ${capture.id}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log.error(
+          `could not queue capture ${capture.id}: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     }
     return {
@@ -112,7 +131,9 @@ export class CapturesService {
   private receive(req: IncomingMessage): Promise<Part[]> {
     const type = req.headers['content-type'] ?? '';
     if (!/^multipart\/form-data/i.test(type)) {
-      return Promise.reject(new BadUpload('expected multipart/form-data with one or more files (field "files")'));
+      return Promise.reject(
+        new BadUpload('expected multipart/form-data with one or more files (field "files")'),
+      );
     }
     const limit = this.config.uploadLimitBytes;
     return new Promise<Part[]>((resolve, reject) => {
@@ -157,7 +178,8 @@ export class CapturesService {
       bb.on('close', () => {
         void Promise.all(writes).then(() => {
           if (failed) return;
-          if (parts.length === 0) reject(new BadUpload('no files in the upload (send them as multipart field "files")'));
+          if (parts.length === 0)
+            reject(new BadUpload('no files in the upload (send them as multipart field "files")'));
           else resolve(parts);
         });
       });

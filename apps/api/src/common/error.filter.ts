@@ -12,12 +12,13 @@ export class ErrorFilter implements ExceptionFilter {
     let body: ApiError;
     if (exception instanceof HttpException) {
       const r = exception.getResponse();
+      const inner = typeof r === 'string' ? r : (r as { message?: unknown }).message;
       const message =
-        typeof r === 'string'
-          ? r
-          : Array.isArray((r as { message?: unknown }).message)
-            ? ((r as { message: string[] }).message).join('; ')
-            : String((r as { message?: unknown }).message ?? exception.message);
+        typeof inner === 'string'
+          ? inner
+          : Array.isArray(inner)
+            ? inner.map(String).join('; ')
+            : exception.message;
       body = { statusCode: exception.getStatus(), error: exception.name.replace(/Exception$/, ''), message };
     } else {
       this.log.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));

@@ -1,7 +1,24 @@
-import { BadRequestException, Controller, Get, Header, NotFoundException, Param, ParseIntPipe, ParseUUIDPipe, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  Header,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  ParseUUIDPipe,
+  Query,
+} from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { foldStacks, formatFolded } from '@threadreel/analysis';
-import { FOLD_GROUPS, parseNanos, type FoldGroupBy, type SamplesPage, type SampleTimeline, type ThreadSummary } from '@threadreel/model';
+import {
+  FOLD_GROUPS,
+  parseNanos,
+  type FoldGroupBy,
+  type SamplesPage,
+  type SampleTimeline,
+  type ThreadSummary,
+} from '@threadreel/model';
 import { CaptureStore, SampleReader } from '@threadreel/store';
 
 const MAX_SAMPLES = 10_000;
@@ -25,9 +42,26 @@ export class ProfilesController {
     return this.reader.threads(id);
   }
 
+  @Get('events')
+  @ApiOperation({
+    summary:
+      'Event names of the capture (cpu-clock, sched:sched_switch…) with record counts and the default fold event',
+  })
+  async events(@Param('id', new ParseUUIDPipe()) id: string): Promise<{
+    defaultFoldEvent: string | null;
+    events: { name: string; tracepoint: boolean; records: string }[];
+  }> {
+    await this.mustExist(id);
+    const [events, defaultFoldEvent] = await Promise.all([
+      this.reader.events(id),
+      this.reader.defaultFoldEvent(id),
+    ]);
+    return { defaultFoldEvent, events };
+  }
+
   @Get('threads/:threadId/samples')
   @ApiOperation({ summary: "One thread's samples in [from, to) (ns), oldest first, stacks leaf first" })
-  @ApiQuery({ name: 'from', required: false }) 
+  @ApiQuery({ name: 'from', required: false })
   @ApiQuery({ name: 'to', required: false })
   @ApiQuery({ name: 'limit', required: false })
   async samples(
@@ -40,12 +74,14 @@ export class ProfilesController {
     await this.mustExist(id);
     const from = optionalNanos('from', fromText);
     const to = optionalNanos('to', toText);
-    if (from !== null && to !== null && to < from) throw new BadRequestException('to must not be before from');
+    if (from !== null && to !== null && to < from)
+      throw new BadRequestException('to must not be before from');
     const limit = limitText === undefined ? 1000 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SAMPLES) {
       throw new BadRequestException(`limit: expected a whole number from 1 to ${MAX_SAMPLES}`);
     }
-    if (!(await this.reader.threadExists(id, threadId))) throw new NotFoundException(`thread ${threadId} not found in capture ${id}`);
+    if (!(await this.reader.threadExists(id, threadId)))
+      throw new NotFoundException(`thread ${threadId} not found in capture ${id}`);
     const page = await this.reader.samples(id, threadId, from, to, limit);
     return { threadId, from: from?.toString() ?? null, to: to?.toString() ?? null, ...page };
   }
@@ -70,9 +106,15 @@ export class ProfilesController {
     if (!(FOLD_GROUPS as readonly string[]).includes(groupBy)) {
       throw new BadRequestException(`groupBy: expected one of ${FOLD_GROUPS.join(', ')}`);
     }
-    const marks = new Set(annotate.split(',').map((s) => s.trim()).filter(Boolean));
+    const marks = new Set(
+      annotate
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     for (const m of marks) {
-      if (!['kernel', 'jit', 'all'].includes(m)) throw new BadRequestException(`annotate: unknown "${m}", expected kernel, jit or all`);
+      if (!['kernel', 'jit', 'all'].includes(m))
+        throw new BadRequestException(`annotate: unknown "${m}", expected kernel, jit or all`);
     }
     const chosen = event ?? (await this.reader.defaultFoldEvent(id));
     if (chosen === null) return '';
@@ -105,6 +147,7 @@ export class ProfilesController {
 function optionalNanos(name: string, text: string | undefined): bigint | null {
   if (text === undefined || text === '') return null;
   const ns = parseNanos(text);
-  if (ns === null) throw new BadRequestException(`${name}: expected integer nanoseconds, got ${JSON.stringify(text)}`);
+  if (ns === null)
+    throw new BadRequestException(`${name}: expected integer nanoseconds, got ${JSON.stringify(text)}`);
   return ns;
 }

@@ -26,7 +26,10 @@ export class CorrelateCaptureJob implements JobProcessor<'correlate-capture'> {
       // A file whose parse job gave up (or never ran) is failed, not silently missing.
       for (const f of files) {
         if (f.state === 'queued' || f.state === 'parsing') {
-          await captures.updateFile(f.id, { state: 'failed', error: f.error ?? `${f.name}: parse job did not complete` });
+          await captures.updateFile(f.id, {
+            state: 'failed',
+            error: f.error ?? `${f.name}: parse job did not complete`,
+          });
           f.state = 'failed';
         }
       }
@@ -44,7 +47,11 @@ export class CorrelateCaptureJob implements JobProcessor<'correlate-capture'> {
       return { captureId: data.captureId, state };
     } catch (e) {
       if (ctx.attemptsMade + 1 >= ctx.attempts) {
-        await captures.setState(data.captureId, 'failed', `correlation failed: ${e instanceof Error ? e.message : String(e)}`);
+        await captures.setState(
+          data.captureId,
+          'failed',
+          `correlation failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
       throw e;
     }

@@ -35,7 +35,8 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
   async process(data: ParseFileData, ctx: JobContext): Promise<ParseFileResult> {
     const { captures, blobs } = this.deps;
     const file = await captures.file(data.fileId);
-    if (!file) return { fileId: data.fileId, format: null, events: 0, rejected: 0, skipped: 'capture deleted' };
+    if (!file)
+      return { fileId: data.fileId, format: null, events: 0, rejected: 0, skipped: 'capture deleted' };
     await captures.markParsing(data.captureId);
     await captures.incrementAttempts(file.id);
     await captures.updateFile(file.id, { state: 'parsing', parsedBy: ctx.workerId, error: null });
@@ -63,6 +64,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     let events = 0;
     let lines = 0;
     let firstEvent: string | null = null;
+    let firstSampleEvent: string | null = null;
     let inputError: string | null = null;
     try {
       await writer.begin();
@@ -82,13 +84,18 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
         switch (item.kind) {
           case 'perf':
             firstEvent ??= item.event;
+            if (item.trace === null) firstSampleEvent ??= item.event;
             await writer.add(item);
             events++;
             break;
           case 'issue':
             rejectedCount++;
             if (rejected.length < KEEP_REJECTED) {
-              rejected.push(item.field ? { line: item.line, field: item.field, reason: item.reason } : { line: item.line, reason: item.reason });
+              rejected.push(
+                item.field
+                  ? { line: item.line, field: item.field, reason: item.reason }
+                  : { line: item.line, reason: item.reason },
+              );
             }
             break;
           case 'header':
@@ -101,7 +108,11 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       await writer.rollback();
       const message = e instanceof Error ? e.message : String(e);
       if (ctx.attemptsMade + 1 >= ctx.attempts) {
-        await captures.updateFile(file.id, { state: 'failed', error: `${file.name}: ${message}`, parseMs: elapsed(started) });
+        await captures.updateFile(file.id, {
+          state: 'failed',
+          error: `${file.name}: ${message}`,
+          parseMs: elapsed(started),
+        });
       }
       throw e;
     }
@@ -114,6 +125,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       rejected,
       headers,
       firstEvent,
+      firstSampleEvent,
       parseMs: elapsed(started),
       error: inputError,
     });
@@ -126,7 +138,10 @@ function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-async function* countLines(lines: AsyncIterable<string>, report: (n: number) => void): AsyncGenerator<string> {
+async function* countLines(
+  lines: AsyncIterable<string>,
+  report: (n: number) => void,
+): AsyncGenerator<string> {
   let n = 0;
   for await (const line of lines) {
     report(++n);

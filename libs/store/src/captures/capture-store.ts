@@ -48,7 +48,13 @@ export class CaptureStore {
         return { capture: existing, files: existingFiles, created: false };
       }
       const capture = await em.save(
-        em.create(CaptureEntity, { name, contentKey, state: 'queued', manifest: manifest ?? null, error: null }),
+        em.create(CaptureEntity, {
+          name,
+          contentKey,
+          state: 'queued',
+          manifest: manifest ?? null,
+          error: null,
+        }),
       );
       const unique = new Map<string, NewSourceFile>();
       for (const f of files) if (!unique.has(f.sha256)) unique.set(f.sha256, f);
@@ -88,7 +94,10 @@ export class CaptureStore {
    */
   async delete(captureId: string): Promise<{ deleted: boolean; orphanBlobs: string[] }> {
     return this.ds.transaction(async (em) => {
-      const capture = await em.findOne(CaptureEntity, { where: { id: captureId }, lock: { mode: 'pessimistic_write' } });
+      const capture = await em.findOne(CaptureEntity, {
+        where: { id: captureId },
+        lock: { mode: 'pessimistic_write' },
+      });
       if (!capture) return { deleted: false, orphanBlobs: [] };
       const shas = (await em.find(SourceFileEntity, { where: { captureId } })).map((f) => f.sha256);
       for (const table of PARTITIONED_TABLES) {
@@ -96,9 +105,11 @@ export class CaptureStore {
       }
       await em.delete(CaptureEntity, { id: captureId });
       const stillUsed = shas.length
-        ? ((await em.query('SELECT DISTINCT sha256 FROM source_files WHERE sha256 = ANY($1)', [shas])) as {
-            sha256: string;
-          }[])
+        ? await em.query<
+            {
+              sha256: string;
+            }[]
+          >('SELECT DISTINCT sha256 FROM source_files WHERE sha256 = ANY($1)', [shas])
         : [];
       const used = new Set(stillUsed.map((r) => r.sha256));
       return { deleted: true, orphanBlobs: shas.filter((s) => !used.has(s)) };
@@ -151,20 +162,22 @@ export class CaptureStore {
   }
 
   async list(): Promise<CaptureSummary[]> {
-    const rows = (await this.ds.query(`
+    const rows = await this.ds.query<
+      {
+        id: string;
+        name: string;
+        state: CaptureState;
+        error: string | null;
+        created_at: Date;
+        updated_at: Date;
+        files: number;
+        bytes: string;
+      }[]
+    >(`
       SELECT c.id, c.name, c.state, c.error, c.created_at, c.updated_at,
              count(f.id)::int AS files, coalesce(sum(f.size_bytes), 0)::text AS bytes
       FROM captures c LEFT JOIN source_files f ON f.capture_id = c.id
-      GROUP BY c.id ORDER BY c.created_at DESC`)) as {
-      id: string;
-      name: string;
-      state: CaptureState;
-      error: string | null;
-      created_at: Date;
-      updated_at: Date;
-      files: number;
-      bytes: string;
-    }[];
+      GROUP BY c.id ORDER BY c.created_at DESC`);
     return rows.map((r) => ({
       id: r.id,
       name: r.name,

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../../../migrations/index.js';
+import { MIGRATIONS } from '@threadreel/migrations';
 import { CaptureEntity } from '../entities/capture.entity.js';
 import { SourceFileEntity } from '../entities/source-file.entity.js';
 import { ThreadEntity } from '../entities/thread.entity.js';
@@ -7,7 +7,10 @@ import { ThreadEntity } from '../entities/thread.entity.js';
 export const ENTITIES = [CaptureEntity, SourceFileEntity, ThreadEntity];
 
 /** The one DataSource definition: entities, migrations, never synchronize. */
-export function createDataSource(url: string, opts: { poolSize?: number; applicationName?: string } = {}): DataSource {
+export function createDataSource(
+  url: string,
+  opts: { poolSize?: number; applicationName?: string } = {},
+): DataSource {
   return new DataSource({
     type: 'postgres',
     url,

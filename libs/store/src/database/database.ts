@@ -30,7 +30,10 @@ export async function openDatabase(
   opts: { log: (msg: string) => void; migrate: boolean; applicationName: string; poolSize?: number },
 ): Promise<Database> {
   const { url, embedded } = await resolveDatabaseUrl(config, opts.log);
-  const dataSource = createDataSource(url, { applicationName: opts.applicationName, poolSize: opts.poolSize });
+  const dataSource = createDataSource(url, {
+    applicationName: opts.applicationName,
+    poolSize: opts.poolSize,
+  });
   try {
     await dataSource.initialize();
     if (opts.migrate) {

@@ -159,7 +159,9 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
   const { execFile } = await import('node:child_process');
   const run = (args: string[]) =>
     new Promise<number>((resolve, reject) =>
-      execFile('id', args, (err, out) => (err ? reject(err) : resolve(Number(out.trim())))),
+      execFile('id', args, (err, out) =>
+        err ? reject(new Error(`id ${args.join(' ')}: ${err.message}`)) : resolve(Number(out.trim())),
+      ),
     );
   return { uid: await run(['-u', 'postgres']), gid: await run(['-g', 'postgres']) };
 }

@@ -52,6 +52,10 @@ export class SourceFileEntity {
   @Column({ name: 'first_event', type: 'text', nullable: true })
   firstEvent!: string | null;
 
+  /** First sampling (non-tracepoint) event: what a flame graph shows by default. */
+  @Column({ name: 'first_sample_event', type: 'text', nullable: true })
+  firstSampleEvent!: string | null;
+
   @Column({ name: 'parse_ms', type: 'integer', nullable: true })
   parseMs!: number | null;
 

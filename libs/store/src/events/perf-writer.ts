@@ -121,7 +121,12 @@ export class PerfSampleWriter {
         `INSERT INTO frames (capture_id, id, symbol, dso)
          SELECT $1, unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[])
          ON CONFLICT DO NOTHING`,
-        [this.captureId, frames.map((f) => f.id.toString()), frames.map((f) => f.symbol), frames.map((f) => f.dso)],
+        [
+          this.captureId,
+          frames.map((f) => f.id.toString()),
+          frames.map((f) => f.symbol),
+          frames.map((f) => f.dso),
+        ],
       );
       this.stats.frames += frames.length;
     }
@@ -149,10 +154,10 @@ export class PerfSampleWriter {
     const side = this.must(this.side);
     if (pid !== null && !this.pids.has(pid)) {
       this.pids.add(pid);
-      await side.query(
-        `INSERT INTO processes (capture_id, pid) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-        [this.captureId, pid],
-      );
+      await side.query(`INSERT INTO processes (capture_id, pid) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+        this.captureId,
+        pid,
+      ]);
     }
     const res = await side.query<{ id: string }>(
       `INSERT INTO threads AS t (capture_id, pid, tid, names) VALUES ($1, $2, $3, ARRAY[$4::text])

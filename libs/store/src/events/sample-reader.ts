@@ -25,12 +25,22 @@ export class SampleReader {
   constructor(private readonly ds: DataSource) {}
 
   async threads(captureId: string): Promise<ThreadSummary[]> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<
+      {
+        id: number;
+        pid: number | null;
+        tid: number;
+        names: string[];
+        samples: string;
+        first_ns: string | null;
+        last_ns: string | null;
+      }[]
+    >(
       `SELECT id::int AS id, pid, tid, names, sample_count::text AS samples,
               first_ns::text AS first_ns, last_ns::text AS last_ns
        FROM threads WHERE capture_id = $1 ORDER BY sample_count DESC, tid`,
       [captureId],
-    )) as { id: number; pid: number | null; tid: number; names: string[]; samples: string; first_ns: string | null; last_ns: string | null }[];
+    );
     return rows.map((r) => ({
       id: r.id,
       pid: r.pid,
@@ -43,7 +53,10 @@ export class SampleReader {
   }
 
   async threadExists(captureId: string, threadId: number): Promise<boolean> {
-    const r = (await this.ds.query('SELECT 1 FROM threads WHERE capture_id = $1 AND id = $2', [captureId, threadId])) as unknown[];
+    const r = await this.ds.query<unknown[]>('SELECT 1 FROM threads WHERE capture_id = $1 AND id = $2', [
+      captureId,
+      threadId,
+    ]);
     return r.length > 0;
   }
 
@@ -55,7 +68,15 @@ export class SampleReader {
     to: bigint | null,
     limit: number,
   ): Promise<{ samples: SampleDto[]; truncated: boolean }> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<
+      {
+        time_ns: string | null;
+        cpu: number | null;
+        event: string;
+        weight: string;
+        stack_id: string | null;
+      }[]
+    >(
       `SELECT s.time_ns::text AS time_ns, s.cpu, e.value AS event, s.weight::text AS weight, s.stack_id::text AS stack_id
        FROM samples s JOIN capture_strings e ON e.id = s.event_id
        WHERE s.capture_id = $1 AND s.thread_id = $2
@@ -63,7 +84,7 @@ export class SampleReader {
        ORDER BY s.time_ns NULLS FIRST
        LIMIT $5`,
       [captureId, threadId, from?.toString() ?? null, to?.toString() ?? null, limit + 1],
-    )) as { time_ns: string | null; cpu: number | null; event: string; weight: string; stack_id: string | null }[];
+    );
     const truncated = rows.length > limit;
     const page = rows.slice(0, limit);
     const nodes = await this.stackNodes(
@@ -82,29 +103,38 @@ export class SampleReader {
     };
   }
 
-  /** Event names of the capture's samples, in the order their files were uploaded. */
-  async events(captureId: string): Promise<{ name: string; tracepoint: boolean; firstOfFile: boolean }[]> {
-    const rows = (await this.ds.query(
-      `SELECT value AS name, kind = 'tracepoint' AS tracepoint,
-              EXISTS (SELECT 1 FROM source_files f WHERE f.capture_id = $1 AND f.first_event = value) AS first_of_file
-       FROM capture_strings WHERE capture_id = $1 AND kind IN ('event', 'tracepoint') ORDER BY id`,
+  /** The capture's event names with their record counts. */
+  async events(captureId: string): Promise<{ name: string; tracepoint: boolean; records: string }[]> {
+    const rows = await this.ds.query<{ name: string; tracepoint: boolean; records: string }[]>(
+      `SELECT e.value AS name, e.kind = 'tracepoint' AS tracepoint, count(s.*)::text AS records
+       FROM capture_strings e LEFT JOIN samples s ON s.capture_id = $1 AND s.event_id = e.id
+       WHERE e.capture_id = $1 AND e.kind IN ('event', 'tracepoint')
+       GROUP BY e.id ORDER BY e.kind, e.value`,
       [captureId],
-    )) as { name: string; tracepoint: boolean; first_of_file: boolean }[];
-    return rows.map((r) => ({ name: r.name, tracepoint: r.tracepoint, firstOfFile: r.first_of_file }));
+    );
+    return rows;
   }
 
-  /** The first event of the first perf file: what flame-graph tools fold by default. */
+  /**
+   * What a flame graph shows by default: the first sampling event (cpu-clock, cycles…) of
+   * the first file that has one, else the first event of any kind (a file of tracepoints).
+   */
   async defaultFoldEvent(captureId: string): Promise<string | null> {
-    const r = (await this.ds.query(
-      `SELECT first_event FROM source_files WHERE capture_id = $1 AND first_event IS NOT NULL ORDER BY ordinal LIMIT 1`,
+    const r = await this.ds.query<{ event: string | null }[]>(
+      `SELECT coalesce(
+         (SELECT first_sample_event FROM source_files WHERE capture_id = $1 AND first_sample_event IS NOT NULL ORDER BY ordinal LIMIT 1),
+         (SELECT first_event FROM source_files WHERE capture_id = $1 AND first_event IS NOT NULL ORDER BY ordinal LIMIT 1)
+       ) AS event`,
       [captureId],
-    )) as { first_event: string }[];
-    return r[0]?.first_event ?? null;
+    );
+    return r[0]?.event ?? null;
   }
 
   /** Sample weights (periods) of one event summed per (thread, comm, stack), stacks resolved. */
   async foldRows(captureId: string, event: string): Promise<FoldRow[]> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<
+      { pid: number | null; tid: number; comm: string; stack_id: string | null; weight: string }[]
+    >(
       `SELECT t.pid, t.tid, c.value AS comm, s.stack_id::text AS stack_id, sum(s.weight)::text AS weight
        FROM samples s
        JOIN capture_strings e ON e.id = s.event_id
@@ -113,7 +143,7 @@ export class SampleReader {
        WHERE s.capture_id = $1 AND e.value = $2
        GROUP BY t.pid, t.tid, c.value, s.stack_id`,
       [captureId, event],
-    )) as { pid: number | null; tid: number; comm: string; stack_id: string | null; weight: string }[];
+    );
     const nodes = await this.allStackNodes(captureId);
     return rows.map((r) => ({
       comm: r.comm,
@@ -127,25 +157,25 @@ export class SampleReader {
 
   /** Counts of on-CPU samples (non-tracepoint events) per thread per time bucket. */
   async timeline(captureId: string, buckets: number): Promise<SampleTimeline> {
-    const range = (await this.ds.query(
+    const range = await this.ds.query<{ lo: string | null; hi: string | null }[]>(
       `SELECT min(s.time_ns)::text AS lo, max(s.time_ns)::text AS hi
        FROM samples s JOIN capture_strings e ON e.id = s.event_id
        WHERE s.capture_id = $1 AND e.kind = 'event' AND s.time_ns IS NOT NULL`,
       [captureId],
-    )) as { lo: string | null; hi: string | null }[];
+    );
     const lo = range[0]?.lo;
     const hi = range[0]?.hi;
     if (!lo || !hi) return { bucketNs: '0', startNs: null, threads: [] };
     const span = BigInt(hi) - BigInt(lo) + 1n;
     const n = BigInt(buckets);
     const bucketNs = (span + n - 1n) / n;
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ thread_id: number; bucket: number; n: number }[]>(
       `SELECT s.thread_id::int AS thread_id, ((s.time_ns - $2::bigint) / $3::bigint)::int AS bucket, count(*)::int AS n
        FROM samples s JOIN capture_strings e ON e.id = s.event_id
        WHERE s.capture_id = $1 AND e.kind = 'event' AND s.time_ns IS NOT NULL
        GROUP BY 1, 2`,
       [captureId, lo, bucketNs.toString()],
-    )) as { thread_id: number; bucket: number; n: number }[];
+    );
     const threads = await this.threads(captureId);
     const byId = new Map<number, number[]>();
     for (const r of rows) {
@@ -181,21 +211,23 @@ export class SampleReader {
     );
   }
 
-  async counts(captureId: string): Promise<{ samples: number; frames: number; stacks: number; threads: number }> {
-    const r = (await this.ds.query(
+  async counts(
+    captureId: string,
+  ): Promise<{ samples: number; frames: number; stacks: number; threads: number }> {
+    const r = await this.ds.query<{ samples: number; frames: number; stacks: number; threads: number }[]>(
       `SELECT (SELECT count(*) FROM samples WHERE capture_id = $1)::int AS samples,
               (SELECT count(*) FROM frames WHERE capture_id = $1)::int AS frames,
               (SELECT count(*) FROM stacks WHERE capture_id = $1)::int AS stacks,
               (SELECT count(*) FROM threads WHERE capture_id = $1)::int AS threads`,
       [captureId],
-    )) as { samples: number; frames: number; stacks: number; threads: number }[];
+    );
     return r[0] ?? { samples: 0, frames: 0, stacks: 0, threads: 0 };
   }
 
   private async stackNodes(captureId: string, leafIds: string[]): Promise<Map<string, StackNode>> {
     const nodes = new Map<string, StackNode>();
     if (!leafIds.length) return nodes;
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ id: string; parent: string | null; symbol: string; dso: string }[]>(
       `WITH RECURSIVE chain AS (
          SELECT id, parent_id, frame_id FROM stacks WHERE capture_id = $1 AND id = ANY($2::bigint[])
          UNION
@@ -204,18 +236,18 @@ export class SampleReader {
        SELECT c.id::text AS id, c.parent_id::text AS parent, f.symbol, f.dso
        FROM chain c JOIN frames f ON f.capture_id = $1 AND f.id = c.frame_id`,
       [captureId, [...new Set(leafIds)]],
-    )) as { id: string; parent: string | null; symbol: string; dso: string }[];
+    );
     for (const r of rows) nodes.set(r.id, { parent: r.parent, symbol: r.symbol, dso: r.dso });
     return nodes;
   }
 
   private async allStackNodes(captureId: string): Promise<Map<string, StackNode>> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<{ id: string; parent: string | null; symbol: string; dso: string }[]>(
       `SELECT s.id::text AS id, s.parent_id::text AS parent, f.symbol, f.dso
        FROM stacks s JOIN frames f ON f.capture_id = s.capture_id AND f.id = s.frame_id
        WHERE s.capture_id = $1`,
       [captureId],
-    )) as { id: string; parent: string | null; symbol: string; dso: string }[];
+    );
     const nodes = new Map<string, StackNode>();
     for (const r of rows) nodes.set(r.id, { parent: r.parent, symbol: r.symbol, dso: r.dso });
     return nodes;

@@ -1,11 +1,16 @@
 import 'reflect-metadata';
-import { createDataSource, loadServerConfig, resolveDatabaseUrl, runPendingMigrations } from '@threadreel/store';
+import {
+  createDataSource,
+  loadServerConfig,
+  resolveDatabaseUrl,
+  runPendingMigrations,
+} from '@threadreel/store';
 
 /** `npm run migrate` (up) and `npm run migrate:revert` (down one). */
 async function main(): Promise<void> {
   const direction = process.argv[2];
   if (direction !== 'up' && direction !== 'down') {
-    console.error('usage: cli.js up|down');
+    console.error('usage: migrate.js up|down');
     process.exit(2);
   }
   const config = loadServerConfig();

@@ -1,0 +1,85 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { REPO_ROOT, TEST_REDIS_URL } from './support/env.js';
+import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const demoDir = path.join(REPO_ROOT, 'test/fixtures/demo');
+
+/** The first page in a real browser: upload with progress, the capture's report, threads and chart. */
+describe('web UI in Chromium', () => {
+  let db: TestDatabase;
+  let api: ApiProc;
+  let browser: Browser;
+  const shots = process.env.SCREENSHOT_DIR ?? tempDir('web');
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (bash .ci/run does)`,
+      );
+    }
+    db = await createTestDatabase('web');
+    api = await startApi({
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      DATA_DIR: path.join(tempDir('web-data'), 'data'),
+      QUEUE_PREFIX: queuePrefix(),
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+    await db?.drop();
+  });
+
+  it('uploads the demo capture and shows its files, threads and on-CPU timeline', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(api.url);
+    await page.waitForSelector('#upload-input', { state: 'attached' });
+
+    const files = readdirSync(demoDir)
+      .filter((f) => f !== 'README.md')
+      .map((f) => path.join(demoDir, f));
+    await page.setInputFiles('#upload-input', files);
+    const row = page.locator('#captures-table tr[data-capture-id][data-state="ready"]').first();
+    await row.waitFor({ timeout: 60_000 });
+    const progress = page.locator('#upload-progress');
+    const [value, max] = await Promise.all([progress.getAttribute('value'), progress.getAttribute('max')]);
+    expect(Number(max)).toBeGreaterThan(0);
+    expect(Number(value)).toBe(Number(max));
+    await page.screenshot({ path: path.join(shots, 'captures.png') });
+
+    await row.click();
+    await page.waitForSelector('#capture-detail[data-state="ready"]', { timeout: 30_000 });
+    const filesText = await page.locator('#files-table').innerText();
+    expect(filesText).toContain('perf.script.gz');
+    expect(filesText).toContain('perf-script');
+    await page.waitForSelector('#threads-table tbody tr', { timeout: 30_000 });
+    expect(await page.locator('#threads-table tbody tr').count()).toBeGreaterThanOrEqual(2);
+    // ECharts draws into a canvas with real pixels.
+    const canvas = page.locator('#timeline-chart canvas').first();
+    await canvas.waitFor({ timeout: 30_000 });
+    const box = await canvas.boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThan(300);
+    expect(box?.height ?? 0).toBeGreaterThan(100);
+    await page.screenshot({ path: path.join(shots, 'capture.png'), fullPage: true });
+    expect(await page.locator('#error-banner').isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
