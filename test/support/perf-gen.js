@@ -1,15 +1,17 @@
+// @ts-check
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
 /**
  * Writes a synthetic `perf script` file in the real default layout (comm pid/tid [cpu]
- * time: period event: + call chain), deterministic for a given seed, to exercise
- * ingest at volume without committing large fixtures.
+ * time: period event: + call chain closed by a blank line), deterministic for a seed,
+ * to exercise ingest at volume without committing large fixtures. Shared by the e2e
+ * tests and the benchmarks.
+ * @param {string} file
+ * @param {{ samples: number, threads?: number, pid?: number, seed?: number, startSec?: number }} opts
+ * @returns {Promise<void>}
  */
-export async function writePerfScript(
-  file: string,
-  opts: { samples: number; threads?: number; pid?: number; seed?: number; startSec?: number },
-): Promise<void> {
+export async function writePerfScript(file, opts) {
   const threads = opts.threads ?? 8;
   const pid = opts.pid ?? 4242;
   let seed = opts.seed ?? 1;

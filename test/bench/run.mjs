@@ -1,0 +1,119 @@
+// Ingest benchmark. Prints throughput and memory for, in one process and on the same file:
+//   1. baseline: reading lines only (readLines),
+//   2. parsing (readLines + parsePerfScript), with the heap sampled to show constant memory,
+//   3. full ingest through the built API (upload → parse job → COPY → ready), when a
+//      PostgreSQL is reachable (DATABASE_URL, default the local test database).
+// Usage: npm run bench [-- SAMPLES]   (default 400000 samples, ~130 MB of perf script)
+import { mkdtempSync, statSync, createReadStream, openAsBlob, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { readLines, parsePerfScript } from '../../dist/libs/parsers/src/index.js';
+import { writePerfScript } from '../support/perf-gen.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const samples = Number(process.argv[2] ?? 400_000);
+const dir = mkdtempSync(path.join(tmpdir(), 'threadreel-bench-'));
+const file = path.join(dir, 'bench.perf.txt');
+await writePerfScript(file, { samples, threads: 16, seed: 7 });
+const mb = statSync(file).size / 1024 / 1024;
+console.log(`input: ${samples} samples, ${mb.toFixed(1)} MiB of perf script`);
+
+let peakHeap = 0;
+const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+const time = async (label, fn) => {
+  global.gc?.();
+  peakHeap = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const n = await fn();
+  const s = (performance.now() - t0) / 1000;
+  console.log(
+    `${label.padEnd(34)} ${s.toFixed(2).padStart(7)} s  ${(mb / s).toFixed(1).padStart(7)} MiB/s  ${(n / s / 1000).toFixed(0).padStart(6)} k items/s  peak heap ${(peakHeap / 1024 / 1024).toFixed(0)} MiB`,
+  );
+  return s;
+};
+
+const base = await time('baseline: read lines', async () => {
+  let n = 0;
+  for await (const _ of readLines(createReadStream(file))) n++;
+  return n;
+});
+const parse = await time('parse perf script', async () => {
+  let n = 0;
+  for await (const item of parsePerfScript(readLines(createReadStream(file)))) if (item.kind === 'perf') n++;
+  if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
+  return n;
+});
+clearInterval(sampler);
+console.log(`parse costs ${(parse / base).toFixed(2)}x the line-reading baseline`);
+
+const dbUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const admin = new pg.Client({ connectionString: dbUrl });
+try {
+  await admin.connect();
+} catch {
+  console.log(`no PostgreSQL at ${dbUrl}: full-ingest benchmark skipped`);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+const dbName = `threadreel_bench_${process.pid}`;
+await admin.query(`CREATE DATABASE ${dbName}`);
+const u = new URL(dbUrl);
+u.pathname = `/${dbName}`;
+const port = await new Promise((r) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => r(p));
+  });
+});
+const env = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  DATABASE_URL: u.toString(),
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  DATA_DIR: path.join(dir, 'data'),
+  QUEUE_PREFIX: 'bench',
+};
+if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
+const baseUrl = `http://127.0.0.1:${port}`;
+try {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${baseUrl}/api/health`)).ok) break;
+    } catch {}
+    if (i > 300) throw new Error('API did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ingest = await time(`full ingest (queue: ${env.REDIS_URL ? 'redis' : 'postgres'})`, async () => {
+    const form = new FormData();
+    form.append('files', await openAsBlob(file), 'bench.perf.txt');
+    const { captureId } = await (
+      await fetch(`${baseUrl}/api/captures`, { method: 'POST', body: form })
+    ).json();
+    for (;;) {
+      const c = await (await fetch(`${baseUrl}/api/captures/${captureId}`)).json();
+      if (c.state === 'ready') {
+        if (c.sourceFiles[0].events !== String(samples))
+          throw new Error(`ingested ${c.sourceFiles[0].events} events`);
+        break;
+      }
+      if (c.state === 'failed') throw new Error(c.error);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return samples;
+  });
+  console.log(
+    `full ingest costs ${(ingest / parse).toFixed(2)}x parsing alone (upload, COPY into PostgreSQL, interning, thread stats)`,
+  );
+} finally {
+  api.kill('SIGTERM');
+  await new Promise((r) => api.once('exit', r));
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+  rmSync(dir, { recursive: true, force: true });
+}

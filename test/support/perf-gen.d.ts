@@ -1,0 +1,4 @@
+export declare function writePerfScript(
+  file: string,
+  opts: { samples: number; threads?: number; pid?: number; seed?: number; startSec?: number },
+): Promise<void>;
