@@ -1,19 +1,9 @@
 import { defineConfig } from 'vitest/config';
-import swc from 'unplugin-swc';
 import { fileURLToPath } from 'node:url';
 
 const lib = (name: string) => fileURLToPath(new URL(`./libs/${name}/src/index.ts`, import.meta.url));
 
 export default defineConfig({
-  plugins: [
-    swc.vite({
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true },
-        target: 'es2023',
-      },
-    }),
-  ],
   resolve: {
     alias: {
       '@threadreel/model': lib('model'),
