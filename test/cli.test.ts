@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { CLI_MAIN, SHARED_DIR, TEST_REDIS_URL } from './support/env.js';
-import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processes.js';
+import type { TestDatabase } from './support/database.js';
+import { CLI_MAIN, SHARED_DIR } from './support/env.js';
+import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 
 const run = (args: string[]) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -21,13 +21,7 @@ describe('threadreel CLI', () => {
   const dir = tempDir('cli');
 
   beforeAll(async () => {
-    db = await createTestDatabase('cli');
-    api = await startApi({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      DATA_DIR: path.join(dir, 'data'),
-      QUEUE_PREFIX: queuePrefix(),
-    });
+    ({ api, db } = await startTestApi('cli'));
   });
   afterAll(async () => {
     await api?.stop();

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { SHARED_DIR, TEST_REDIS_URL } from './support/env.js';
-import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processes.js';
+import type { TestDatabase } from './support/database.js';
+import { SHARED_DIR } from './support/env.js';
+import { startTestApi, type ApiProc } from './support/processes.js';
 import { text, upload, waitSettled } from './support/client.js';
 
 const dir = path.join(SHARED_DIR, 'conformance/flamegraph-perf');
@@ -31,13 +31,7 @@ describe('perf conformance through the API (stackcollapse-perf.pl --tid/--pid/--
 
   beforeAll(async () => {
     if (inputs.length === 0) throw new Error(`conformance inputs missing under ${dir}`);
-    db = await createTestDatabase('conformance');
-    api = await startApi({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      DATA_DIR: path.join(tempDir('conformance'), 'data'),
-      QUEUE_PREFIX: queuePrefix(),
-    });
+    ({ api, db } = await startTestApi('conformance'));
     const uploads = await Promise.all(inputs.map((f) => upload(api.url, [path.join(dir, 'input', f)])));
     for (const [i, u] of uploads.entries()) {
       expect(u.status).toBe(202);

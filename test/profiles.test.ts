@@ -2,9 +2,9 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SampleTimeline, SamplesPage, ThreadSummary } from '@threadreel/model';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { REPO_ROOT, TEST_REDIS_URL } from './support/env.js';
-import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processes.js';
+import type { TestDatabase } from './support/database.js';
+import { REPO_ROOT } from './support/env.js';
+import { startTestApi, type ApiProc } from './support/processes.js';
 import { text, upload, waitSettled } from './support/client.js';
 
 const demoDir = path.join(REPO_ROOT, 'test/fixtures/demo');
@@ -21,13 +21,7 @@ describe('threads, samples, events, timeline and folded stacks of the demo captu
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase('profiles');
-    api = await startApi({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      DATA_DIR: path.join(tempDir('profiles'), 'data'),
-      QUEUE_PREFIX: queuePrefix(),
-    });
+    ({ api, db } = await startTestApi('profiles'));
     const files = readdirSync(demoDir)
       .filter((f) => f !== 'README.md')
       .map((f) => path.join(demoDir, f));

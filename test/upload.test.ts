@@ -3,9 +3,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as tarCreate } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { TEST_REDIS_URL, SHARED_DIR } from './support/env.js';
-import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processes.js';
+import { captureCounts, type TestDatabase } from './support/database.js';
+import { SHARED_DIR } from './support/env.js';
+import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 import { capture, upload, waitSettled } from './support/client.js';
 
 const perfInput = path.join(SHARED_DIR, 'conformance/flamegraph-perf/input/perf-funcab-cmd-01.txt');
@@ -13,18 +13,9 @@ const perfInput = path.join(SHARED_DIR, 'conformance/flamegraph-perf/input/perf-
 describe('capture upload', () => {
   let db: TestDatabase;
   let api: ApiProc;
-  let dir: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase('upload');
-    dir = tempDir('upload');
-    api = await startApi({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      DATA_DIR: path.join(dir, 'data'),
-      QUEUE_PREFIX: queuePrefix(),
-      UPLOAD_LIMIT: '1mb',
-    });
+    ({ api, db } = await startTestApi('upload', { UPLOAD_LIMIT: '1mb' }));
   });
   afterAll(async () => {
     await api?.stop();
@@ -35,17 +26,7 @@ describe('capture upload', () => {
     const r = await fetch(`${api.url}/api/health`);
     expect(r.status).toBe(200);
   };
-  const counts = async (captureId: string) =>
-    (
-      await db.query<{ samples: number; frames: number; stacks: number; threads: number; files: number }>(
-        `SELECT (SELECT count(*) FROM samples WHERE capture_id = $1)::int AS samples,
-                (SELECT count(*) FROM frames WHERE capture_id = $1)::int AS frames,
-                (SELECT count(*) FROM stacks WHERE capture_id = $1)::int AS stacks,
-                (SELECT count(*) FROM threads WHERE capture_id = $1)::int AS threads,
-                (SELECT count(*) FROM source_files WHERE capture_id = $1)::int AS files`,
-        [captureId],
-      )
-    )[0]!;
+  const counts = (captureId: string) => captureCounts(db, captureId);
 
   it('parses a perf file, and the same bytes again are the same capture with the same rows', async () => {
     const first = await upload(api.url, [perfInput]);

@@ -2,9 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { REPO_ROOT, TEST_REDIS_URL } from './support/env.js';
-import { queuePrefix, startApi, tempDir, type ApiProc } from './support/processes.js';
+import type { TestDatabase } from './support/database.js';
+import { REPO_ROOT } from './support/env.js';
+import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const demoDir = path.join(REPO_ROOT, 'test/fixtures/demo');
@@ -22,13 +22,7 @@ describe('web UI in Chromium', () => {
         `Chromium not found at ${CHROMIUM}: install Debian's chromium package (bash .ci/run does)`,
       );
     }
-    db = await createTestDatabase('web');
-    api = await startApi({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      DATA_DIR: path.join(tempDir('web-data'), 'data'),
-      QUEUE_PREFIX: queuePrefix(),
-    });
+    ({ api, db } = await startTestApi('web'));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { captureCounts, createTestDatabase, type TestDatabase } from './support/database.js';
 import { TEST_REDIS_URL } from './support/env.js';
 import {
   queuePrefix,
@@ -13,14 +13,6 @@ import {
 } from './support/processes.js';
 import { upload, waitSettled } from './support/client.js';
 import { writePerfScript } from './support/perf-gen.js';
-
-interface Counts {
-  samples: number;
-  frames: number;
-  stacks: number;
-  threads: number;
-  strings: number;
-}
 
 /**
  * Worker processes on both queue backends: Redis, and BullMQ's PostgreSQL backend in
@@ -53,17 +45,7 @@ for (const backend of ['redis', 'postgres'] as const) {
       await db?.drop();
     });
 
-    const counts = async (captureId: string): Promise<Counts> =>
-      (
-        await db.query<Counts>(
-          `SELECT (SELECT count(*) FROM samples WHERE capture_id = $1)::int AS samples,
-                  (SELECT count(*) FROM frames WHERE capture_id = $1)::int AS frames,
-                  (SELECT count(*) FROM stacks WHERE capture_id = $1)::int AS stacks,
-                  (SELECT count(*) FROM threads WHERE capture_id = $1)::int AS threads,
-                  (SELECT count(*) FROM capture_strings WHERE capture_id = $1)::int AS strings`,
-          [captureId],
-        )
-      )[0]!;
+    const counts = (captureId: string) => captureCounts(db, captureId);
 
     it('two worker processes share the parse jobs of an 8-file capture', async () => {
       const files: string[] = [];

@@ -35,3 +35,28 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     },
   };
 }
+
+export interface CaptureCounts {
+  samples: number;
+  frames: number;
+  stacks: number;
+  threads: number;
+  strings: number;
+  files: number;
+}
+
+/** Row counts of one capture across its tables, to compare runs. */
+export async function captureCounts(db: TestDatabase, captureId: string): Promise<CaptureCounts> {
+  const rows = await db.query<CaptureCounts>(
+    `SELECT (SELECT count(*) FROM samples WHERE capture_id = $1)::int AS samples,
+            (SELECT count(*) FROM frames WHERE capture_id = $1)::int AS frames,
+            (SELECT count(*) FROM stacks WHERE capture_id = $1)::int AS stacks,
+            (SELECT count(*) FROM threads WHERE capture_id = $1)::int AS threads,
+            (SELECT count(*) FROM capture_strings WHERE capture_id = $1)::int AS strings,
+            (SELECT count(*) FROM source_files WHERE capture_id = $1)::int AS files`,
+    [captureId],
+  );
+  const r = rows[0];
+  if (!r) throw new Error('count query returned no row');
+  return r;
+}

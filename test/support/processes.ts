@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { API_MAIN, WORKER_MAIN, REPO_ROOT } from './env.js';
+import { API_MAIN, WORKER_MAIN, REPO_ROOT, TEST_REDIS_URL } from './env.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface Proc {
   proc: ChildProcess;
@@ -128,4 +129,33 @@ export async function startApi(
 
 export function startWorker(env: Record<string, string | undefined>): Proc {
   return launch(WORKER_MAIN, [], env);
+}
+
+/**
+ * The usual e2e setup: a fresh database on the real PostgreSQL and an API on it with its
+ * in-process workers on the real Redis, in a fresh data directory and queue namespace.
+ */
+export async function startTestApi(
+  label: string,
+  env: Record<string, string | undefined> = {},
+  args: string[] = [],
+): Promise<{ api: ApiProc; db: TestDatabase; dataDir: string }> {
+  const db = await createTestDatabase(label);
+  const dataDir = path.join(tempDir(label), 'data');
+  try {
+    const api = await startApi(
+      {
+        DATABASE_URL: db.url,
+        REDIS_URL: TEST_REDIS_URL,
+        DATA_DIR: dataDir,
+        QUEUE_PREFIX: queuePrefix(),
+        ...env,
+      },
+      args,
+    );
+    return { api, db, dataDir };
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
 }

@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { onShutdown, requeueUnfinished, startJobRuntime } from '@threadreel/jobs';
-import { ConfigError, loadServerConfig, openDatabase } from '@threadreel/store';
+import { loadServerConfigOrExit, openDatabase } from '@threadreel/store';
 import { AppModule } from './app.module.js';
 import { loadDemo } from './demo.js';
 
@@ -17,16 +17,7 @@ async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
   const log = new Logger('threadreel');
   const say = (m: string) => log.log(m);
-  let config;
-  try {
-    config = loadServerConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadServerConfigOrExit();
 
   const db = await openDatabase(config, { log: say, migrate: true, applicationName: 'threadreel-api' });
   const jobs = await startJobRuntime(config, db, { runProcessors: !args.has('--no-workers'), log: say });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { onShutdown, startJobRuntime } from '@threadreel/jobs';
-import { ConfigError, loadServerConfig, openDatabase } from '@threadreel/store';
+import { loadServerConfigOrExit, openDatabase } from '@threadreel/store';
 
 /**
  * A worker process: runs the parse and correlate processors against the configured
@@ -9,16 +9,7 @@ import { ConfigError, loadServerConfig, openDatabase } from '@threadreel/store';
  */
 async function main(): Promise<void> {
   const say = (m: string) => console.log(`${new Date().toISOString()} [worker ${process.pid}] ${m}`);
-  let config;
-  try {
-    config = loadServerConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadServerConfigOrExit();
   const db = await openDatabase(config, { log: say, migrate: true, applicationName: 'threadreel-worker' });
   const jobs = await startJobRuntime(config, db, { runProcessors: true, log: say });
   onShutdown(async (signal) => {

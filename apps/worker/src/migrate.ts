@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import {
   createDataSource,
-  loadServerConfig,
+  loadServerConfigOrExit,
   resolveDatabaseUrl,
   runPendingMigrations,
 } from '@threadreel/store';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     console.error('usage: migrate.js up|down');
     process.exit(2);
   }
-  const config = loadServerConfig();
+  const config = loadServerConfigOrExit();
   const { url, embedded } = await resolveDatabaseUrl(config, (m) => console.log(m));
   const ds = createDataSource(url, { applicationName: 'threadreel-migrate' });
   await ds.initialize();

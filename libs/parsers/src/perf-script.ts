@@ -23,15 +23,10 @@ import {
  */
 
 /** The fields of a record header line. */
-export interface PerfHeader {
-  readonly comm: string;
-  readonly pid: number | null;
-  readonly tid: number;
-  readonly cpu: number | null;
-  readonly timeNs: Nanos | null;
-  readonly period: bigint | null;
-  readonly event: string;
-  readonly trace: string | null;
+export interface PerfHeader extends Pick<
+  PerfRecord,
+  'comm' | 'pid' | 'tid' | 'cpu' | 'timeNs' | 'period' | 'event' | 'trace'
+> {
   /** Set when perf printed `ip sym (dso)` on the header line itself (no call graph recorded). */
   readonly frame: RawFrame | null;
 }

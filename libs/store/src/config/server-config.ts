@@ -98,6 +98,22 @@ export class ConfigError extends Error {
 }
 
 /**
+ * The configuration, or — when a variable is bad — its message on stderr and exit
+ * code 2, before anything starts.
+ */
+export function loadServerConfigOrExit(): ServerConfig {
+  try {
+    return loadServerConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+/**
  * Reads and validates the configuration. Empty variables count as unset. Throws a
  * ConfigError naming every bad variable and what it expects.
  */
