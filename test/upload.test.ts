@@ -101,17 +101,22 @@ describe('capture upload', () => {
   });
 
   it('accepts a bundle of files with a manifest, and refuses a truncated bundle', async () => {
+    const bundledManifest = {
+      version: 1,
+      name: 'bundled',
+      files: [{ path: 'perf.txt', role: 'perf', format: 'perf-script', clock: 'perf-default' }],
+    };
     const root = tempDir('bundle-ok');
     mkdirSync(path.join(root, 'cap'));
     writeFileSync(path.join(root, 'cap', 'perf.txt'), readFileSync(perfInput));
-    writeFileSync(path.join(root, 'cap', 'manifest.json'), JSON.stringify({ version: 1, name: 'bundled' }));
+    writeFileSync(path.join(root, 'cap', 'manifest.json'), JSON.stringify(bundledManifest));
     const bundle = path.join(root, 'cap.tar.gz');
     await tarCreate({ gzip: true, file: bundle, cwd: root }, ['cap']);
     const r = await upload(api.url, [bundle]);
     expect(r.status).toBe(202);
     const c = await waitSettled(api.url, r.body.captureId);
     expect(c.name).toBe('bundled');
-    expect(c.manifest).toEqual({ version: 1, name: 'bundled' });
+    expect(c.manifest).toEqual(bundledManifest);
     expect(c.sourceFiles.map((f) => f.name).sort()).toEqual(['cap/manifest.json', 'cap/perf.txt']);
     expect(c.sourceFiles.find((f) => f.name === 'cap/perf.txt')!.events).toBe('169');
 
@@ -133,6 +138,10 @@ describe('capture upload', () => {
     const m = await upload(api.url, [{ name: 'manifest.json', data: '{"version": 1,' }, perfInput]);
     expect(m.status).toBe(400);
     expect(m.body.message).toMatch(/manifest\.json: invalid manifest: .*JSON/);
+    const wrong = JSON.stringify({ version: 1, files: [{ path: 'perf.txt', role: 'flamegraph' }] });
+    const w = await upload(api.url, [{ name: 'manifest.json', data: wrong }, perfInput]);
+    expect(w.status).toBe(400);
+    expect(w.body.message).toContain('manifest.json: invalid manifest: files/0/role: must be one of perf, perf-map');
 
     const j = await fetch(`${api.url}/api/captures`, {
       method: 'POST',
@@ -152,7 +161,7 @@ describe('capture upload', () => {
   it('deletes a capture by dropping its partitions', async () => {
     const r = await upload(api.url, [perfInput], '?name=to-delete');
     // Same bytes as the first test: same capture. Make it distinct with a manifest.
-    const m = await upload(api.url, [perfInput, { name: 'manifest.json', data: '{"name":"to-delete"}' }]);
+    const m = await upload(api.url, [perfInput, { name: 'manifest.json', data: '{"version":1,"name":"to-delete","files":[]}' }]);
     expect(r.status).toBe(202);
     const id = m.body.captureId;
     await waitSettled(api.url, id);

@@ -2,3 +2,4 @@ export * from './states.js';
 export * from './time.js';
 export * from './events.js';
 export * from './api.js';
+export * from './manifest.js';

@@ -15,3 +15,4 @@ export {
   type PerfHeader,
   type PerfHeaderResult,
 } from './perf-script.js';
+export { checkManifest, formatManifestProblems, type ManifestCheck, type ManifestProblem } from './manifest.js';

@@ -14,6 +14,7 @@ import {
 } from '@threadreel/store';
 import type { QueueDriver } from '@threadreel/jobs';
 import { QUEUE_DRIVER, SERVER_CONFIG } from '../common/tokens.js';
+import { checkManifest, formatManifestProblems } from '@threadreel/parsers';
 import { BundleError, unpackBundle } from './bundle.js';
 import { BadUpload, PayloadTooLarge } from './upload-errors.js';
 
@@ -122,7 +123,9 @@ export class CapturesService {
       text = await readFile(this.blobs.pathOf(file.sha256), 'utf8');
       const value: unknown = JSON.parse(text);
       if (!isRecord(value)) throw new Error('the top level must be a JSON object');
-      return value;
+      const check = checkManifest(value);
+      if (!check.ok) throw new Error(formatManifestProblems(check.problems));
+      return check.manifest;
     } catch (e) {
       throw new BadUpload(`${file.sent}: invalid manifest: ${e instanceof Error ? e.message : String(e)}`);
     }
