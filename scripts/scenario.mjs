@@ -8,7 +8,15 @@
 // cause planted in that route.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** @typedef {import('../test/scenarios/scenario.js').Scenario} Scenario */
-/** @typedef {import('../test/scenarios/scenario.js').LoadStep & { with?: import('../test/scenarios/scenario.js').LoadStep }} Step */
+/** @typedef {import('../test/scenarios/scenario.js').LoadStep} Step */
 /** @typedef {import('../test/scenarios/scenario.js').GroundTruth} GroundTruth */
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,9 +52,12 @@ if (!Number.isFinite(seconds) || seconds < 2 || seconds > 600) {
 const out = path.resolve(values.out ?? `scenario-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 const log = (/** @type {string} */ m) => console.error(`[scenario ${name}] ${m}`);
 
-/** Epoch ns from the monotonic clock anchored once: bigint, never through a float. */
+/**
+ * Epoch ns from the monotonic clock, anchored once to the realtime clock at µs precision
+ * (performance.timeOrigin + now(); Date.now() would truncate to the ms). Kept in bigint.
+ */
 const anchorMono = process.hrtime.bigint();
-const anchorReal = BigInt(Date.now()) * 1_000_000n;
+const anchorReal = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 const nowNs = () => anchorReal + (process.hrtime.bigint() - anchorMono);
 
 /** @returns {Promise<import('node:http').Server>} */
@@ -78,7 +89,7 @@ async function main() {
     }),
   );
   // OTLP/HTTP JSON receiver: one ExportTraceServiceRequest per line.
-  const otlpFile = path.join(workDir, 'spans.otlp.jsonl');
+  const otlpFile = path.join(workDir, 'otlp-received.jsonl');
   writeFileSync(otlpFile, '');
   const otlp = await listen(
     createServer((req, res) => {
@@ -131,7 +142,9 @@ async function main() {
       ];
       log(`recording: threadreel ${args.slice(1).join(' ')}`);
       recorder = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
-      recorderExit = new Promise((resolve) => recorder?.once('exit', (code, signal) => resolve({ code, signal })));
+      recorderExit = new Promise((resolve) =>
+        recorder?.once('exit', (code, signal) => resolve({ code, signal })),
+      );
       await waitForRecording(recorder);
     }
     log(`load for about ${seconds} s`);
@@ -147,10 +160,21 @@ async function main() {
     /** @type {GroundTruth} */
     const truth = { scenario: name, pid: service.pid, requests };
     writeFileSync(path.join(out, 'ground-truth.json'), JSON.stringify(truth, null, 2) + '\n');
-    addToManifest(out, { path: 'ground-truth.json', role: 'ground-truth', format: 'threadreel-ground-truth', clock: 'realtime' });
+    addToManifest(out, {
+      path: 'ground-truth.json',
+      role: 'ground-truth',
+      format: 'threadreel-ground-truth',
+      clock: 'realtime',
+    });
     const failed = requests.filter((r) => r.status !== 200);
     log(`${requests.length} requests, ${failed.length} not 200; bundle in ${out}`);
-    if (failed.length) throw new Error(`${failed.length} requests failed: ${failed.slice(0, 3).map((r) => `${r.route} ${r.status}`).join(', ')}`);
+    if (failed.length)
+      throw new Error(
+        `${failed.length} requests failed: ${failed
+          .slice(0, 3)
+          .map((r) => `${r.route} ${r.status}`)
+          .join(', ')}`,
+      );
   } finally {
     if (recorder && recorder.exitCode === null && recorder.signalCode === null) {
       recorder.kill('SIGINT');
@@ -167,7 +191,10 @@ async function main() {
 function waitForRecording(/** @type {import('node:child_process').ChildProcess} */ rec) {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`threadreel record did not start within 60 s:\n${seen}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`threadreel record did not start within 60 s:\n${seen}`)),
+      60_000,
+    );
     rec.stderr?.on('data', (d) => {
       process.stderr.write(d);
       seen += d.toString();
@@ -193,7 +220,9 @@ async function runPlan(baseUrl, steps) {
   /** @type {GroundTruth['requests']} */
   const results = [];
   for (const step of steps) {
-    log(`  ${step.count}× ${step.route} (${step.cause}) at concurrency ${step.concurrency}${step.with ? ` with ${step.with.route}` : ''}`);
+    log(
+      `  ${step.count}× ${step.route} (${step.cause}) at concurrency ${step.concurrency}${step.with ? ` with ${step.with.route}` : ''}`,
+    );
     let next = 0;
     const worker = async () => {
       while (next < step.count) {
@@ -224,11 +253,26 @@ function send(baseUrl, step) {
   const clientStartNs = nowNs();
   return new Promise((resolve) => {
     const done = (/** @type {number} */ status) =>
-      resolve({ traceId, route: step.route, plantedCause: step.cause, clientStartNs: clientStartNs.toString(), clientEndNs: nowNs().toString(), status });
-    const req = request(url, { method: step.method ?? 'GET', headers: { traceparent: `00-${traceId}-${spanId}-01` }, timeout: 30_000 }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0));
-    });
+      resolve({
+        traceId,
+        route: step.route,
+        plantedCause: step.cause,
+        clientStartNs: clientStartNs.toString(),
+        clientEndNs: nowNs().toString(),
+        status,
+      });
+    const req = request(
+      url,
+      {
+        method: step.method ?? 'GET',
+        headers: { traceparent: `00-${traceId}-${spanId}-01` },
+        timeout: 30_000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode ?? 0));
+      },
+    );
     req.on('error', () => done(0));
     req.on('timeout', () => req.destroy());
     req.end();
@@ -238,8 +282,13 @@ function send(baseUrl, step) {
 /** @param {string} dir @param {Record<string, unknown>} file */
 function addToManifest(dir, file) {
   const p = path.join(dir, 'manifest.json');
-  const manifest = existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : { version: 1, name: `scenario-${name}`, files: [] };
-  manifest.files = [...(manifest.files ?? []).filter((/** @type {{path: string}} */ f) => f.path !== file.path), file];
+  const manifest = existsSync(p)
+    ? JSON.parse(readFileSync(p, 'utf8'))
+    : { version: 1, name: `scenario-${name}`, files: [] };
+  manifest.files = [
+    ...(manifest.files ?? []).filter((/** @type {{path: string}} */ f) => f.path !== file.path),
+    file,
+  ];
   writeFileSync(p, JSON.stringify(manifest, null, 2) + '\n');
 }
 

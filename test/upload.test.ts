@@ -141,7 +141,9 @@ describe('capture upload', () => {
     const wrong = JSON.stringify({ version: 1, files: [{ path: 'perf.txt', role: 'flamegraph' }] });
     const w = await upload(api.url, [{ name: 'manifest.json', data: wrong }, perfInput]);
     expect(w.status).toBe(400);
-    expect(w.body.message).toContain('manifest.json: invalid manifest: files/0/role: must be one of perf, perf-map');
+    expect(w.body.message).toContain(
+      'manifest.json: invalid manifest: files/0/role: must be one of perf, perf-map',
+    );
 
     const j = await fetch(`${api.url}/api/captures`, {
       method: 'POST',
@@ -161,7 +163,10 @@ describe('capture upload', () => {
   it('deletes a capture by dropping its partitions', async () => {
     const r = await upload(api.url, [perfInput], '?name=to-delete');
     // Same bytes as the first test: same capture. Make it distinct with a manifest.
-    const m = await upload(api.url, [perfInput, { name: 'manifest.json', data: '{"version":1,"name":"to-delete","files":[]}' }]);
+    const m = await upload(api.url, [
+      perfInput,
+      { name: 'manifest.json', data: '{"version":1,"name":"to-delete","files":[]}' },
+    ]);
     expect(r.status).toBe(202);
     const id = m.body.captureId;
     await waitSettled(api.url, id);

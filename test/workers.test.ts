@@ -75,7 +75,10 @@ for (const backend of ['redis', 'postgres'] as const) {
     it('a worker SIGKILLed mid-parse: the job is retried and the rows equal a clean run', async () => {
       const big = path.join(data, 'big.perf.txt');
       await writePerfScript(big, { samples: 200_000, seed: 99, threads: 6 });
-      const manifest = (name: string) => ({ name: 'manifest.json', data: JSON.stringify({ version: 1, name, files: [] }) });
+      const manifest = (name: string) => ({
+        name: 'manifest.json',
+        data: JSON.stringify({ version: 1, name, files: [] }),
+      });
 
       // Clean run.
       const cleanWorker = startWorker(env);

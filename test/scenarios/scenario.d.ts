@@ -41,6 +41,12 @@ export interface LoadStep {
   /** Requests in flight at once for this step (a burst larger than the pool plants pool-queue). */
   concurrency: number;
   method?: 'GET' | 'POST';
+  /**
+   * Companion requests: `with.count` of them start ~20 ms after each main request of this
+   * step, while it runs (requests that wait for the lock it holds, or for the worker or
+   * event loop it occupies); the next main request waits for them. `with.concurrency` is unused.
+   */
+  with?: LoadStep;
 }
 
 export interface Scenario {

@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import { parseRecordOptions, type RecordOptions } from './record/options.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -15,14 +16,18 @@ export type Command =
       /** Milliseconds to wait for the capture to finish; Infinity for no limit. */
       timeoutMs: number;
     }
-  | { kind: 'demo'; server: string; timeoutMs: number };
+  | { kind: 'demo'; server: string; timeoutMs: number }
+  | { kind: 'record'; options: RecordOptions };
 
-export const USAGE = `threadreel - upload perf captures to a threadreel server
+export const USAGE = `threadreel - record perf captures and upload them to a threadreel server
 
 Usage:
   threadreel upload <file|dir|bundle.tar.gz>... [--server URL] [--name NAME]
                     [--no-wait] [--timeout SECS]
   threadreel demo [--server URL] [--timeout SECS]
+  threadreel record --pid PID [--duration 30s] [--out DIR] [--perf-freq 199]
+                    [--no-strace] [--jfr] [--logs FILE...] [--spans FILE...]
+                    [--gc-log FILE] [--name NAME] [--upload URL]
   threadreel help
   threadreel --version
 
@@ -34,12 +39,35 @@ Commands:
            server unpacks it.
   demo     Upload the demo capture shipped with threadreel (test/fixtures/demo),
            wait until it is ready and print its URL in the web UI.
+  record   (Linux, root) Record every thread of a running process into a bundle
+           folder (docs/bundle-format.md): perf record (cpu-clock samples with
+           call graphs, every sched_switch/sched_wakeup), strace -f, a tid->comm
+           map each second, jstack (and JFR with --jfr) for a JVM, clock pairs,
+           the given log/span/GC files and a manifest.json. Stops after
+           --duration, when the target exits, or at Ctrl-C (SIGINT/SIGTERM);
+           a second Ctrl-C skips the post-processing. Progress goes to stderr,
+           the bundle path and its files to stdout.
 
 Options:
   --server URL     API server (default: $THREADREEL_SERVER, else ${DEFAULT_SERVER})
-  --name NAME      name of the new capture (upload only)
+  --name NAME      name of the new capture (upload and record)
   --no-wait        return as soon as the upload is accepted (upload only)
   --timeout SECS   stop waiting after SECS seconds (default ${DEFAULT_TIMEOUT_SECONDS}; 0 waits forever)
+
+Record options:
+  --pid PID        process to record, with all its threads (required)
+  --duration D     how long: 30s (default), 500ms, 2m, 1h or plain seconds
+  --out DIR        bundle folder, created; must be empty if it exists
+                   (default ./threadreel-<pid>-<UTC time>)
+  --perf-freq HZ   cpu-clock samples per second and CPU (default 199)
+  --no-strace      do not run strace (it slows the target down a lot)
+  --jfr            JVM only: also a JFR recording (jcmd JFR.start/dump/stop)
+  --logs FILE...   application logs to copy into the bundle (logs/)
+  --spans FILE...  span files (OTLP JSON, ...) to copy into the bundle (spans/)
+  --gc-log FILE    GC log to copy into the bundle (gc/)
+  --name NAME      capture name in the manifest and on upload
+  --upload URL     upload the bundle to this server when done
+
   -h, --help       show this help
   -v, --version    print the version
   --               end of options: the remaining arguments are paths
@@ -50,21 +78,85 @@ Exit codes:
      or the capture was not finished within --timeout
   2  usage error (bad option, missing or unreadable path)
   3  server unreachable or HTTP error
+
+Exit codes of record (0-3 as above, 1 and 3 only with --upload; a record code
+10-17 wins over the upload's):
+  0    bundle written (also when Ctrl-C ended the recording early)
+  10   not root, or lacking CAP_PERFMON/CAP_SYS_ADMIN (perf) or
+       CAP_SYS_PTRACE (strace), or not allowed to trace this process
+  11   unprivileged user and kernel.perf_event_paranoid is above -1
+  12   perf, strace (or jcmd/jfr with --jfr) not found in PATH
+  13   no such process (the pid is gone before the recording started)
+  14   output folder cannot be created, is not empty or is not writable
+  15   the target exited during the recording (partial bundle written)
+  16   disk full: recording stopped, what was written is kept
+  17   perf or strace failed (message above; what could be saved is kept)
+  130  a second Ctrl-C aborted the post-processing or the upload
 `;
 
-type OptionName = 'server' | 'name' | 'timeout' | 'no-wait' | 'help' | 'version';
+type OptionName =
+  | 'server'
+  | 'name'
+  | 'timeout'
+  | 'no-wait'
+  | 'help'
+  | 'version'
+  | 'pid'
+  | 'duration'
+  | 'out'
+  | 'perf-freq'
+  | 'no-strace'
+  | 'jfr'
+  | 'logs'
+  | 'spans'
+  | 'gc-log'
+  | 'upload';
 
-const VALUE_OPTIONS = new Set<OptionName>(['server', 'name', 'timeout']);
-const FLAG_OPTIONS = new Set<OptionName>(['no-wait', 'help', 'version']);
+const VALUE_OPTIONS = new Set<OptionName>([
+  'server',
+  'name',
+  'timeout',
+  'pid',
+  'duration',
+  'out',
+  'perf-freq',
+  'gc-log',
+  'upload',
+]);
+const FLAG_OPTIONS = new Set<OptionName>(['no-wait', 'help', 'version', 'no-strace', 'jfr']);
+/** Options that take one or more values (`--logs a.log b.log`) and may be repeated. */
+const LIST_OPTIONS = new Set<OptionName>(['logs', 'spans']);
 const SHORT: Record<string, OptionName> = { h: 'help', v: 'version' };
+type CommandName = 'upload' | 'demo' | 'record';
 /** Options each command accepts besides --help/--version. */
-const ALLOWED: Record<'upload' | 'demo', ReadonlySet<OptionName>> = {
+const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
   upload: new Set(['server', 'name', 'timeout', 'no-wait']),
   demo: new Set(['server', 'timeout']),
+  record: new Set([
+    'pid',
+    'duration',
+    'out',
+    'perf-freq',
+    'no-strace',
+    'jfr',
+    'logs',
+    'spans',
+    'gc-log',
+    'upload',
+    'name',
+  ]),
 };
 
 function isOptionName(name: string): name is OptionName {
-  return VALUE_OPTIONS.has(name as OptionName) || FLAG_OPTIONS.has(name as OptionName);
+  return (
+    VALUE_OPTIONS.has(name as OptionName) ||
+    FLAG_OPTIONS.has(name as OptionName) ||
+    LIST_OPTIONS.has(name as OptionName)
+  );
+}
+
+function isCommandName(name: string): name is CommandName {
+  return name === 'upload' || name === 'demo' || name === 'record';
 }
 
 /**
@@ -77,6 +169,7 @@ export function parseArgs(
 ): Command {
   const positionals: string[] = [];
   const values = new Map<OptionName, string>();
+  const lists = new Map<OptionName, string[]>();
   const flags = new Set<OptionName>();
 
   for (let i = 0; i < argv.length; i++) {
@@ -92,6 +185,27 @@ export function parseArgs(
       if (FLAG_OPTIONS.has(name)) {
         if (eq !== -1) throw new UsageError(`option '--${name}' takes no value`);
         flags.add(name);
+        continue;
+      }
+      if (LIST_OPTIONS.has(name)) {
+        const list = lists.get(name) ?? [];
+        lists.set(name, list);
+        if (eq !== -1) {
+          list.push(arg.slice(eq + 1));
+          continue;
+        }
+        // After the command word, `--logs a b c` takes every following non-option;
+        // before it, exactly one value (so `--logs a record` keeps `record` as the command).
+        const greedy = positionals.length > 0;
+        let taken = 0;
+        while (i + 1 < argv.length) {
+          const next = argv[i + 1] as string;
+          if (next === '--' || (next.startsWith('-') && next !== '-') || (taken > 0 && !greedy)) break;
+          list.push(next);
+          taken++;
+          i++;
+        }
+        if (taken === 0) throw new UsageError(`option '--${name}' needs a value`);
         continue;
       }
       let value: string;
@@ -126,11 +240,15 @@ export function parseArgs(
   if (command === undefined) throw new UsageError('no command given');
   if (command === 'help') return { kind: 'help' };
   if (command === 'version') return { kind: 'version' };
-  if (command !== 'upload' && command !== 'demo') throw new UsageError(`unknown command '${command}'`);
+  if (!isCommandName(command)) throw new UsageError(`unknown command '${command}'`);
 
-  for (const name of [...values.keys(), ...flags]) {
+  for (const name of [...values.keys(), ...lists.keys(), ...flags]) {
     if (!ALLOWED[command].has(name))
       throw new UsageError(`option '--${name}' does not apply to '${command}'`);
+  }
+
+  if (command === 'record') {
+    return { kind: 'record', options: parseRecordOptions({ values, lists, flags, rest }, parseServer) };
   }
 
   const server = parseServer(values.get('server') ?? env['THREADREEL_SERVER'] ?? DEFAULT_SERVER);

@@ -4,6 +4,8 @@ import { runDemo } from './demo.js';
 import { ExitCode, UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { packageVersion } from './paths.js';
+import type { RecordExit } from './record/exit-codes.js';
+import { runRecord } from './record/record.js';
 import { runUpload } from './upload.js';
 
 /** Runs one CLI invocation and returns its exit code; never throws. */
@@ -12,7 +14,7 @@ export async function run(
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
   signal?: AbortSignal,
-): Promise<ExitCode> {
+): Promise<ExitCode | RecordExit> {
   if (argv.length === 0) {
     io.err(USAGE);
     return ExitCode.Usage;
@@ -40,6 +42,9 @@ export async function run(
         );
       case 'demo':
         return await runDemo({ server: command.server, timeoutMs: command.timeoutMs, signal }, io);
+      case 'record':
+        // record handles SIGINT/SIGTERM itself: the first stops the recording, the second aborts.
+        return await runRecord(command.options, io, { env, signal });
     }
   } catch (err) {
     if (err instanceof UsageError) {

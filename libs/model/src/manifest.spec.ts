@@ -4,7 +4,9 @@ import { MANIFEST_SCHEMA } from './manifest.js';
 
 describe('manifest schema', () => {
   it('docs/bundle/manifest.schema.json is MANIFEST_SCHEMA (regenerate with scripts/gen-schema.mjs)', () => {
-    const file = JSON.parse(readFileSync(new URL('../../../docs/bundle/manifest.schema.json', import.meta.url), 'utf8')) as unknown;
+    const file = JSON.parse(
+      readFileSync(new URL('../../../docs/bundle/manifest.schema.json', import.meta.url), 'utf8'),
+    ) as unknown;
     expect(file).toEqual(JSON.parse(JSON.stringify(MANIFEST_SCHEMA)));
   });
 });

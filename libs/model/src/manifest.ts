@@ -20,7 +20,15 @@ export const FILE_ROLES = [
 ] as const;
 export type FileRole = (typeof FILE_ROLES)[number];
 
-export const CLOCKS = ['monotonic', 'realtime', 'boottime', 'perf-default', 'process-uptime', 'local-wall', 'unknown'] as const;
+export const CLOCKS = [
+  'monotonic',
+  'realtime',
+  'boottime',
+  'perf-default',
+  'process-uptime',
+  'local-wall',
+  'unknown',
+] as const;
 export type ClockName = (typeof CLOCKS)[number];
 
 export interface ManifestFile {
@@ -54,7 +62,12 @@ export interface CaptureManifest {
   recordedAt?: string;
   durationNs?: string;
   pids?: number[];
-  target?: { pid: number; comm?: string; cmdline?: string[]; runtime?: 'jvm' | 'node' | 'python' | 'go' | 'native' };
+  target?: {
+    pid: number;
+    comm?: string;
+    cmdline?: string[];
+    runtime?: 'jvm' | 'node' | 'python' | 'go' | 'native';
+  };
   clocks?: ClockPair[];
   files: ManifestFile[];
   warnings?: string[];
@@ -123,7 +136,11 @@ export const MANIFEST_SCHEMA = {
     recorder: {
       type: 'object',
       required: ['tool'],
-      properties: { tool: { type: 'string' }, version: { type: 'string' }, commands: { type: 'array', items: { type: 'string' } } },
+      properties: {
+        tool: { type: 'string' },
+        version: { type: 'string' },
+        commands: { type: 'array', items: { type: 'string' } },
+      },
     },
   },
 } as const;

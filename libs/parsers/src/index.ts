@@ -15,4 +15,9 @@ export {
   type PerfHeader,
   type PerfHeaderResult,
 } from './perf-script.js';
-export { checkManifest, formatManifestProblems, type ManifestCheck, type ManifestProblem } from './manifest.js';
+export {
+  checkManifest,
+  formatManifestProblems,
+  type ManifestCheck,
+  type ManifestProblem,
+} from './manifest.js';

@@ -4,7 +4,9 @@ import { checkManifest, formatManifestProblems } from './manifest.js';
 
 describe('checkManifest', () => {
   it('accepts the demo capture manifest recorded by scripts/record-demo.sh', () => {
-    const demo = JSON.parse(readFileSync(new URL('../../../test/fixtures/demo/manifest.json', import.meta.url), 'utf8')) as unknown;
+    const demo = JSON.parse(
+      readFileSync(new URL('../../../test/fixtures/demo/manifest.json', import.meta.url), 'utf8'),
+    ) as unknown;
     expect(checkManifest(demo)).toMatchObject({ ok: true });
   });
 
@@ -17,7 +19,9 @@ describe('checkManifest', () => {
       recordedAt: '2026-11-21T10:00:00.000Z',
       durationNs: '30000000000',
       target: { pid: 4242, comm: 'java', cmdline: ['java', '-jar', 'app.jar'], runtime: 'jvm' },
-      clocks: [{ at: 'start', monotonicNs: '123456789012', realtimeNs: '1763719200000000000', uncertaintyNs: '500' }],
+      clocks: [
+        { at: 'start', monotonicNs: '123456789012', realtimeNs: '1763719200000000000', uncertaintyNs: '500' },
+      ],
       files: [
         { path: 'perf.script.gz', role: 'perf', format: 'perf-script', clock: 'monotonic', pid: 4242 },
         { path: 'logs/app.log', role: 'logs', timeZone: 'Europe/Berlin', partial: true },

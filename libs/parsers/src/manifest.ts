@@ -15,7 +15,8 @@ export interface ManifestProblem {
   message: string;
 }
 
-export type ManifestCheck = { ok: true; manifest: CaptureManifest } | { ok: false; problems: ManifestProblem[] };
+export type ManifestCheck =
+  { ok: true; manifest: CaptureManifest } | { ok: false; problems: ManifestProblem[] };
 
 /** Validates a parsed manifest.json against MANIFEST_SCHEMA, naming each wrong field and why. */
 export function checkManifest(value: unknown): ManifestCheck {

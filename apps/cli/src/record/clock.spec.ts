@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { readClockPair, systemClock, toRealtime, type ClockSource } from './clock.js';
+
+/** A clock whose monotonic time advances 100 ns per read and realtime = offset + monotonic. */
+function fakeClock(offsetNs: bigint, msTruncation = true): ClockSource & { reads: number } {
+  let mono = 1_000_000_000n + 123_456n;
+  const source = {
+    reads: 0,
+    mono: () => {
+      source.reads++;
+      mono += 100n;
+      return mono;
+    },
+    realMs: () => {
+      const real = mono + offsetNs;
+      return msTruncation ? Number(real / 1_000_000n) : Number(real) / 1e6;
+    },
+    realFine: () => Number(mono + offsetNs) / 1e6,
+  };
+  return source;
+}
+
+describe('clock pairs', () => {
+  it('brackets the millisecond step of Date.now between two monotonic reads', () => {
+    const offset = 1_700_000_000_000_000_000n;
+    const pair = readClockPair(fakeClock(offset));
+    expect(pair.method).toBe('ms-step');
+    expect(pair.realtimeNs % 1_000_000n).toBe(0n);
+    // The true monotonic instant of that realtime is realtime - offset; the pair is within its bound.
+    const error = pair.monotonicNs - (pair.realtimeNs - offset);
+    expect(error < 0n ? -error : error).toBeLessThanOrEqual(pair.uncertaintyNs);
+    expect(pair.uncertaintyNs).toBeLessThanOrEqual(200n);
+  });
+
+  it('falls back to timeOrigin + now when the realtime clock never steps', () => {
+    const stuck: ClockSource = { ...fakeClock(0n), realMs: () => 42 };
+    const pair = readClockPair(stuck);
+    expect(pair.method).toBe('time-origin');
+    expect(pair.uncertaintyNs).toBeGreaterThan(0n);
+  });
+
+  it('on this machine agrees with Date.now to a millisecond and is tight', () => {
+    readClockPair();
+    const pair = readClockPair(systemClock);
+    const viaDate = BigInt(Date.now()) * 1_000_000n;
+    const realNow = toRealtime(process.hrtime.bigint(), pair);
+    const diff = realNow - viaDate;
+    expect(diff < 0n ? -diff : diff).toBeLessThan(2_000_000n);
+    expect(pair.uncertaintyNs).toBeLessThan(1_000_000n);
+  });
+
+  it('maps monotonic to realtime by the pair offset', () => {
+    expect(toRealtime(150n, { monotonicNs: 100n, realtimeNs: 1000n })).toBe(1050n);
+  });
+});
