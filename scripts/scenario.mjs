@@ -1,5 +1,5 @@
 // @ts-check
-// npm run scenario -- <java|node|python> [--seconds N] [--out DIR] [--no-record]
+// npm run scenario -- <java|node|python> [--seconds N] [--out DIR] [--perf-freq HZ] [--max-stack N] [--no-jfr] [--no-record]
 //
 // Starts a scenario service (test/scenarios/<name>/scenario.mjs), records it with
 // `threadreel record` (perf, sched, strace, thread map, logs, spans, GC, JFR for the JVM),
@@ -37,6 +37,8 @@ const { values, positionals } = parseArgs({
     out: { type: 'string' },
     'no-record': { type: 'boolean', default: false },
     'perf-freq': { type: 'string', default: '199' },
+    'max-stack': { type: 'string' },
+    'no-jfr': { type: 'boolean', default: false },
   },
 });
 const name = positionals[0] ?? '';
@@ -132,10 +134,12 @@ async function main() {
         '--duration',
         `${seconds + 30}s`,
         '--out',
-        out,
+        // Relative when inside the working folder, so the bundle does not record where the repo lives.
+        path.relative(process.cwd(), out).startsWith('..') ? out : path.relative(process.cwd(), out),
         '--perf-freq',
         values['perf-freq'] ?? '199',
-        ...(service.jfr ? ['--jfr'] : []),
+        ...(values['max-stack'] ? ['--max-stack', values['max-stack']] : []),
+        ...(service.jfr && !values['no-jfr'] ? ['--jfr'] : []),
         ...service.files.logs.flatMap((f) => ['--logs', f]),
         ...service.files.spans.flatMap((f) => ['--spans', f]),
         ...(service.files.gcLog ? ['--gc-log', service.files.gcLog] : []),
@@ -150,7 +154,7 @@ async function main() {
     log(`load for about ${seconds} s`);
     const requests = await runPlan(service.baseUrl, scenario.plan(seconds));
     // Let the service's span batches and log buffers reach their files before the recorder copies them.
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 700));
     if (recorder) {
       log('stopping the recording');
       recorder.kill('SIGINT');
@@ -201,7 +205,7 @@ function waitForRecording(/** @type {import('node:child_process').ChildProcess} 
       if (/\brecording\b/i.test(seen)) {
         clearTimeout(timer);
         // perf and strace attach asynchronously; give them a moment before the load.
-        setTimeout(resolve, 1500);
+        setTimeout(resolve, 500);
       }
     });
     rec.once('exit', (code) => {

@@ -150,3 +150,34 @@ describe.skipIf(unusable !== null && allowSkip)('live scenario recordings', () =
     });
   }
 });
+
+/** The committed fixtures (scripts/record-fixtures.sh): valid, small, and consistent with their ground truth. */
+describe('committed scenario fixtures', () => {
+  for (const name of ['java', 'node', 'python'] as const) {
+    it(`test/fixtures/captures/${name} is a valid bundle under 1 MiB per file whose trace ids match its ground truth`, () => {
+      const dir = path.join(REPO_ROOT, 'test/fixtures/captures', name);
+      const manifest: unknown = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+      const check = checkManifest(manifest);
+      expect(check.ok, JSON.stringify(check)).toBe(true);
+      const files = (manifest as CaptureManifest).files;
+      for (const f of files) {
+        const size = statSync(path.join(dir, f.path)).size;
+        expect(size, f.path).toBeGreaterThan(0);
+        expect(size, f.path).toBeLessThan(1024 * 1024);
+      }
+      const text = (role: FileRole) =>
+        files
+          .filter((f) => f.role === role)
+          .map((f) => read(path.join(dir, f.path)))
+          .join('\n');
+      const truth = JSON.parse(readFileSync(path.join(dir, 'ground-truth.json'), 'utf8')) as GroundTruth;
+      expect(truth.requests.length).toBeGreaterThan(5);
+      const spans = text('spans');
+      const logs = text('logs');
+      expect(truth.requests.filter((r) => !spans.includes(r.traceId))).toEqual([]);
+      expect(truth.requests.filter((r) => !logs.includes(r.traceId))).toEqual([]);
+      expect(text('perf')).toMatch(/sched:sched_switch/);
+      expect(text('strace')).toMatch(/\bfutex\(/);
+    });
+  }
+});

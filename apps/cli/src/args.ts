@@ -60,6 +60,7 @@ Record options:
   --out DIR        bundle folder, created; must be empty if it exists
                    (default ./threadreel-<pid>-<UTC time>)
   --perf-freq HZ   cpu-clock samples per second and CPU (default 199)
+  --max-stack N    keep at most N frames (leaf first) per perf call chain (default: all perf recorded)
   --no-strace      do not run strace (it slows the target down a lot)
   --jfr            JVM only: also a JFR recording (jcmd JFR.start/dump/stop)
   --logs FILE...   application logs to copy into the bundle (logs/)
@@ -105,6 +106,7 @@ type OptionName =
   | 'duration'
   | 'out'
   | 'perf-freq'
+  | 'max-stack'
   | 'no-strace'
   | 'jfr'
   | 'logs'
@@ -120,6 +122,7 @@ const VALUE_OPTIONS = new Set<OptionName>([
   'duration',
   'out',
   'perf-freq',
+  'max-stack',
   'gc-log',
   'upload',
 ]);
@@ -137,6 +140,7 @@ const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
     'duration',
     'out',
     'perf-freq',
+    'max-stack',
     'no-strace',
     'jfr',
     'logs',

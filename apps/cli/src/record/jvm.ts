@@ -5,6 +5,27 @@ import type { Children } from './children.js';
 import type { TargetInfo, ToolPaths } from './preflight.js';
 import { firstLine, runTool, type ToolRun } from './tools.js';
 
+/** JFR event types converted to JSON (ARCHITECTURE: the JVM's lock, GC, I/O and thread evidence). */
+export const JFR_JSON_EVENTS = [
+  'jdk.ExecutionSample',
+  'jdk.NativeMethodSample',
+  'jdk.ThreadPark',
+  'jdk.JavaMonitorEnter',
+  'jdk.JavaMonitorWait',
+  'jdk.ThreadSleep',
+  'jdk.GarbageCollection',
+  'jdk.GCPhasePause',
+  'jdk.SafepointBegin',
+  'jdk.SafepointEnd',
+  'jdk.SocketRead',
+  'jdk.SocketWrite',
+  'jdk.FileRead',
+  'jdk.FileWrite',
+  'jdk.FileForce',
+  'jdk.ThreadStart',
+  'jdk.ThreadEnd',
+] as const;
+
 /** The JFR recording's name inside the target JVM. */
 export const JFR_NAME = 'threadreel';
 
@@ -97,10 +118,15 @@ export class JvmRecorder {
     return this.jcmd(['Compiler.perfmap'], 'Compiler.perfmap');
   }
 
-  /** `jfr print --json recording.jfr | gzip > dest`. */
+  /**
+   * `jfr print --json --events … recording.jfr | gzip > dest`: the event types threadreel
+   * reads (samples, parks, monitors, GC, safepoints, socket and file I/O, thread lifetimes).
+   * recording.jfr itself keeps every event.
+   */
   async jfrPrint(jfrFile: string, dest: string, signal: AbortSignal): Promise<JvmStep> {
     if (this.tools.jfr === undefined) return { ok: false, command: '', problem: 'jfr not found in PATH' };
-    const run = await runTool(this.children, 'jfr print', [this.tools.jfr, 'print', '--json', jfrFile], {
+    const argv = [this.tools.jfr, 'print', '--json', '--events', JFR_JSON_EVENTS.join(','), jfrFile];
+    const run = await runTool(this.children, 'jfr print', argv, {
       stdoutTo: dest,
       gzip: true,
       signal,

@@ -12,6 +12,7 @@ describe('record options', () => {
         durationMs: 30_000,
         out: null,
         perfFreq: 199,
+        maxStack: null,
         strace: true,
         jfr: false,
         logs: [],
@@ -33,6 +34,8 @@ describe('record options', () => {
       'bundle',
       '--perf-freq',
       '99',
+      '--max-stack',
+      '24',
       '--no-strace',
       '--jfr',
       '--logs',
@@ -55,6 +58,7 @@ describe('record options', () => {
         durationMs: 120_000,
         out: 'bundle',
         perfFreq: 99,
+        maxStack: 24,
         strace: false,
         jfr: true,
         logs: ['a.log', 'b.log', 'c.log'],
@@ -64,6 +68,13 @@ describe('record options', () => {
         name: 'run 1',
       },
     });
+  });
+
+  it('refuses a --max-stack out of range', () => {
+    expect(() => parseArgs(['record', '--pid', '1', '--max-stack', '0'])).toThrow(UsageError);
+    expect(() => parseArgs(['record', '--pid', '1', '--max-stack', 'all'])).toThrow(
+      '--max-stack: expected a whole number',
+    );
   });
 
   it('takes one value for a list option given before the command word', () => {

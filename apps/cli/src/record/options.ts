@@ -7,6 +7,8 @@ export interface RecordOptions {
   /** The bundle folder; null = ./threadreel-<pid>-<timestamp>/ in the working directory. */
   out: string | null;
   perfFreq: number;
+  /** `perf script --max-stack`: frames kept per call chain, leaf first; null = all. */
+  maxStack: number | null;
   strace: boolean;
   jfr: boolean;
   logs: string[];
@@ -88,6 +90,7 @@ export function parseRecordOptions(raw: RawRecordArgs, parseServer: (url: string
     durationMs: durationRaw === undefined ? DEFAULT_DURATION_MS : parseDuration(durationRaw),
     out: out ?? null,
     perfFreq: parseFreq(raw.values.get('perf-freq')),
+    maxStack: parseMaxStack(raw.values.get('max-stack')),
     strace: !raw.flags.has('no-strace'),
     jfr: raw.flags.has('jfr'),
     logs: nonEmpty('logs', raw.lists.get('logs') ?? []),
@@ -105,4 +108,12 @@ export function defaultBundleName(pid: number, at: Date): string {
     .replace(/\.\d+Z$/, 'Z')
     .replace(/[-:]/g, '');
   return `threadreel-${pid}-${stamp}`;
+}
+
+function parseMaxStack(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1024) {
+    throw new UsageError(`--max-stack: expected a whole number from 1 to 1024, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
 }

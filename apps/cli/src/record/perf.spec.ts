@@ -27,6 +27,14 @@ describe('perf and strace command lines', () => {
     ]);
   });
 
+  it('limits call chains with --max-stack when asked', () => {
+    const argv = perfScriptArgv('perf', 'p.data', 24);
+    expect(argv.slice(argv.indexOf('--max-stack'), argv.indexOf('--max-stack') + 2)).toEqual([
+      '--max-stack',
+      '24',
+    ]);
+  });
+
   it('straces every thread with realtime stamps, durations and fd paths', () => {
     expect(straceArgv('strace', 42, 'out.txt')).toEqual([
       'strace',

@@ -35,7 +35,7 @@ export function perfRecordArgv(perf: string, pid: number, freq: number, dataPath
 }
 
 /** Per-type field lists: `trace` (the tracepoint payload) is valid for tracepoints only. */
-export function perfScriptArgv(perf: string, dataPath: string): string[] {
+export function perfScriptArgv(perf: string, dataPath: string, maxStack: number | null = null): string[] {
   return [
     perf,
     'script',
@@ -43,6 +43,7 @@ export function perfScriptArgv(perf: string, dataPath: string): string[] {
     dataPath,
     '--header',
     '--ns',
+    ...(maxStack === null ? [] : ['--max-stack', String(maxStack)]),
     '-F',
     'sw:comm,pid,tid,cpu,time,period,event,ip,sym,dso',
     '-F',

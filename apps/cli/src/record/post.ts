@@ -102,11 +102,16 @@ export async function postProcess(ctx: SessionContext, session: SessionResult): 
     progress.say(
       `perf script → perf.script.gz${samples === null ? '' : ` (${samples} samples and events)`}…`,
     );
-    const run = await runTool(ctx.children, 'perf script', perfScriptArgv(pre.tools.perf ?? 'perf', data), {
-      stdoutTo: script,
-      gzip: true,
-      signal,
-    });
+    const run = await runTool(
+      ctx.children,
+      'perf script',
+      perfScriptArgv(pre.tools.perf ?? 'perf', data, ctx.options.maxStack),
+      {
+        stdoutTo: script,
+        gzip: true,
+        signal,
+      },
+    );
     commands.push(`${run.command} | gzip > ${script}`);
     lostEventWarnings(run.output).forEach((w) => warnings.push(`perf script: ${w}`));
     if (run.error !== null) {

@@ -60,6 +60,7 @@ function options(overrides: Partial<RecordOptions> = {}): RecordOptions {
     durationMs: 1000,
     out: 'bundle',
     perfFreq: 199,
+    maxStack: null,
     strace: true,
     jfr: false,
     logs: [],

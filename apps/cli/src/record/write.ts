@@ -64,7 +64,7 @@ export class SafeWriter {
 
 /** Streams `source` through gzip into `dest` (never buffers it whole). Rejects with the first error. */
 export async function gzipStream(source: Readable, dest: string, signal?: AbortSignal): Promise<void> {
-  await pipeline(source, createGzip({ level: 6 }), createWriteStream(dest, { flags: 'wx' }), { signal });
+  await pipeline(source, createGzip({ level: 9 }), createWriteStream(dest, { flags: 'wx' }), { signal });
 }
 
 /** gzip of a file on disk into `dest`. */
