@@ -33,7 +33,7 @@ export class InitialSchema1763760000000 implements MigrationInterface {
         size_bytes     bigint NOT NULL,
         format         text,
         state          text NOT NULL DEFAULT 'queued'
-                       CHECK (state IN ('queued', 'parsing', 'parsed', 'failed')),
+                       CHECK (state IN ('queued', 'parsing', 'parsed', 'stored', 'failed')),
         lines          bigint NOT NULL DEFAULT 0,
         events         bigint NOT NULL DEFAULT 0,
         rejected_count bigint NOT NULL DEFAULT 0,
@@ -44,6 +44,7 @@ export class InitialSchema1763760000000 implements MigrationInterface {
         parse_ms       integer,
         attempts       integer NOT NULL DEFAULT 0,
         parsed_by      text,
+        note           text,
         error          text,
         UNIQUE (capture_id, sha256),
         UNIQUE (capture_id, ordinal)

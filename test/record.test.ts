@@ -457,15 +457,11 @@ describe('threadreel record', () => {
         ]).done;
         expect(run.stdout).toMatch(/^capture [0-9a-f-]{36}$/m);
         expect(run.stdout).toMatch(/^perf\.script\.gz +perf-script +parsed/m);
-        // Until the server parses strace and threads.jsonl, those two fail there (exit 1); anything else must not.
-        const failed = run.stdout.split('\n').filter((line) => /^\S+: failed: /.test(line));
-        expect(
-          failed.every((line) =>
-            /^(strace\.txt\.gz|threads\.jsonl): failed: .*unrecognised format/.test(line),
-          ),
-          failed.join('\n'),
-        ).toBe(true);
-        expect(run.code, run.stderr).toBe(failed.length > 0 ? 1 : 0);
+        // Files the server has no parser for yet (strace, the thread map) are stored, not failed.
+        expect(run.stdout).not.toMatch(/^\S+: failed: /m);
+        expect(run.stdout).toMatch(/^strace\.txt\.gz: stored: stored unparsed: no parser for strace/m);
+        expect(run.stdout).toMatch(/^threads\.jsonl: stored: /m);
+        expect(run.code, run.stderr).toBe(0);
       });
     });
   });

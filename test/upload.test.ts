@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openAsBlob, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as tarCreate } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureCounts, type TestDatabase } from './support/database.js';
-import { SHARED_DIR } from './support/env.js';
+import { REPO_ROOT, SHARED_DIR } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 import { capture, upload, waitSettled } from './support/client.js';
 
@@ -48,6 +48,35 @@ describe('capture upload', () => {
     expect(await counts(first.body.captureId)).toEqual(before);
     const all = (await (await fetch(`${api.url}/api/captures`)).json()) as { id: string }[];
     expect(all.filter((c) => c.id === first.body.captureId)).toHaveLength(1);
+  });
+
+  it('ingests a recorded bundle: perf parsed, the files without a parser yet stored, none failed', async () => {
+    const dir = path.join(REPO_ROOT, 'test/fixtures/captures/python');
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name !== 'README.md')
+      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+    const parts = await Promise.all(
+      files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })),
+    );
+    const r = await upload(api.url, parts);
+    expect(r.status).toBe(202);
+    const c = await waitSettled(api.url, r.body.captureId);
+    expect(c.state).toBe('ready');
+    expect(c.error).toBeNull();
+    const byName = new Map(c.sourceFiles.map((f) => [f.name, f]));
+    expect(byName.get('perf.script.gz')).toMatchObject({
+      state: 'parsed',
+      format: 'perf-script',
+      rejectedCount: '0',
+    });
+    expect(Number(byName.get('perf.script.gz')!.events)).toBeGreaterThan(1000);
+    // Names keep their folders, so they match the manifest's paths.
+    expect(byName.get('logs/app.log')).toMatchObject({
+      state: 'stored',
+      note: expect.stringMatching(/no parser for .*logs/) as string,
+    });
+    expect(byName.get('strace.txt.gz')).toMatchObject({ state: 'stored', format: 'strace' });
+    expect(c.sourceFiles.filter((f) => f.state === 'failed')).toEqual([]);
   });
 
   it('rejects an empty file with a clear 400', async () => {

@@ -26,6 +26,7 @@ function report(overrides: Partial<SourceFileReport> = {}): SourceFileReport {
     rejectedCount: '0',
     rejected: [],
     parseMs: 3,
+    note: null,
     error: null,
     ...overrides,
   };

@@ -24,6 +24,7 @@ function file(overrides: Partial<SourceFileReport> = {}): SourceFileReport {
     rejectedCount: '0',
     rejected: [],
     parseMs: 1234,
+    note: null,
     error: null,
     ...overrides,
   };

@@ -64,7 +64,9 @@ function fileProgress(file: SourceFileReport): string {
 /** One line describing where the capture is, e.g. for a redrawn TTY status line. */
 export function progressLine(detail: CaptureDetail, elapsedMs: number): string {
   const files = detail.sourceFiles;
-  const done = files.filter((file) => file.state === 'parsed' || file.state === 'failed').length;
+  const done = files.filter(
+    (file) => file.state === 'parsed' || file.state === 'stored' || file.state === 'failed',
+  ).length;
   const head = `[${elapsed(elapsedMs)}] ${detail.state}`;
   if (files.length === 0) return head;
   return [`${head}, ${done}/${files.length} files done`, ...files.map(fileProgress)].join(' | ');
@@ -140,6 +142,7 @@ export function problemLines(detail: CaptureDetail | null, accepted: UploadAccep
   for (const file of detail.sourceFiles) {
     if (file.state === 'failed' || file.error)
       lines.push(`${file.name}: ${file.state}: ${file.error ?? 'no reason given'}`);
+    else if (file.note) lines.push(`${file.name}: ${file.state}: ${file.note}`);
     for (const rejected of file.rejected) {
       const field = rejected.field ? ` ${rejected.field}:` : '';
       lines.push(`${file.name}:${rejected.line}:${field} ${rejected.reason}`);

@@ -164,7 +164,10 @@ export function captureView(id: string): View {
         ...facts.map(([k, v]) => el('div', null, el('dt', null, k), el('dd', null, v))),
       ),
     );
-    if (c.error) header.append(el('p', { class: 'notice notice-error' }, `Capture failed: ${c.error}`));
+    if (c.error) {
+      const what = c.state === 'failed' ? 'Capture failed' : 'Some files could not be read';
+      header.append(el('p', { class: 'notice notice-error' }, `${what}: ${c.error}`));
+    }
     if (c.manifest !== null && c.manifest !== undefined) {
       let text: string;
       try {
@@ -193,7 +196,7 @@ export function captureView(id: string): View {
       td(formatCount(file.events), 'num'),
       td(rejectedCount, file.rejectedCount !== '0' ? 'num warn' : 'num'),
       td(file.parseMs === null ? '—' : formatMs(file.parseMs, 0), 'num'),
-      td(file.error ?? '', file.error ? 'cell-error' : undefined),
+      td(file.error ?? file.note ?? '', file.error ? 'cell-error' : undefined),
     );
     const rejected = Array.isArray(file.rejected) ? file.rejected : [];
     if (rejected.length === 0) return [main];

@@ -3,7 +3,8 @@
 export const CAPTURE_STATES = ['queued', 'parsing', 'correlating', 'ready', 'failed'] as const;
 export type CaptureState = (typeof CAPTURE_STATES)[number];
 
-export const SOURCE_FILE_STATES = ['queued', 'parsing', 'parsed', 'failed'] as const;
+/** `stored`: kept byte for byte, but no parser reads its format yet (the report says which). */
+export const SOURCE_FILE_STATES = ['queued', 'parsing', 'parsed', 'stored', 'failed'] as const;
 export type SourceFileState = (typeof SOURCE_FILE_STATES)[number];
 
 export interface RejectedLine {
@@ -25,6 +26,8 @@ export interface SourceFileReport {
   /** The first 20 rejected lines with their reasons. */
   rejected: RejectedLine[];
   parseMs: number | null;
+  /** Remarks that are not errors, e.g. why a file is only `stored`. */
+  note: string | null;
   error: string | null;
 }
 

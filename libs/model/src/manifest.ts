@@ -144,3 +144,24 @@ export const MANIFEST_SCHEMA = {
     },
   },
 } as const;
+
+/**
+ * The manifest entry describing an uploaded file. Manifest paths are relative to the
+ * manifest's own folder; uploaded names may carry the bundle's folder (`cap/logs/app.log`
+ * next to `cap/manifest.json`).
+ */
+export function manifestEntryFor(
+  manifest: CaptureManifest | null | undefined,
+  manifestName: string | null,
+  fileName: string,
+): ManifestFile | null {
+  if (!manifest || !Array.isArray(manifest.files)) return null;
+  const dir =
+    manifestName && manifestName.includes('/')
+      ? manifestName.slice(0, manifestName.lastIndexOf('/') + 1)
+      : '';
+  const rel = dir && fileName.startsWith(dir) ? fileName.slice(dir.length) : fileName;
+  return (
+    manifest.files.find((f) => f.path === rel) ?? manifest.files.find((f) => f.path === fileName) ?? null
+  );
+}

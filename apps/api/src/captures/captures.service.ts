@@ -15,7 +15,7 @@ import {
 import type { QueueDriver } from '@threadreel/jobs';
 import { QUEUE_DRIVER, SERVER_CONFIG } from '../common/tokens.js';
 import { checkManifest, formatManifestProblems } from '@threadreel/parsers';
-import { BundleError, unpackBundle } from './bundle.js';
+import { BundleError, safeBundlePath, unpackBundle } from './bundle.js';
 import { BadUpload, PayloadTooLarge } from './upload-errors.js';
 
 interface Part extends NewSourceFile {
@@ -142,7 +142,11 @@ export class CapturesService {
     return new Promise<Part[]>((resolve, reject) => {
       let bb: busboy.Busboy;
       try {
-        bb = busboy({ headers: req.headers, limits: { fileSize: limit + 1, files: 10_000, fields: 100 } });
+        bb = busboy({
+          headers: req.headers,
+          preservePath: true,
+          limits: { fileSize: limit + 1, files: 10_000, fields: 100 },
+        });
       } catch (e) {
         reject(new BadUpload(`malformed multipart request: ${e instanceof Error ? e.message : String(e)}`));
         return;
@@ -192,9 +196,15 @@ export class CapturesService {
   }
 }
 
+/**
+ * A part's file name: its relative path when it has a safe one (`logs/app.log`, so names
+ * match the manifest's paths), else its base name.
+ */
 function cleanName(raw: string | undefined): string {
-  const base = (raw ?? '').replace(/\\/g, '/').split('/').filter(Boolean).pop() ?? '';
-  return base.replace(/[\0-\x1f]/g, '').slice(0, 255) || 'unnamed';
+  const text = (raw ?? '').replace(/[\0-\x1f]/g, '');
+  const rel = text.includes('/') || text.includes('\\') ? safeBundlePath(text) : null;
+  const name = rel ?? text.replace(/\\/g, '/').split('/').filter(Boolean).pop() ?? '';
+  return name.slice(0, 255) || 'unnamed';
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

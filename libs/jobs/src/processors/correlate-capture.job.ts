@@ -35,7 +35,9 @@ export class CorrelateCaptureJob implements JobProcessor<'correlate-capture'> {
       }
       await samples.refreshThreadStats(data.captureId);
       const failed = files.filter((f) => f.state === 'failed');
-      const usable = files.filter((f) => f.state === 'parsed' && f.format !== 'manifest');
+      const usable = files.filter(
+        (f) => (f.state === 'parsed' || f.state === 'stored') && f.format !== 'manifest',
+      );
       const state = usable.length === 0 ? 'failed' : 'ready';
       const error = failed.length
         ? `${failed.length} of ${files.length} files failed: ${failed.map((f) => f.error ?? f.name).join('; ')}`

@@ -1,6 +1,12 @@
 import { open } from 'node:fs/promises';
 import { parsePerfScript, readLines, sniffFormat } from '@threadreel/parsers';
-import type { ParsedItem, RejectedLine } from '@threadreel/model';
+import {
+  manifestEntryFor,
+  type CaptureManifest,
+  type ManifestFile,
+  type ParsedItem,
+  type RejectedLine,
+} from '@threadreel/model';
 import { PerfSampleWriter, poolOf } from '@threadreel/store';
 import type { ParseFileData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
@@ -32,6 +38,15 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
 
   constructor(private readonly deps: JobDeps) {}
 
+  /** The capture manifest's entry for this file, if the manifest describes it. */
+  private async declaredEntry(captureId: string, fileName: string): Promise<ManifestFile | null> {
+    const capture = await this.deps.captures.get(captureId);
+    if (!capture?.manifest) return null;
+    const files = await this.deps.captures.files(captureId);
+    const manifestName = files.find((f) => isManifestName(f.name))?.name ?? null;
+    return manifestEntryFor(capture.manifest as CaptureManifest, manifestName, fileName);
+  }
+
   async process(data: ParseFileData, ctx: JobContext): Promise<ParseFileResult> {
     const { captures, blobs } = this.deps;
     const file = await captures.file(data.fileId);
@@ -39,7 +54,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       return { fileId: data.fileId, format: null, events: 0, rejected: 0, skipped: 'capture deleted' };
     await captures.markParsing(data.captureId);
     await captures.incrementAttempts(file.id);
-    await captures.updateFile(file.id, { state: 'parsing', parsedBy: ctx.workerId, error: null });
+    await captures.updateFile(file.id, { state: 'parsing', parsedBy: ctx.workerId, error: null, note: null });
 
     const started = performance.now();
     const path = blobs.pathOf(file.sha256);
@@ -47,6 +62,20 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     if (format === 'manifest') {
       await captures.updateFile(file.id, { state: 'parsed', format, parseMs: 0 });
       return { fileId: file.id, format, events: 0, rejected: 0 };
+    }
+    const declared = format === PERF_SCRIPT ? null : await this.declaredEntry(data.captureId, file.name);
+    if (declared) {
+      // The manifest says what this file is, but no parser reads that format yet: keep it
+      // (its bytes are stored) and say so, rather than calling it broken.
+      const what = declared.format ?? declared.role;
+      await captures.updateFile(file.id, {
+        state: 'stored',
+        format: what,
+        error: null,
+        note: `stored unparsed: no parser for ${what} (${declared.role}) yet`,
+        parseMs: elapsed(started),
+      });
+      return { fileId: file.id, format: what, events: 0, rejected: 0 };
     }
     if (format === null || format === 'binary') {
       const error =
@@ -134,6 +163,8 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
   }
 }
 
+const PERF_SCRIPT = 'perf-script';
+
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
@@ -151,7 +182,7 @@ async function* countLines(
 
 /** 'manifest', a parser's format name, 'binary' for non-text data, or null when unknown. */
 async function detectFormat(path: string, name: string): Promise<string | null> {
-  if (name === 'manifest.json' || name.endsWith('/manifest.json')) return 'manifest';
+  if (isManifestName(name)) return 'manifest';
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);
@@ -163,6 +194,10 @@ async function detectFormat(path: string, name: string): Promise<string | null> 
   } finally {
     await fh.close();
   }
+}
+
+function isManifestName(name: string): boolean {
+  return name === 'manifest.json' || name.endsWith('/manifest.json');
 }
 
 function looksBinary(head: Buffer): boolean {

@@ -222,6 +222,7 @@ export function toReport(f: SourceFileEntity): SourceFileReport {
     rejectedCount: f.rejectedCount,
     rejected: f.rejected,
     parseMs: f.parseMs,
+    note: f.note,
     error: f.error,
   };
 }

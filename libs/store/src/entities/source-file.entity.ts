@@ -65,6 +65,10 @@ export class SourceFileEntity {
   @Column({ name: 'parsed_by', type: 'text', nullable: true })
   parsedBy!: string | null;
 
+  /** Why a file was only stored (no parser for its format yet), or other remarks. */
+  @Column('text', { nullable: true })
+  note!: string | null;
+
   @Column('text', { nullable: true })
   error!: string | null;
 }
