@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { readLines, parsePerfScript } from '../../dist/libs/parsers/src/index.js';
+import { readLineBatches, parsePerfScript } from '../../dist/libs/parsers/src/index.js';
 import { writePerfScript } from '../support/perf-gen.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,12 +38,13 @@ const time = async (label, fn) => {
 
 const base = await time('baseline: read lines', async () => {
   let n = 0;
-  for await (const _ of readLines(createReadStream(file))) n++;
+  for await (const batch of readLineBatches(createReadStream(file))) n += batch.length;
   return n;
 });
 const parse = await time('parse perf script', async () => {
   let n = 0;
-  for await (const item of parsePerfScript(readLines(createReadStream(file)))) if (item.kind === 'perf') n++;
+  for await (const item of parsePerfScript(readLineBatches(createReadStream(file))))
+    if (item.kind === 'perf') n++;
   if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
   return n;
 });

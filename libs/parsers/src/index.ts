@@ -1,5 +1,6 @@
 export {
   readLines,
+  readLineBatches,
   isGzip,
   InputDecodeError,
   type ByteChunk,

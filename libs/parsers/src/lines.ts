@@ -86,6 +86,18 @@ async function* gunzipped(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer>
  * after the lines decoded so far.
  */
 export async function* readLines(input: ByteSource, options: ReadLinesOptions = {}): AsyncGenerator<string> {
+  for await (const batch of readLineBatches(input, options)) yield* batch;
+}
+
+/**
+ * {@link readLines} in batches: the lines of each chunk at once, so a parser pays one
+ * asynchronous step per chunk instead of one per line. Each chunk is decoded with one
+ * UTF-8 conversion and split; the line-length limit counts characters.
+ */
+export async function* readLineBatches(
+  input: ByteSource,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<readonly string[]> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const chunks = buffersOf(input);
   const head: Buffer[] = [];
@@ -105,24 +117,25 @@ export async function* readLines(input: ByteSource, options: ReadLinesOptions = 
   let carry: Buffer[] = [];
   let carryBytes = 0;
   let first = true;
-  const decode = (buf: Buffer, start: number, end: number): string => {
-    if (end > start && buf[end - 1] === CR) end--;
-    let line = buf.toString('utf8', start, end);
-    if (first) {
-      first = false;
-      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    }
-    return line;
-  };
   const tooLong = (): InputDecodeError =>
     new InputDecodeError(
       `line longer than ${maxLineBytes} bytes: not a text file, or a file without newlines`,
     );
+  const push = (out: string[], text: string): void => {
+    let line = text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text;
+    if (first) {
+      first = false;
+      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    }
+    if (line.length > maxLineBytes) throw tooLong();
+    out.push(line);
+  };
 
   for await (const chunk of source) {
+    const out: string[] = [];
     let start = 0;
-    let nl = chunk.indexOf(LF, 0);
     if (carryBytes > 0) {
+      const nl = chunk.indexOf(LF, 0);
       if (nl === -1) {
         carry.push(Buffer.from(chunk));
         carryBytes += chunk.length;
@@ -134,24 +147,25 @@ export async function* readLines(input: ByteSource, options: ReadLinesOptions = 
       carry = [];
       carryBytes = 0;
       if (joined.length > maxLineBytes) throw tooLong();
-      yield decode(joined, 0, joined.length);
+      push(out, joined.toString('utf8'));
       start = nl + 1;
-      nl = chunk.indexOf(LF, start);
     }
-    while (nl !== -1) {
-      if (nl - start > maxLineBytes) throw tooLong();
-      yield decode(chunk, start, nl);
-      start = nl + 1;
-      nl = chunk.indexOf(LF, start);
+    const last = chunk.lastIndexOf(LF);
+    if (last >= start) {
+      // Whole lines: one decode, one split. A multi-byte character never straddles a newline.
+      for (const text of chunk.toString('utf8', start, last).split('\n')) push(out, text);
+      start = last + 1;
     }
     if (start < chunk.length) {
       carry.push(Buffer.from(chunk.subarray(start)));
       carryBytes += chunk.length - start;
       if (carryBytes > maxLineBytes) throw tooLong();
     }
+    if (out.length) yield out;
   }
   if (carryBytes > 0) {
-    const rest = Buffer.concat(carry, carryBytes);
-    yield decode(rest, 0, rest.length);
+    const out: string[] = [];
+    push(out, Buffer.concat(carry, carryBytes).toString('utf8'));
+    yield out;
   }
 }

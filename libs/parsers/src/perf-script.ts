@@ -385,7 +385,9 @@ function issue(line: number, reason: string, field?: string): ParseIssue {
  * `perf script`): that record's stack may be incomplete, so it is reported as an issue
  * rather than counted with a wrong stack. (stackcollapse-perf.pl drops it too.)
  */
-export async function* parsePerfScript(lines: AsyncIterable<string>): AsyncGenerator<ParsedItem> {
+export async function* parsePerfScript(
+  lines: AsyncIterable<string | readonly string[]>,
+): AsyncGenerator<ParsedItem> {
   let lineNo = 0;
   let open: OpenRecord | null = null;
   /** After a rejected header: drop its stack lines silently until the record ends. */
@@ -393,83 +395,86 @@ export async function* parsePerfScript(lines: AsyncIterable<string>): AsyncGener
   /** Whether some call chain in this file was closed by a blank line (perf's convention). */
   let blankClosesChains = false;
 
-  for await (const line of lines) {
-    lineNo++;
-    const c0 = line.length === 0 ? -1 : line.charCodeAt(0);
+  for await (const chunk of lines) {
+    const batch = typeof chunk === 'string' ? [chunk] : chunk;
+    for (const line of batch) {
+      lineNo++;
+      const c0 = line.length === 0 ? -1 : line.charCodeAt(0);
 
-    if (c0 === -1 || (isWs(c0) && isBlank(line))) {
-      if (open !== null) {
-        if (hasChainLines(open)) blankClosesChains = true;
-        yield toRecord(open);
-      }
-      open = null;
-      skipping = false;
-      continue;
-    }
-
-    if (c0 === HASH) {
-      const h = parseComment(line);
-      if (h !== null) yield h;
-      continue;
-    }
-
-    if (c0 === TAB) {
-      // Stack line (perf indents them with a tab), or a `-F +srcline` line under a frame.
-      if (open !== null) {
-        const f = parsePerfFrame(line);
-        if (f !== null) open.frames.push(f);
-        else if (open.frames.length === 0)
-          yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
-        // else: srcline / inline source context under a frame; not part of the model.
-      } else if (!skipping) {
-        yield issue(lineNo, 'stack line outside a record', 'frame');
-      }
-      continue;
-    }
-
-    if (isWs(c0)) {
-      // Space-indented: a stack line, or a header whose comm perf right-aligned (no call graph).
-      const f = parsePerfFrame(line);
-      if (f !== null && open !== null && f.dso !== UNKNOWN) {
-        open.frames.push(f);
-        continue;
-      }
-      const h = parsePerfHeader(line);
-      if (h.ok) {
-        if (open !== null) yield toRecord(open);
-        open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
+      if (c0 === -1 || (isWs(c0) && isBlank(line))) {
+        if (open !== null) {
+          if (hasChainLines(open)) blankClosesChains = true;
+          yield toRecord(open);
+        }
+        open = null;
         skipping = false;
         continue;
       }
-      if (open !== null) {
-        if (f !== null) open.frames.push(f);
-        else if (open.frames.length === 0)
-          yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
-        continue;
-      }
-      if (!skipping)
-        yield issue(lineNo, f !== null ? 'stack line outside a record' : h.reason, f ? 'frame' : h.field);
-      continue;
-    }
 
-    // A record header line. It also ends a record that had no blank line after it.
-    const h = parsePerfHeader(line);
-    if (!h.ok && (open !== null || skipping)) {
-      // Some tools strip the indentation of stack lines.
-      const f = parsePerfFrame(line);
-      if (f !== null) {
-        open?.frames.push(f);
+      if (c0 === HASH) {
+        const h = parseComment(line);
+        if (h !== null) yield h;
         continue;
       }
-    }
-    if (open !== null) yield toRecord(open);
-    open = null;
-    if (h.ok) {
-      open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
-      skipping = false;
-    } else {
-      yield issue(lineNo, h.reason, h.field);
-      skipping = true;
+
+      if (c0 === TAB) {
+        // Stack line (perf indents them with a tab), or a `-F +srcline` line under a frame.
+        if (open !== null) {
+          const f = parsePerfFrame(line);
+          if (f !== null) open.frames.push(f);
+          else if (open.frames.length === 0)
+            yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
+          // else: srcline / inline source context under a frame; not part of the model.
+        } else if (!skipping) {
+          yield issue(lineNo, 'stack line outside a record', 'frame');
+        }
+        continue;
+      }
+
+      if (isWs(c0)) {
+        // Space-indented: a stack line, or a header whose comm perf right-aligned (no call graph).
+        const f = parsePerfFrame(line);
+        if (f !== null && open !== null && f.dso !== UNKNOWN) {
+          open.frames.push(f);
+          continue;
+        }
+        const h = parsePerfHeader(line);
+        if (h.ok) {
+          if (open !== null) yield toRecord(open);
+          open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
+          skipping = false;
+          continue;
+        }
+        if (open !== null) {
+          if (f !== null) open.frames.push(f);
+          else if (open.frames.length === 0)
+            yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
+          continue;
+        }
+        if (!skipping)
+          yield issue(lineNo, f !== null ? 'stack line outside a record' : h.reason, f ? 'frame' : h.field);
+        continue;
+      }
+
+      // A record header line. It also ends a record that had no blank line after it.
+      const h = parsePerfHeader(line);
+      if (!h.ok && (open !== null || skipping)) {
+        // Some tools strip the indentation of stack lines.
+        const f = parsePerfFrame(line);
+        if (f !== null) {
+          open?.frames.push(f);
+          continue;
+        }
+      }
+      if (open !== null) yield toRecord(open);
+      open = null;
+      if (h.ok) {
+        open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
+        skipping = false;
+      } else {
+        yield issue(lineNo, h.reason, h.field);
+        skipping = true;
+      }
     }
   }
   if (open !== null) {

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { parsePerfScript, readLines, sniffFormat } from '@threadreel/parsers';
+import { parsePerfScript, readLineBatches, sniffFormat } from '@threadreel/parsers';
 import {
   manifestEntryFor,
   type CaptureManifest,
@@ -97,7 +97,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     let inputError: string | null = null;
     try {
       await writer.begin();
-      const counted = countLines(readLines(blobs.read(file.sha256)), (n) => (lines = n));
+      const counted = countLines(readLineBatches(blobs.read(file.sha256)), (n) => (lines = n));
       const items = parsePerfScript(counted)[Symbol.asyncIterator]();
       for (;;) {
         let next: IteratorResult<ParsedItem>;
@@ -170,13 +170,14 @@ function elapsed(started: number): number {
 }
 
 async function* countLines(
-  lines: AsyncIterable<string>,
+  batches: AsyncIterable<readonly string[]>,
   report: (n: number) => void,
-): AsyncGenerator<string> {
+): AsyncGenerator<readonly string[]> {
   let n = 0;
-  for await (const line of lines) {
-    report(++n);
-    yield line;
+  for await (const batch of batches) {
+    n += batch.length;
+    report(n);
+    yield batch;
   }
 }
 
