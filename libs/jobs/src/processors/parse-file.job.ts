@@ -111,12 +111,15 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
         if (next.done) break;
         const item = next.value;
         switch (item.kind) {
-          case 'perf':
+          case 'perf': {
             firstEvent ??= item.event;
             if (item.trace === null) firstSampleEvent ??= item.event;
-            await writer.add(item);
+            // add() is synchronous unless it must reach the database: no await per record.
+            const pending = writer.add(item);
+            if (pending) await pending;
             events++;
             break;
+          }
           case 'issue':
             rejectedCount++;
             if (rejected.length < KEEP_REJECTED) {

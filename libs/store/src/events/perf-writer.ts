@@ -62,17 +62,49 @@ export class PerfSampleWriter {
     this.copyDone.catch(() => undefined);
   }
 
-  async add(rec: PerfRecord): Promise<void> {
+  /**
+   * Adds one record. Synchronous when its thread and names are known and no buffer is
+   * full (the common case); returns a promise only when it must reach the database.
+   */
+  add(rec: PerfRecord): Promise<void> | undefined {
+    const thread = this.threads.get(`${rec.pid ?? ''}/${rec.tid}`);
+    const eventId = this.strings.get(`${rec.trace === null ? 'event' : 'tracepoint'}\0${rec.event}`);
+    const commId = this.strings.get(`comm\0${rec.comm}`);
+    if (
+      thread === undefined ||
+      !thread.names.has(rec.comm) ||
+      eventId === undefined ||
+      commId === undefined
+    ) {
+      return this.addSlow(rec);
+    }
+    this.append(rec, thread.id, eventId, commId);
+    return this.flushIfFull();
+  }
+
+  private async addSlow(rec: PerfRecord): Promise<void> {
     const threadId = await this.threadId(rec.pid, rec.tid, rec.comm);
     const eventId = await this.stringId(rec.trace === null ? 'event' : 'tracepoint', rec.event);
     const commId = await this.stringId('comm', rec.comm);
+    this.append(rec, threadId, eventId, commId);
+    await this.flushIfFull();
+  }
+
+  private append(rec: PerfRecord, threadId: string, eventId: number, commId: number): void {
     const stackId = this.interner.intern(rec.frames);
     this.buffer +=
       `${this.captureId}\t${threadId}\t${rec.timeNs ?? '\\N'}\t${this.fileOrdinal}\t${stackId ?? '\\N'}\t` +
       `${rec.period !== null && rec.period > 0n ? rec.period : 1n}\t${rec.cpu ?? '\\N'}\t${eventId}\t${commId}\n`;
     this.stats.samples++;
-    if (this.buffer.length >= COPY_CHUNK_BYTES) await this.flushCopy();
-    if (this.interner.pendingCount >= FLUSH_INTERNED) await this.flushInterned();
+  }
+
+  private flushIfFull(): Promise<void> | undefined {
+    if (this.buffer.length < COPY_CHUNK_BYTES && this.interner.pendingCount < FLUSH_INTERNED)
+      return undefined;
+    return (async () => {
+      if (this.buffer.length >= COPY_CHUNK_BYTES) await this.flushCopy();
+      if (this.interner.pendingCount >= FLUSH_INTERNED) await this.flushInterned();
+    })();
   }
 
   async commit(): Promise<PerfWriteStats> {
