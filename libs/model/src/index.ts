@@ -3,3 +3,4 @@ export * from './time.js';
 export * from './events.js';
 export * from './api.js';
 export * from './manifest.js';
+export * from './strace-events.js';

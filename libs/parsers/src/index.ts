@@ -22,3 +22,4 @@ export {
   type ManifestCheck,
   type ManifestProblem,
 } from './manifest.js';
+export { parseStrace, parseStraceFd, splitStraceArgs } from './strace.js';
