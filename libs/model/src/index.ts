@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './api.js';
 export * from './manifest.js';
 export * from './strace-events.js';
+export * from './log-events.js';

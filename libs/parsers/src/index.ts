@@ -23,3 +23,4 @@ export {
   type ManifestProblem,
 } from './manifest.js';
 export { parseStrace, parseStraceFd, splitStraceArgs } from './strace.js';
+export { parseLogs, MAX_CONTINUATION_LINES, MAX_CONTINUATION_CHARS, MAX_JSON_LINE_CHARS, type LogLayout, type ParseLogsOptions } from './logs.js';
