@@ -5,3 +5,4 @@ export * from './api.js';
 export * from './manifest.js';
 export * from './strace-events.js';
 export * from './log-events.js';
+export * from './span-events.js';

@@ -24,3 +24,10 @@ export {
 } from './manifest.js';
 export { parseStrace, parseStraceFd, splitStraceArgs } from './strace.js';
 export { parseLogs, MAX_CONTINUATION_LINES, MAX_CONTINUATION_CHARS, MAX_JSON_LINE_CHARS, type LogLayout, type ParseLogsOptions } from './logs.js';
+export {
+  parseSpans,
+  sniffSpanFormat,
+  SPAN_FORMATS,
+  type SpanFormat,
+  type ParseSpansOptions,
+} from './spans.js';
