@@ -4,5 +4,6 @@ export * from './events.js';
 export * from './api.js';
 export * from './manifest.js';
 export * from './strace-events.js';
-export * from './log-events.js';
 export * from './span-events.js';
+export * from './gc-events.js';
+export * from './log-events.js';

@@ -23,7 +23,14 @@ export {
   type ManifestProblem,
 } from './manifest.js';
 export { parseStrace, parseStraceFd, splitStraceArgs } from './strace.js';
-export { parseLogs, MAX_CONTINUATION_LINES, MAX_CONTINUATION_CHARS, MAX_JSON_LINE_CHARS, type LogLayout, type ParseLogsOptions } from './logs.js';
+export {
+  parseLogs,
+  MAX_CONTINUATION_LINES,
+  MAX_CONTINUATION_CHARS,
+  MAX_JSON_LINE_CHARS,
+  type LogLayout,
+  type ParseLogsOptions,
+} from './logs.js';
 export {
   parseSpans,
   sniffSpanFormat,
@@ -31,3 +38,12 @@ export {
   type SpanFormat,
   type ParseSpansOptions,
 } from './spans.js';
+export {
+  parseJvmGcLog,
+  parseNodeTraceGc,
+  parsePythonGcJsonl,
+  parseGoGctrace,
+  sniffGcFormat,
+  GC_FORMATS,
+  type GcFormat,
+} from './gc.js';
