@@ -39,6 +39,9 @@ export async function unpackBundle(
   let total = 0;
   let failure: Error | null = null;
   const pending: Promise<void>[] = [];
+  // Entries still being written: when the archive breaks inside one, its stream never
+  // ends on its own and must be destroyed, or its blob write would wait forever.
+  const open = new Set<ReadEntry>();
   const parser = new Parser({
     strict: true,
     noResume: true,
@@ -60,6 +63,8 @@ export async function unpackBundle(
         entry.resume();
         return;
       }
+      open.add(entry);
+      entry.on('end', () => open.delete(entry));
       pending.push(
         blobs
           .put(entry as unknown as NodeJS.ReadableStream & import('node:stream').Readable, limit - total)
@@ -82,7 +87,8 @@ export async function unpackBundle(
       `${bundleName}: truncated or corrupt bundle (${e instanceof Error ? e.message : String(e)})`,
     );
   }
-  await Promise.all(pending);
+  if (failure) for (const entry of open) entry.destroy(failure);
+  await Promise.allSettled(pending);
   if (failure) throw failure;
   return { entries, skipped };
 }
