@@ -1,4 +1,5 @@
 import { InitialSchema1763760000000 } from './1763760000000-initial-schema.js';
+import { SourceEvents1763800000000 } from './1763800000000-source-events.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
-export const MIGRATIONS = [InitialSchema1763760000000];
+export const MIGRATIONS = [InitialSchema1763760000000, SourceEvents1763800000000];

@@ -12,6 +12,10 @@ const TABLES = [
   'frames',
   'stacks',
   'samples',
+  'syscalls',
+  'log_records',
+  'spans',
+  'gc_events',
 ];
 
 describe('migrations', () => {
@@ -42,7 +46,15 @@ describe('migrations', () => {
       const partitioned = await db.query<{ relname: string }>(
         `SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid ORDER BY 1`,
       );
-      expect(partitioned.map((r) => r.relname)).toEqual(['frames', 'samples', 'stacks']);
+      expect(partitioned.map((r) => r.relname)).toEqual([
+        'frames',
+        'gc_events',
+        'log_records',
+        'samples',
+        'spans',
+        'stacks',
+        'syscalls',
+      ]);
       expect(await runPendingMigrations(ds)).toEqual([]);
 
       for (let i = 0; i < applied.length; i++) await ds.undoLastMigration({ transaction: 'each' });

@@ -457,9 +457,9 @@ describe('threadreel record', () => {
         ]).done;
         expect(run.stdout).toMatch(/^capture [0-9a-f-]{36}$/m);
         expect(run.stdout).toMatch(/^perf\.script\.gz +perf-script +parsed/m);
-        // Files the server has no parser for yet (strace, the thread map) are stored, not failed.
+        // strace is parsed; the thread map has no parser yet and is stored, not failed.
         expect(run.stdout).not.toMatch(/^\S+: failed: /m);
-        expect(run.stdout).toMatch(/^strace\.txt\.gz: stored: stored unparsed: no parser for strace/m);
+        expect(run.stdout).toMatch(/^strace\.txt\.gz +strace +parsed/m);
         expect(run.stdout).toMatch(/^threads\.jsonl: stored: /m);
         expect(run.code, run.stderr).toBe(0);
       });

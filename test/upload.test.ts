@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openAsBlob, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -50,7 +51,7 @@ describe('capture upload', () => {
     expect(all.filter((c) => c.id === first.body.captureId)).toHaveLength(1);
   });
 
-  it('ingests a recorded bundle: perf parsed, the files without a parser yet stored, none failed', async () => {
+  it('ingests a recorded bundle: perf, strace, logs, spans and GC parsed into their tables, the rest stored', async () => {
     const dir = path.join(REPO_ROOT, 'test/fixtures/captures/python');
     const files = readdirSync(dir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile() && e.name !== 'README.md')
@@ -60,23 +61,60 @@ describe('capture upload', () => {
     );
     const r = await upload(api.url, parts);
     expect(r.status).toBe(202);
-    const c = await waitSettled(api.url, r.body.captureId);
+    const id = r.body.captureId;
+    const c = await waitSettled(api.url, id);
     expect(c.state).toBe('ready');
     expect(c.error).toBeNull();
     const byName = new Map(c.sourceFiles.map((f) => [f.name, f]));
-    expect(byName.get('perf.script.gz')).toMatchObject({
-      state: 'parsed',
-      format: 'perf-script',
-      rejectedCount: '0',
-    });
-    expect(Number(byName.get('perf.script.gz')!.events)).toBeGreaterThan(1000);
     // Names keep their folders, so they match the manifest's paths.
-    expect(byName.get('logs/app.log')).toMatchObject({
+    for (const [name, format] of [
+      ['perf.script.gz', 'perf-script'],
+      ['strace.txt.gz', 'strace'],
+      ['logs/app.log', 'logs'],
+      ['spans/spans.otlp.jsonl', 'otlp-json'],
+      ['gc/gc.jsonl', 'python-gc-jsonl'],
+    ] as const) {
+      expect(byName.get(name), name).toMatchObject({
+        state: 'parsed',
+        format,
+        rejectedCount: '0',
+        error: null,
+      });
+      expect(Number(byName.get(name)!.events), name).toBeGreaterThan(0);
+    }
+    expect(byName.get('threads.jsonl')).toMatchObject({
       state: 'stored',
-      note: expect.stringMatching(/no parser for .*logs/) as string,
+      note: expect.stringMatching(/no parser/) as string,
     });
-    expect(byName.get('strace.txt.gz')).toMatchObject({ state: 'stored', format: 'strace' });
     expect(c.sourceFiles.filter((f) => f.state === 'failed')).toEqual([]);
+
+    const truth = JSON.parse(readFileSync(path.join(dir, 'ground-truth.json'), 'utf8')) as {
+      requests: { traceId: string }[];
+    };
+    const ids = [...new Set(truth.requests.map((q) => q.traceId))];
+    const [spans] = await db.query<{ n: number }>(
+      `SELECT count(DISTINCT trace_id)::int AS n FROM spans WHERE capture_id = $1 AND kind = 'server' AND trace_id = ANY($2)`,
+      [id, ids],
+    );
+    expect(spans!.n).toBe(ids.length);
+    const [logs] = await db.query<{ n: number }>(
+      `SELECT count(DISTINCT t)::int AS n FROM log_records, unnest(trace_ids) t WHERE capture_id = $1 AND t = ANY($2)`,
+      [id, ids],
+    );
+    expect(logs!.n).toBe(ids.length);
+    const [sys] = await db.query<{ futex: number; fsync: number }>(
+      `SELECT count(*) FILTER (WHERE name = 'futex' AND category = 'lock')::int AS futex,
+              count(*) FILTER (WHERE name IN ('fsync', 'fdatasync') AND category = 'file')::int AS fsync
+       FROM syscalls WHERE capture_id = $1`,
+      [id],
+    );
+    expect(sys!.futex).toBeGreaterThan(0);
+    expect(sys!.fsync).toBeGreaterThan(0);
+    const [gc] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM gc_events WHERE capture_id = $1 AND pause`,
+      [id],
+    );
+    expect(gc!.n).toBeGreaterThan(0);
   });
 
   it('rejects an empty file with a clear 400', async () => {
@@ -154,6 +192,18 @@ describe('capture upload', () => {
     const t = await upload(api.url, [{ name: 'cut.tar.gz', data: cutBundle }]);
     expect(t.status).toBe(400);
     expect(t.body.message).toMatch(/cut\.tar\.gz: truncated or corrupt bundle/);
+
+    // Cut inside one large entry's data (incompressible bytes): the entry never ends, and
+    // the upload must still be answered.
+    writeFileSync(path.join(root, 'cap', 'big.bin'), randomBytes(512 * 1024));
+    const bigBundle = path.join(root, 'big.tar.gz');
+    await tarCreate({ gzip: true, file: bigBundle, cwd: root }, ['cap']);
+    const big = readFileSync(bigBundle);
+    const midEntry = await upload(api.url, [
+      { name: 'mid.tar.gz', data: big.subarray(0, Math.floor(big.length * 0.6)) },
+    ]);
+    expect(midEntry.status).toBe(400);
+    expect(midEntry.body.message).toMatch(/mid\.tar\.gz: truncated or corrupt bundle/);
     await alive();
   });
 

@@ -11,3 +11,5 @@ export * from './events/pg.js';
 export * from './events/interning.js';
 export * from './events/perf-writer.js';
 export * from './events/sample-reader.js';
+export * from './events/copy-rows.js';
+export * from './events/source-writers.js';

@@ -1,16 +1,18 @@
 import { open } from 'node:fs/promises';
-import { parsePerfScript, readLineBatches, sniffFormat } from '@threadreel/parsers';
+import { readLineBatches, sniffFormat } from '@threadreel/parsers';
 import {
   manifestEntryFor,
   type CaptureManifest,
   type ManifestFile,
-  type ParsedItem,
+  type ParseIssue,
   type RejectedLine,
+  type SourceHeader,
 } from '@threadreel/model';
-import { PerfSampleWriter, poolOf } from '@threadreel/store';
+import { poolOf } from '@threadreel/store';
 import type { ParseFileData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
 import type { JobDeps } from './deps.js';
+import { choosePipeline, headText, type Parsed } from './pipelines.js';
 
 export type { ParseFileData };
 
@@ -38,13 +40,18 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
 
   constructor(private readonly deps: JobDeps) {}
 
-  /** The capture manifest's entry for this file, if the manifest describes it. */
-  private async declaredEntry(captureId: string, fileName: string): Promise<ManifestFile | null> {
+  /** The manifest's entry for this file (if it describes it) and the file's time zone. */
+  private async declared(
+    captureId: string,
+    fileName: string,
+  ): Promise<{ entry: ManifestFile | null; timeZone: string | undefined }> {
     const capture = await this.deps.captures.get(captureId);
-    if (!capture?.manifest) return null;
+    if (!capture?.manifest) return { entry: null, timeZone: undefined };
+    const manifest = capture.manifest as CaptureManifest;
     const files = await this.deps.captures.files(captureId);
     const manifestName = files.find((f) => isManifestName(f.name))?.name ?? null;
-    return manifestEntryFor(capture.manifest as CaptureManifest, manifestName, fileName);
+    const entry = manifestEntryFor(manifest, manifestName, fileName);
+    return { entry, timeZone: entry?.timeZone ?? manifest.timeZone };
   }
 
   async process(data: ParseFileData, ctx: JobContext): Promise<ParseFileResult> {
@@ -58,49 +65,55 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
 
     const started = performance.now();
     const path = blobs.pathOf(file.sha256);
-    const format = await detectFormat(path, file.name);
-    if (format === 'manifest') {
-      await captures.updateFile(file.id, { state: 'parsed', format, parseMs: 0 });
-      return { fileId: file.id, format, events: 0, rejected: 0 };
+    const head = await readHead(path);
+    if (isManifestName(file.name)) {
+      await captures.updateFile(file.id, { state: 'parsed', format: 'manifest', parseMs: 0 });
+      return { fileId: file.id, format: 'manifest', events: 0, rejected: 0 };
     }
-    const declared = format === PERF_SCRIPT ? null : await this.declaredEntry(data.captureId, file.name);
-    if (declared) {
+    const sniffed = sniffFormat(head, file.name);
+    const { entry, timeZone } = sniffed
+      ? { entry: null, timeZone: undefined }
+      : await this.declared(data.captureId, file.name);
+    const target = {
+      pool: poolOf(this.deps.ds),
+      captureId: data.captureId,
+      fileOrdinal: file.ordinal,
+      timeZone,
+    };
+    const pipeline = choosePipeline(sniffed, entry, headText(head), target);
+    if ('stored' in pipeline) {
       // The manifest says what this file is, but no parser reads that format yet: keep it
       // (its bytes are stored) and say so, rather than calling it broken.
-      const what = declared.format ?? declared.role;
       await captures.updateFile(file.id, {
         state: 'stored',
-        format: what,
+        format: pipeline.stored,
         error: null,
-        note: `stored unparsed: no parser for ${what} (${declared.role}) yet`,
+        note: `stored unparsed: no parser for ${pipeline.stored} (${entry?.role ?? 'unknown role'}) yet`,
         parseMs: elapsed(started),
       });
-      return { fileId: file.id, format: what, events: 0, rejected: 0 };
+      return { fileId: file.id, format: pipeline.stored, events: 0, rejected: 0 };
     }
-    if (format === null || format === 'binary') {
-      const error =
-        format === 'binary'
-          ? `${file.name}: unrecognised format: binary data, not a text trace (expected perf script output)`
-          : `${file.name}: unrecognised format: no known header in the first lines (expected perf script output)`;
+    if ('unknown' in pipeline) {
+      const error = looksBinary(head)
+        ? `${file.name}: unrecognised format: binary data, not a text trace (expected perf script, strace, spans, logs or a GC log)`
+        : `${file.name}: unrecognised format: no known header in the first lines (name its role and format in manifest.json)`;
       await captures.updateFile(file.id, { state: 'failed', format: null, error, parseMs: elapsed(started) });
       return { fileId: file.id, format: null, events: 0, rejected: 0 };
     }
 
-    const writer = new PerfSampleWriter(poolOf(this.deps.ds), data.captureId, file.ordinal);
+    await captures.ensurePartitions(data.captureId);
     const rejected: RejectedLine[] = [];
     const headers: Record<string, string> = {};
     let rejectedCount = 0;
     let events = 0;
     let lines = 0;
-    let firstEvent: string | null = null;
-    let firstSampleEvent: string | null = null;
     let inputError: string | null = null;
     try {
-      await writer.begin();
+      await pipeline.begin();
       const counted = countLines(readLineBatches(blobs.read(file.sha256)), (n) => (lines = n));
-      const items = parsePerfScript(counted)[Symbol.asyncIterator]();
+      const items = pipeline.items(counted)[Symbol.asyncIterator]();
       for (;;) {
-        let next: IteratorResult<ParsedItem>;
+        let next: IteratorResult<Parsed>;
         try {
           next = await items.next();
         } catch (e) {
@@ -110,34 +123,29 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
         }
         if (next.done) break;
         const item = next.value;
-        switch (item.kind) {
-          case 'perf': {
-            firstEvent ??= item.event;
-            if (item.trace === null) firstSampleEvent ??= item.event;
-            // add() is synchronous unless it must reach the database: no await per record.
-            const pending = writer.add(item);
-            if (pending) await pending;
-            events++;
-            break;
+        if (item.kind === 'issue') {
+          const issue = item as ParseIssue;
+          rejectedCount++;
+          if (rejected.length < KEEP_REJECTED) {
+            rejected.push(
+              issue.field
+                ? { line: issue.line, field: issue.field, reason: issue.reason }
+                : { line: issue.line, reason: issue.reason },
+            );
           }
-          case 'issue':
-            rejectedCount++;
-            if (rejected.length < KEEP_REJECTED) {
-              rejected.push(
-                item.field
-                  ? { line: item.line, field: item.field, reason: item.reason }
-                  : { line: item.line, reason: item.reason },
-              );
-            }
-            break;
-          case 'header':
-            if (Object.keys(headers).length < 100) headers[item.key] = item.value;
-            break;
+        } else if (item.kind === 'header') {
+          const h = item as SourceHeader;
+          if (Object.keys(headers).length < 100) headers[h.key] = h.value;
+        } else {
+          // add() is synchronous unless it must reach the database: no await per record.
+          const pending = pipeline.add(item);
+          if (pending) await pending;
+          events++;
         }
       }
-      await writer.commit();
+      await pipeline.commit();
     } catch (e) {
-      await writer.rollback();
+      await pipeline.rollback();
       const message = e instanceof Error ? e.message : String(e);
       if (ctx.attemptsMade + 1 >= ctx.attempts) {
         await captures.updateFile(file.id, {
@@ -150,23 +158,22 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     }
     await captures.updateFile(file.id, {
       state: inputError && events === 0 ? 'failed' : 'parsed',
-      format,
+      format: pipeline.format,
       lines: String(lines),
       events: String(events),
       rejectedCount: String(rejectedCount),
       rejected,
       headers,
-      firstEvent,
-      firstSampleEvent,
+      ...pipeline.extra(),
       parseMs: elapsed(started),
       error: inputError,
     });
-    ctx.log(`${file.name}: ${events} events, ${rejectedCount} rejected lines, ${lines} lines`);
-    return { fileId: file.id, format, events, rejected: rejectedCount };
+    ctx.log(
+      `${file.name} (${pipeline.format}): ${events} events, ${rejectedCount} rejected lines, ${lines} lines`,
+    );
+    return { fileId: file.id, format: pipeline.format, events, rejected: rejectedCount };
   }
 }
-
-const PERF_SCRIPT = 'perf-script';
 
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
@@ -184,17 +191,13 @@ async function* countLines(
   }
 }
 
-/** 'manifest', a parser's format name, 'binary' for non-text data, or null when unknown. */
-async function detectFormat(path: string, name: string): Promise<string | null> {
-  if (isManifestName(name)) return 'manifest';
+/** The first bytes of a stored file, for format detection. */
+async function readHead(path: string): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0);
-    const head = buf.subarray(0, bytesRead);
-    const format = sniffFormat(head, name);
-    if (format) return format;
-    return looksBinary(head) ? 'binary' : null;
+    return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
   }

@@ -80,6 +80,18 @@ export class CaptureStore {
     });
   }
 
+  /**
+   * Creates the capture's missing partitions (a table added by a later migration gets
+   * them on the capture's next parse). Serialised per capture: parallel parse jobs would
+   * race on the same CREATE.
+   */
+  async ensurePartitions(captureId: string): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`partitions:${captureId}`]);
+      await this.createPartitions(em, captureId);
+    });
+  }
+
   private async createPartitions(em: EntityManager, captureId: string): Promise<void> {
     for (const table of PARTITIONED_TABLES) {
       await em.query(

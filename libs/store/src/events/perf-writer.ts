@@ -1,12 +1,20 @@
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { PerfRecord } from '@threadreel/model';
+import { CopyRows } from './copy-rows.js';
 import { StackInterner } from './interning.js';
 
 const FLUSH_INTERNED = 5000;
-const COPY_CHUNK_BYTES = 256 * 1024;
+const SAMPLE_COLUMNS = [
+  'capture_id',
+  'thread_id',
+  'time_ns',
+  'file_ordinal',
+  'stack_id',
+  'weight',
+  'cpu',
+  'event_id',
+  'comm_id',
+];
 
 export interface PerfWriteStats {
   samples: number;
@@ -25,9 +33,7 @@ export interface PerfWriteStats {
 export class PerfSampleWriter {
   private main?: pg.PoolClient;
   private side?: pg.PoolClient;
-  private copy?: Writable;
-  private copyDone?: Promise<void>;
-  private buffer = '';
+  private rows?: CopyRows;
   private readonly interner = new StackInterner();
   private readonly threads = new Map<string, { id: string; names: Set<string> }>();
   private readonly strings = new Map<string, number>();
@@ -43,23 +49,8 @@ export class PerfSampleWriter {
   async begin(): Promise<void> {
     this.main = await this.pool.connect();
     this.side = await this.pool.connect();
-    await this.main.query('BEGIN');
-    await this.main.query('DELETE FROM samples WHERE capture_id = $1 AND file_ordinal = $2', [
-      this.captureId,
-      this.fileOrdinal,
-    ]);
-    const stream = this.main.query(
-      copyFrom(
-        'COPY samples (capture_id, thread_id, time_ns, file_ordinal, stack_id, weight, cpu, event_id, comm_id) FROM STDIN',
-      ),
-    );
-    this.copy = stream;
-    this.copyDone = new Promise<void>((resolve, reject) => {
-      stream.on('finish', () => resolve());
-      stream.on('error', reject);
-    });
-    // An error before we await copyDone must not become an unhandled rejection.
-    this.copyDone.catch(() => undefined);
+    this.rows = new CopyRows(this.main, 'samples', SAMPLE_COLUMNS);
+    await this.rows.begin(this.captureId, this.fileOrdinal);
   }
 
   /**
@@ -78,52 +69,50 @@ export class PerfSampleWriter {
     ) {
       return this.addSlow(rec);
     }
-    this.append(rec, thread.id, eventId, commId);
-    return this.flushIfFull();
+    return this.flushIfFull(this.append(rec, thread.id, eventId, commId));
   }
 
   private async addSlow(rec: PerfRecord): Promise<void> {
     const threadId = await this.threadId(rec.pid, rec.tid, rec.comm);
     const eventId = await this.stringId(rec.trace === null ? 'event' : 'tracepoint', rec.event);
     const commId = await this.stringId('comm', rec.comm);
-    this.append(rec, threadId, eventId, commId);
-    await this.flushIfFull();
+    await this.flushIfFull(this.append(rec, threadId, eventId, commId));
   }
 
-  private append(rec: PerfRecord, threadId: string, eventId: number, commId: number): void {
+  private append(
+    rec: PerfRecord,
+    threadId: string,
+    eventId: number,
+    commId: number,
+  ): Promise<void> | undefined {
     const stackId = this.interner.intern(rec.frames);
-    this.buffer +=
+    const pending = this.must(this.rows).push(
       `${this.captureId}\t${threadId}\t${rec.timeNs ?? '\\N'}\t${this.fileOrdinal}\t${stackId ?? '\\N'}\t` +
-      `${rec.period !== null && rec.period > 0n ? rec.period : 1n}\t${rec.cpu ?? '\\N'}\t${eventId}\t${commId}\n`;
+        `${rec.period !== null && rec.period > 0n ? rec.period : 1n}\t${rec.cpu ?? '\\N'}\t${eventId}\t${commId}\n`,
+    );
     this.stats.samples++;
+    return pending;
   }
 
-  private flushIfFull(): Promise<void> | undefined {
-    if (this.buffer.length < COPY_CHUNK_BYTES && this.interner.pendingCount < FLUSH_INTERNED)
-      return undefined;
+  private flushIfFull(copying: Promise<void> | undefined): Promise<void> | undefined {
+    if (this.interner.pendingCount < FLUSH_INTERNED) return copying;
     return (async () => {
-      if (this.buffer.length >= COPY_CHUNK_BYTES) await this.flushCopy();
-      if (this.interner.pendingCount >= FLUSH_INTERNED) await this.flushInterned();
+      await copying;
+      await this.flushInterned();
     })();
   }
 
   async commit(): Promise<PerfWriteStats> {
-    const main = this.must(this.main);
-    await this.flushCopy();
+    // Frames and stacks first: once the samples commit, every stack they name exists.
     await this.flushInterned();
-    const copy = this.must(this.copy);
-    copy.end();
-    await this.copyDone;
-    await main.query('COMMIT');
+    await this.must(this.rows).commit();
     this.release();
     return this.stats;
   }
 
   async rollback(): Promise<void> {
     try {
-      this.copy?.destroy();
-      await this.copyDone?.catch(() => undefined);
-      await this.main?.query('ROLLBACK').catch(() => undefined);
+      await this.rows?.rollback();
     } finally {
       this.release(true);
     }
@@ -135,14 +124,6 @@ export class PerfSampleWriter {
     this.side?.release();
     this.main = undefined;
     this.side = undefined;
-  }
-
-  private async flushCopy(): Promise<void> {
-    if (!this.buffer) return;
-    const copy = this.must(this.copy);
-    const chunk = this.buffer;
-    this.buffer = '';
-    if (!copy.write(chunk)) await Promise.race([once(copy, 'drain'), this.copyDone]);
   }
 
   private async flushInterned(): Promise<void> {

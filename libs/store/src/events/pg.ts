@@ -9,9 +9,19 @@ export function poolOf(ds: DataSource): pg.Pool {
 }
 
 /** Partition names derive from the capture id (a uuid), never from user text. */
-export function partitionName(table: 'samples' | 'frames' | 'stacks', captureId: string): string {
+export function partitionName(table: PartitionedTable, captureId: string): string {
   if (!/^[0-9a-f-]{36}$/.test(captureId)) throw new Error(`not a capture id: ${captureId}`);
   return `${table}_${captureId.replace(/-/g, '')}`;
 }
 
-export const PARTITIONED_TABLES = ['samples', 'frames', 'stacks'] as const;
+/** Every event table: partitioned by capture, created with the capture, dropped with it. */
+export const PARTITIONED_TABLES = [
+  'samples',
+  'frames',
+  'stacks',
+  'syscalls',
+  'log_records',
+  'spans',
+  'gc_events',
+] as const;
+export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
