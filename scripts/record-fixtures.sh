@@ -4,7 +4,8 @@
 # re-run this script. Fails when a file is over 1 MiB or a bundle over 1 MiB compressed.
 # Usage: bash scripts/record-fixtures.sh [java|node|python ...]   (as root; default: all three)
 # Run it from a checkout at a neutral path (the committed fixtures were recorded with the
-# repo bind-mounted at /opt/threadreel): the recordings contain the program paths.
+# repo bind-mounted at /opt/threadreel, and /usr/bin first on PATH so no pyenv-style shim
+# puts its own path in the target's cmdline): the recordings contain the program paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PERF_FREQ=${PERF_FREQ:-49}

@@ -523,25 +523,26 @@ describe('parseGoGctrace', () => {
 
 describe('parsePythonGcJsonl', () => {
   it('pairs start/stop per tid into one realtime pause (reference server.py lines)', async () => {
-    const items = await parse(
-      parsePythonGcJsonl,
-      fixture('python/gc/gc.jsonl').split('\n').slice(0, 2).join('\n'),
-    );
+    const [startLine, stopLine] = fixture('python/gc/gc.jsonl').split('\n') as [string, string];
+    // Expected values come from the recorded lines themselves, read as exact integers.
+    const int = (line: string, key: string): bigint => BigInt(new RegExp(`"${key}":(\\d+)`).exec(line)![1]!);
+    const str = (line: string, key: string): string => new RegExp(`"${key}":"([^"]*)"`).exec(line)![1]!;
+    const items = await parse(parsePythonGcJsonl, `${startLine}\n${stopLine}`);
     expect(items).toEqual([
       {
         kind: 'gc',
         line: 2,
         runtime: 'python',
-        phase: 'gen0',
+        phase: `gen${int(startLine, 'generation')}`,
         pause: true,
-        tid: 1344,
+        tid: Number(int(startLine, 'tid')),
         clock: 'realtime',
-        startNs: 1_795_303_720_948_725_163n,
-        durationNs: 196_533n,
-        monotonicStartNs: 4_916_906_494_400n,
-        threadName: 'worker_1',
-        collected: 0,
-        uncollectable: 0,
+        startNs: int(startLine, 'epochNs'),
+        durationNs: int(stopLine, 'monotonicNs') - int(startLine, 'monotonicNs'),
+        monotonicStartNs: int(startLine, 'monotonicNs'),
+        threadName: str(startLine, 'thread'),
+        collected: Number(int(stopLine, 'collected')),
+        uncollectable: Number(int(stopLine, 'uncollectable')),
       },
     ]);
   });
