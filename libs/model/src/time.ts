@@ -22,7 +22,3 @@ export function parseSecondsToNanos(text: string): Nanos | null {
 export function parseNanos(text: string): Nanos | null {
   return /^-?\d{1,20}$/.test(text) ? BigInt(text) : null;
 }
-
-export function nanosToString(ns: Nanos): string {
-  return ns.toString();
-}

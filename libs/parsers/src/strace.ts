@@ -83,10 +83,10 @@ function skipQuoted(s: string, i: number, end: number): number {
 }
 
 /**
- * Index just past the `>` matching the `<` at `i`, honouring nested `<…>`, quotes and the
- * `->` arrow of connected sockets; -1 when unbalanced.
+ * Index just past the closing bracket matching the opening one at `i`, quote-aware;
+ * -1 when unbalanced. For `<…>` the `->` arrow of connected sockets does not close.
  */
-function matchAngle(s: string, i: number, end: number): number {
+function matchClosing(s: string, i: number, end: number, open: number, close: number): number {
   let depth = 0;
   while (i < end) {
     const c = s.charCodeAt(i);
@@ -94,14 +94,18 @@ function matchAngle(s: string, i: number, end: number): number {
       i = skipQuoted(s, i, end);
       continue;
     }
-    if (c === LT) depth++;
-    else if (c === GT && s.charCodeAt(i - 1) !== MINUS) {
+    if (c === open) depth++;
+    else if (c === close && !(close === GT && s.charCodeAt(i - 1) === MINUS)) {
       depth--;
       if (depth === 0) return i + 1;
     }
     i++;
   }
   return -1;
+}
+
+function matchAngle(s: string, i: number, end: number): number {
+  return matchClosing(s, i, end, LT, GT);
 }
 
 /** Whether `<` at `i` opens an fd decoration (`21<…>`): after a digit and not a `<<` shift. */
@@ -439,25 +443,6 @@ function isErrnoName(s: string): boolean {
   return true;
 }
 
-/** Index just past the `)` matching the `(` at `i`, quote-aware; -1 when unbalanced. */
-function matchParen(s: string, i: number, end: number): number {
-  let depth = 0;
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c === QUOTE) {
-      i = skipQuoted(s, i, end);
-      continue;
-    }
-    if (c === LPAREN) depth++;
-    else if (c === RPAREN) {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-    i++;
-  }
-  return -1;
-}
-
 function parseResult(s: string, i: number, end: number): Result | Bad {
   i = skipWs(s, i, end);
   if (i >= end || s.charCodeAt(i) !== 61 /* = */) return bad("missing '=' after the arguments", 'ret');
@@ -485,7 +470,7 @@ function parseResult(s: string, i: number, end: number): Result | Bad {
     i = skipWs(s, j, end);
   }
   if (i < end && s.charCodeAt(i) === LPAREN) {
-    const j = matchParen(s, i, end);
+    const j = matchClosing(s, i, end, LPAREN, RPAREN);
     if (j < 0) return bad('unbalanced parenthesis after the return value', 'ret');
     const text = s.slice(i + 1, j - 1);
     if (errno !== null) errnoText = text;
@@ -493,7 +478,7 @@ function parseResult(s: string, i: number, end: number): Result | Bad {
     i = skipWs(s, j, end);
     // e.g. `= 3 (flags O_RDONLY)` after an errno text is not produced, but detail can follow one.
     if (i < end && s.charCodeAt(i) === LPAREN && errno !== null) {
-      const k = matchParen(s, i, end);
+      const k = matchClosing(s, i, end, LPAREN, RPAREN);
       if (k < 0) return bad('unbalanced parenthesis after the return value', 'ret');
       retDetail = s.slice(i + 1, k - 1);
       i = skipWs(s, k, end);

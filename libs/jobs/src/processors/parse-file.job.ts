@@ -19,9 +19,6 @@ export type { ParseFileData };
 const KEEP_REJECTED = 20;
 const SNIFF_BYTES = 64 * 1024;
 
-/** The input itself is bad: retrying cannot help, the file is reported as it is. */
-export class InputError extends Error {}
-
 export interface ParseFileResult {
   fileId: string;
   format: string | null;

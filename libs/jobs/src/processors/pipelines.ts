@@ -108,24 +108,13 @@ function eventPipeline<T extends { readonly kind: string; readonly line: number 
     begin: () => writer.begin(),
     items: (batches) => parse(lines(batches)),
     // Signals, process exits and other non-row items of a parser are counted but not stored.
-    add: (item) => (isRow(table, item) ? writer.add(item as unknown as T) : undefined),
+    add: (item) => (table.kinds.includes(item.kind) ? writer.add(item as unknown as T) : undefined),
     commit: async () => {
       await writer.commit();
     },
     rollback: () => writer.rollback(),
     extra: () => ({}),
   };
-}
-
-const ROW_KINDS: Record<string, readonly string[]> = {
-  syscalls: ['syscall'],
-  spans: ['span'],
-  log_records: ['log'],
-  gc_events: ['gc', 'safepoint'],
-};
-
-function isRow(table: EventTable<unknown>, item: Parsed): boolean {
-  return ROW_KINDS[table.table]?.includes(item.kind) ?? false;
 }
 
 function perfPipeline(target: Target): Pipeline {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,27 +66,12 @@ export class BlobStore {
     }
   }
 
-  async has(sha256: string): Promise<boolean> {
-    try {
-      await stat(this.pathOf(sha256));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   read(sha256: string): ReadStream {
     return createReadStream(this.pathOf(sha256), { highWaterMark: 256 * 1024 });
   }
 
   async remove(sha256: string): Promise<void> {
     await rm(this.pathOf(sha256), { force: true });
-  }
-
-  /** A scratch path under the data directory (same file system as the blobs). */
-  async scratchPath(suffix: string): Promise<string> {
-    await mkdir(this.tmp, { recursive: true });
-    return path.join(this.tmp, `${randomUUID()}${suffix}`);
   }
 }
 

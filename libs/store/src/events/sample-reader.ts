@@ -211,19 +211,6 @@ export class SampleReader {
     );
   }
 
-  async counts(
-    captureId: string,
-  ): Promise<{ samples: number; frames: number; stacks: number; threads: number }> {
-    const r = await this.ds.query<{ samples: number; frames: number; stacks: number; threads: number }[]>(
-      `SELECT (SELECT count(*) FROM samples WHERE capture_id = $1)::int AS samples,
-              (SELECT count(*) FROM frames WHERE capture_id = $1)::int AS frames,
-              (SELECT count(*) FROM stacks WHERE capture_id = $1)::int AS stacks,
-              (SELECT count(*) FROM threads WHERE capture_id = $1)::int AS threads`,
-      [captureId],
-    );
-    return r[0] ?? { samples: 0, frames: 0, stacks: 0, threads: 0 };
-  }
-
   private async stackNodes(captureId: string, leafIds: string[]): Promise<Map<string, StackNode>> {
     const nodes = new Map<string, StackNode>();
     if (!leafIds.length) return nodes;

@@ -15,6 +15,8 @@ type Field = string | number | bigint | boolean | null | undefined;
 /** How one kind of source event becomes a row of its table. */
 export interface EventTable<T> {
   readonly table: PartitionedTable;
+  /** The parser item kinds that are rows of this table (others, e.g. strace signals, are not stored). */
+  readonly kinds: readonly string[];
   readonly columns: readonly string[];
   row(item: T): Field[];
 }
@@ -23,6 +25,7 @@ const MAX_MESSAGE = 64 * 1024;
 
 export const SYSCALL_TABLE: EventTable<StraceSyscall> = {
   table: 'syscalls',
+  kinds: ['syscall'],
   columns: [
     'tid',
     'start_ns',
@@ -55,6 +58,7 @@ export const SYSCALL_TABLE: EventTable<StraceSyscall> = {
 
 export const LOG_TABLE: EventTable<LogRecord> = {
   table: 'log_records',
+  kinds: ['log'],
   columns: ['time_ns', 'zone', 'level', 'thread_name', 'tid', 'trace_ids', 'span_id', 'logger', 'message'],
   row: (l) => {
     const full = l.continuation.length ? `${l.message}\n${l.continuation.join('\n')}` : l.message;
@@ -75,6 +79,7 @@ export const LOG_TABLE: EventTable<LogRecord> = {
 
 export const SPAN_TABLE: EventTable<SpanRecord> = {
   table: 'spans',
+  kinds: ['span'],
   columns: [
     'trace_id',
     'span_id',
@@ -103,6 +108,7 @@ export const SPAN_TABLE: EventTable<SpanRecord> = {
 
 export const GC_TABLE: EventTable<GcEvent | SafepointEvent> = {
   table: 'gc_events',
+  kinds: ['gc', 'safepoint'],
   columns: ['kind', 'runtime', 'phase', 'pause', 'tid', 'clock', 'start_ns', 'duration_ns'],
   row: (g) =>
     g.kind === 'gc'
