@@ -16,6 +16,9 @@ const TABLES = [
   'log_records',
   'spans',
   'gc_events',
+  'sched_events',
+  'runtime_events',
+  'thread_sightings',
 ];
 
 describe('migrations', () => {
@@ -50,10 +53,13 @@ describe('migrations', () => {
         'frames',
         'gc_events',
         'log_records',
+        'runtime_events',
         'samples',
+        'sched_events',
         'spans',
         'stacks',
         'syscalls',
+        'thread_sightings',
       ]);
       expect(await runPendingMigrations(ds)).toEqual([]);
 

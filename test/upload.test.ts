@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openAsBlob, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as tarCreate } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureCounts, type TestDatabase } from './support/database.js';
-import { REPO_ROOT, SHARED_DIR } from './support/env.js';
+import { SHARED_DIR } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 import { capture, upload, waitSettled } from './support/client.js';
 
@@ -49,72 +49,6 @@ describe('capture upload', () => {
     expect(await counts(first.body.captureId)).toEqual(before);
     const all = (await (await fetch(`${api.url}/api/captures`)).json()) as { id: string }[];
     expect(all.filter((c) => c.id === first.body.captureId)).toHaveLength(1);
-  });
-
-  it('ingests a recorded bundle: perf, strace, logs, spans and GC parsed into their tables, the rest stored', async () => {
-    const dir = path.join(REPO_ROOT, 'test/fixtures/captures/python');
-    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile() && e.name !== 'README.md')
-      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-    const parts = await Promise.all(
-      files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })),
-    );
-    const r = await upload(api.url, parts);
-    expect(r.status).toBe(202);
-    const id = r.body.captureId;
-    const c = await waitSettled(api.url, id);
-    expect(c.state).toBe('ready');
-    expect(c.error).toBeNull();
-    const byName = new Map(c.sourceFiles.map((f) => [f.name, f]));
-    // Names keep their folders, so they match the manifest's paths.
-    for (const [name, format] of [
-      ['perf.script.gz', 'perf-script'],
-      ['strace.txt.gz', 'strace'],
-      ['logs/app.log', 'logs'],
-      ['spans/spans.otlp.jsonl', 'otlp-json'],
-      ['gc/gc.jsonl', 'python-gc-jsonl'],
-    ] as const) {
-      expect(byName.get(name), name).toMatchObject({
-        state: 'parsed',
-        format,
-        rejectedCount: '0',
-        error: null,
-      });
-      expect(Number(byName.get(name)!.events), name).toBeGreaterThan(0);
-    }
-    expect(byName.get('threads.jsonl')).toMatchObject({
-      state: 'stored',
-      note: expect.stringMatching(/no parser/) as string,
-    });
-    expect(c.sourceFiles.filter((f) => f.state === 'failed')).toEqual([]);
-
-    const truth = JSON.parse(readFileSync(path.join(dir, 'ground-truth.json'), 'utf8')) as {
-      requests: { traceId: string }[];
-    };
-    const ids = [...new Set(truth.requests.map((q) => q.traceId))];
-    const [spans] = await db.query<{ n: number }>(
-      `SELECT count(DISTINCT trace_id)::int AS n FROM spans WHERE capture_id = $1 AND kind = 'server' AND trace_id = ANY($2)`,
-      [id, ids],
-    );
-    expect(spans!.n).toBe(ids.length);
-    const [logs] = await db.query<{ n: number }>(
-      `SELECT count(DISTINCT t)::int AS n FROM log_records, unnest(trace_ids) t WHERE capture_id = $1 AND t = ANY($2)`,
-      [id, ids],
-    );
-    expect(logs!.n).toBe(ids.length);
-    const [sys] = await db.query<{ futex: number; fsync: number }>(
-      `SELECT count(*) FILTER (WHERE name = 'futex' AND category = 'lock')::int AS futex,
-              count(*) FILTER (WHERE name IN ('fsync', 'fdatasync') AND category = 'file')::int AS fsync
-       FROM syscalls WHERE capture_id = $1`,
-      [id],
-    );
-    expect(sys!.futex).toBeGreaterThan(0);
-    expect(sys!.fsync).toBeGreaterThan(0);
-    const [gc] = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM gc_events WHERE capture_id = $1 AND pause`,
-      [id],
-    );
-    expect(gc!.n).toBeGreaterThan(0);
   });
 
   it('rejects an empty file with a clear 400', async () => {

@@ -4,6 +4,8 @@
 //   3. full ingest through the built API (upload → parse job → COPY → ready), when a
 //      PostgreSQL is reachable (DATABASE_URL, default the local test database).
 // Usage: npm run bench [-- SAMPLES]   (default 400000 samples, ~130 MB of perf script)
+// Parser-only throughput on the real fixture recordings (perf and strace, against the
+// line-split ceiling): npm run bench:parsers (test/bench/parsers.mjs).
 import { mkdtempSync, statSync, createReadStream, openAsBlob, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

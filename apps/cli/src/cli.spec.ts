@@ -20,6 +20,8 @@ function report(overrides: Partial<SourceFileReport> = {}): SourceFileReport {
     sha256: '',
     bytes: '11',
     format: 'perf-script',
+    detected: { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' },
+    clock: 'monotonic',
     state: 'parsed',
     lines: '2',
     events: '1',

@@ -18,6 +18,8 @@ function file(overrides: Partial<SourceFileReport> = {}): SourceFileReport {
     sha256: 'ab',
     bytes: '56859',
     format: 'perf-script',
+    detected: { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' },
+    clock: 'monotonic',
     state: 'parsed',
     lines: '40228',
     events: '3446',

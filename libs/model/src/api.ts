@@ -18,7 +18,12 @@ export interface SourceFileReport {
   name: string;
   sha256: string;
   bytes: string;
+  /** The format the file was parsed as (the manifest's when it names one, else the detected one). */
   format: string | null;
+  /** What the content alone looks like, how sure that is (0..1) and why; null when nothing matched. */
+  detected: { format: string | null; confidence: number | null; reason: string | null };
+  /** Clock of the file's timestamps: the manifest's `clock`, else the format's own. */
+  clock: string | null;
   state: SourceFileState;
   lines: string;
   events: string;

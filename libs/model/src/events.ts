@@ -32,7 +32,34 @@ export interface PerfRecord {
   /** Tracepoint payload after the event name (`prev_comm=… ==> next_comm=…`), else null. */
   readonly trace: string | null;
   readonly frames: readonly RawFrame[];
+  /** The parsed payload of a `sched_switch` / `sched_wakeup` / `sched_waking` / `sched_wakeup_new` tracepoint. */
+  readonly sched?: SchedEvent;
 }
+
+/**
+ * A scheduler tracepoint's fields. `switch` fires in prev's context (the record's thread goes
+ * off-CPU and its stack is where it blocked); the wakeups fire in the waker's context (the
+ * record's thread and stack are the waker's; `pid` is the wakee).
+ */
+export type SchedEvent =
+  | {
+      readonly type: 'switch';
+      readonly prevComm: string;
+      readonly prevPid: number;
+      readonly prevPrio: number | null;
+      /** `R`, `R+` (preempted), `S`, `D`, `I`… as printed. */
+      readonly prevState: string;
+      readonly nextComm: string;
+      readonly nextPid: number;
+      readonly nextPrio: number | null;
+    }
+  | {
+      readonly type: 'wakeup' | 'waking' | 'wakeup_new';
+      readonly comm: string;
+      readonly pid: number;
+      readonly prio: number | null;
+      readonly targetCpu: number | null;
+    };
 
 /** A line a parser could not accept. Everything else in the file is still ingested. */
 export interface ParseIssue {

@@ -7,3 +7,4 @@ export * from './strace-events.js';
 export * from './span-events.js';
 export * from './gc-events.js';
 export * from './log-events.js';
+export * from './runtime-events.js';

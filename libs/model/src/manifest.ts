@@ -15,6 +15,7 @@ export const FILE_ROLES = [
   'logs',
   'spans',
   'gc',
+  'profile',
   'ground-truth',
   'other',
 ] as const;

@@ -47,3 +47,50 @@ export {
   GC_FORMATS,
   type GcFormat,
 } from './gc.js';
+export { parseSchedPayload, schedType, type SchedParse } from './sched.js';
+export {
+  chooseFormat,
+  detectFormat,
+  canonicalFormat,
+  SOURCE_FORMATS,
+  STORED_FORMATS,
+  FORMAT_ROLES,
+  type SourceFormat,
+  type Detection,
+  type FormatChoice,
+} from './formats.js';
+export {
+  parseJfrJson,
+  sniffJfrJson,
+  parseIsoDuration,
+  JfrEventScanner,
+  quoteLongIntegers,
+  JFR_MAX_EVENT_CHARS,
+  type ParseJfrJsonOptions,
+  type JfrParsedItem,
+} from './jfr-json.js';
+export { parseJstack, sniffJstack, type ParseJstackOptions, type JstackParsedItem } from './jstack.js';
+export { parseThreadsJsonl, sniffThreadsJsonl, type ThreadsJsonlItem } from './threads-jsonl.js';
+export {
+  parseOtlpProto,
+  sniffOtlpProto,
+  otlpProtoMessageSpans,
+  DEFAULT_MAX_OTLP_MESSAGE_BYTES,
+  type ParseOtlpProtoOptions,
+  type OtlpProtoFraming,
+} from './spans-otlp-proto.js';
+export {
+  parsePprof,
+  sniffPprof,
+  DEFAULT_MAX_PPROF_BYTES,
+  type ParsePprofOptions,
+  type PprofItem,
+} from './pprof.js';
+export {
+  parsePyspySpeedscope,
+  parsePyspyChromeTrace,
+  sniffPyspy,
+  type PyspyFormat,
+  type PyspyItem,
+  type ParsePyspyOptions,
+} from './pyspy.js';

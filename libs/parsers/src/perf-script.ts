@@ -7,6 +7,7 @@ import {
   type RawFrame,
   type SourceHeader,
 } from '@threadreel/model';
+import { parseSchedPayload, schedType } from './sched.js';
 
 /**
  * `perf script` text parser.
@@ -332,6 +333,34 @@ export function parsePerfFrame(line: string): RawFrame | null {
   return parseFrameAt(line, 0, line.length, false);
 }
 
+/** Entries kept by {@link FrameCache} before it starts over, so memory stays bounded. */
+const FRAME_CACHE_MAX = 200_000;
+
+/**
+ * Parsed stack lines by their exact text. Stack lines repeat heavily (the same functions are
+ * sampled again and again), so most are a map lookup instead of a parse. Records share the
+ * (readonly) frame objects. Keys and values are copied out of the decoded chunk: a line is a
+ * slice of its chunk's text, and a cached slice would keep the whole chunk alive.
+ */
+class FrameCache {
+  private readonly map = new Map<string, RawFrame | null>();
+
+  parse(line: string): RawFrame | null {
+    const hit = this.map.get(line);
+    if (hit !== undefined) return hit;
+    const f = parsePerfFrame(line);
+    if (this.map.size >= FRAME_CACHE_MAX) this.map.clear();
+    const frame = f === null ? null : { addr: detach(f.addr), symbol: detach(f.symbol), dso: detach(f.dso) };
+    this.map.set(detach(line), frame);
+    return frame;
+  }
+}
+
+/** A flat copy of `s` that does not keep the string it was sliced from alive. */
+function detach(s: string): string {
+  return (' ' + s).slice(1);
+}
+
 /** `# key : value` → header; null for decoration (`# ====`, `#`, `# … info available`). */
 function parseComment(line: string): SourceHeader | null {
   const colon = line.indexOf(':');
@@ -350,6 +379,23 @@ interface OpenRecord {
   readonly line: number;
   readonly header: PerfHeader;
   readonly frames: RawFrame[];
+}
+
+/** The record of an open header, its sched fields parsed; an issue first when they cannot be. */
+function* finish(r: OpenRecord): Generator<PerfRecord | ParseIssue> {
+  const rec = toRecord(r);
+  const type = rec.trace === null ? null : schedType(rec.event);
+  if (type === null || rec.trace === null) {
+    yield rec;
+    return;
+  }
+  const sched = parseSchedPayload(type, rec.trace);
+  if (sched.ok) yield { ...rec, sched: sched.event };
+  else {
+    // The record still counts as a tracepoint sample; only its scheduler fields are lost.
+    yield issue(r.line, `${sched.reason}; kept as a plain ${rec.event} record`, sched.field);
+    yield rec;
+  }
 }
 
 function toRecord(r: OpenRecord): PerfRecord {
@@ -394,6 +440,7 @@ export async function* parsePerfScript(
   let skipping = false;
   /** Whether some call chain in this file was closed by a blank line (perf's convention). */
   let blankClosesChains = false;
+  const frames = new FrameCache();
 
   for await (const chunk of lines) {
     const batch = typeof chunk === 'string' ? [chunk] : chunk;
@@ -404,7 +451,7 @@ export async function* parsePerfScript(
       if (c0 === -1 || (isWs(c0) && isBlank(line))) {
         if (open !== null) {
           if (hasChainLines(open)) blankClosesChains = true;
-          yield toRecord(open);
+          yield* finish(open);
         }
         open = null;
         skipping = false;
@@ -420,7 +467,7 @@ export async function* parsePerfScript(
       if (c0 === TAB) {
         // Stack line (perf indents them with a tab), or a `-F +srcline` line under a frame.
         if (open !== null) {
-          const f = parsePerfFrame(line);
+          const f = frames.parse(line);
           if (f !== null) open.frames.push(f);
           else if (open.frames.length === 0)
             yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
@@ -433,14 +480,14 @@ export async function* parsePerfScript(
 
       if (isWs(c0)) {
         // Space-indented: a stack line, or a header whose comm perf right-aligned (no call graph).
-        const f = parsePerfFrame(line);
+        const f = frames.parse(line);
         if (f !== null && open !== null && f.dso !== UNKNOWN) {
           open.frames.push(f);
           continue;
         }
         const h = parsePerfHeader(line);
         if (h.ok) {
-          if (open !== null) yield toRecord(open);
+          if (open !== null) yield* finish(open);
           open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
           skipping = false;
           continue;
@@ -466,7 +513,7 @@ export async function* parsePerfScript(
           continue;
         }
       }
-      if (open !== null) yield toRecord(open);
+      if (open !== null) yield* finish(open);
       open = null;
       if (h.ok) {
         open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
@@ -484,7 +531,7 @@ export async function* parsePerfScript(
         'last record is not closed by a blank line: the file looks cut mid-record, so its stack may be incomplete and the sample is not counted',
         'record',
       );
-    } else yield toRecord(open);
+    } else yield* finish(open);
   }
 }
 

@@ -1,15 +1,42 @@
 import {
-  parseSecondsToNanos,
   type Nanos,
   type ParseIssue,
-  type StraceCategory,
   type StraceExit,
-  type StraceFd,
   type StraceIncomplete,
   type StraceItem,
   type StraceSignal,
   type StraceSyscall,
 } from '@threadreel/model';
+import { classify } from './strace-classify.js';
+import {
+  isBad,
+  parsePrefix,
+  parseResult,
+  splitDuration,
+  type Bad,
+  type Cursor,
+  type Duration,
+  type Result,
+  type Stamp,
+} from './strace-fields.js';
+import {
+  LPAREN,
+  SPACE,
+  TAB,
+  allDigits,
+  endsWithIn,
+  findArgsClose,
+  findSplice,
+  firstFd,
+  isNameChar,
+  isNoise,
+  isTrimWs,
+  isWs,
+  splitArgs,
+  trimmedSlice,
+} from './strace-scan.js';
+
+export { parseStraceFd, splitStraceArgs } from './strace-scan.js';
 
 /**
  * strace text parser (`strace -f [-t|-tt|-ttt] [-T] [-y|-yy] [-o file]`).
@@ -25,482 +52,9 @@ import {
  * Nothing throws: a line that cannot be understood becomes a {@link ParseIssue}.
  */
 
-const SPACE = 32;
-const TAB = 9;
-const CR = 13;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const LPAREN = 40;
-const RPAREN = 41;
-const LBRACE = 123;
-const RBRACE = 125;
-const LBRACKET = 91;
-const RBRACKET = 93;
-const LT = 60;
-const GT = 62;
-const MINUS = 45;
-const DOT = 46;
-const COLON = 58;
-const COMMA = 44;
-
 const UNFINISHED = '<unfinished ...>';
 const DETACHED = '<detached ...>';
 const NS_PER_DAY = 86_400_000_000_000n;
-
-function isWs(c: number): boolean {
-  return c === SPACE || c === TAB || c === CR;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function isNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || isDigit(c) || c === 95;
-}
-
-function skipWs(s: string, i: number, end: number): number {
-  while (i < end && isWs(s.charCodeAt(i))) i++;
-  return i;
-}
-
-function allDigits(s: string, start: number, end: number): boolean {
-  if (end <= start) return false;
-  for (let i = start; i < end; i++) if (!isDigit(s.charCodeAt(i))) return false;
-  return true;
-}
-
-/** Index just past a quoted string starting at `i` (on the `"`), or `end` when unterminated. */
-function skipQuoted(s: string, i: number, end: number): number {
-  i++;
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c === BACKSLASH) i += 2;
-    else if (c === QUOTE) return i + 1;
-    else i++;
-  }
-  return end;
-}
-
-/**
- * Index just past the closing bracket matching the opening one at `i`, quote-aware;
- * -1 when unbalanced. For `<…>` the `->` arrow of connected sockets does not close.
- */
-function matchClosing(s: string, i: number, end: number, open: number, close: number): number {
-  let depth = 0;
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c === QUOTE) {
-      i = skipQuoted(s, i, end);
-      continue;
-    }
-    if (c === open) depth++;
-    else if (c === close && !(close === GT && s.charCodeAt(i - 1) === MINUS)) {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-    i++;
-  }
-  return -1;
-}
-
-function matchAngle(s: string, i: number, end: number): number {
-  return matchClosing(s, i, end, LT, GT);
-}
-
-/** Whether `<` at `i` opens an fd decoration (`21<…>`): after a digit and not a `<<` shift. */
-function opensDecoration(s: string, i: number, start: number): boolean {
-  return i > start && isDigit(s.charCodeAt(i - 1)) && s.charCodeAt(i + 1) !== LT;
-}
-
-/**
- * Index of the `)` closing an argument list that starts at `i`, or -1 when the list does not
- * close on this line. Brackets, quotes and fd decorations are skipped as units.
- */
-function findArgsClose(s: string, i: number, end: number): number {
-  const start = i;
-  let depth = 0;
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c === QUOTE) {
-      i = skipQuoted(s, i, end);
-      continue;
-    }
-    if (c === LT && opensDecoration(s, i, start)) {
-      const j = matchAngle(s, i, end);
-      if (j < 0) return -1;
-      i = j;
-      continue;
-    }
-    if (c === LPAREN || c === LBRACE || c === LBRACKET) depth++;
-    else if (c === RBRACE || c === RBRACKET) depth = depth > 0 ? depth - 1 : 0;
-    else if (c === RPAREN) {
-      if (depth === 0) return i;
-      depth--;
-    }
-    i++;
-  }
-  return -1;
-}
-
-/** Top-level comma-separated arguments, trimmed. */
-export function splitStraceArgs(args: string): string[] {
-  const out: string[] = [];
-  const end = args.length;
-  let depth = 0;
-  let from = 0;
-  let i = 0;
-  while (i < end) {
-    const c = args.charCodeAt(i);
-    if (c === QUOTE) {
-      i = skipQuoted(args, i, end);
-      continue;
-    }
-    if (c === LT && opensDecoration(args, i, 0)) {
-      const j = matchAngle(args, i, end);
-      if (j < 0) break;
-      i = j;
-      continue;
-    }
-    if (c === LPAREN || c === LBRACE || c === LBRACKET) depth++;
-    else if (c === RPAREN || c === RBRACE || c === RBRACKET) depth = depth > 0 ? depth - 1 : 0;
-    else if (c === COMMA && depth === 0) {
-      out.push(args.slice(from, i).trim());
-      from = i + 1;
-    }
-    i++;
-  }
-  const last = args.slice(from).trim();
-  if (last.length > 0 || out.length > 0) out.push(last);
-  return out;
-}
-
-/** Parses `N<decoration>[(deleted)]`; null when `text` is not a decorated fd. */
-export function parseStraceFd(text: string): StraceFd | null {
-  const end = text.length;
-  let i = 0;
-  while (i < end && isDigit(text.charCodeAt(i))) i++;
-  if (i === 0 || i > 10 || i >= end || text.charCodeAt(i) !== LT) return null;
-  const close = matchAngle(text, i, end);
-  if (close < 0) return null;
-  const num = Number(text.slice(0, i));
-  const raw = text.slice(i + 1, close - 1);
-  const deleted = text.startsWith('(deleted)', close);
-  return describeFd(num, raw, deleted);
-}
-
-function describeFd(num: number, raw: string, deleted: boolean): StraceFd {
-  const extra = deleted ? { deleted: true } : {};
-  if (raw.startsWith('/')) {
-    // `-yy` device info is a nested `<char 1:3>` after the path.
-    const lt = raw.indexOf('<');
-    if (lt > 0 && raw.endsWith('>'))
-      return { num, kind: 'file', raw, path: raw.slice(0, lt), device: raw.slice(lt + 1, -1), ...extra };
-    return { num, kind: 'file', raw, path: raw, ...extra };
-  }
-  if (raw.startsWith('pipe:[')) return { num, kind: 'pipe', raw, ...extra };
-  const colon = raw.indexOf(':[');
-  if (colon > 0 && raw.endsWith(']') && isProtocolName(raw, colon)) {
-    const protocol = raw.slice(0, colon);
-    const inner = raw.slice(colon + 2, -1);
-    const sock: { -readonly [K in keyof StraceFd]: StraceFd[K] } = { num, kind: 'socket', raw, protocol };
-    const arrow = inner.indexOf('->');
-    if (arrow >= 0) {
-      sock.local = inner.slice(0, arrow);
-      sock.peer = inner.slice(arrow + 2);
-    } else if (protocol.startsWith('UNIX')) {
-      // `123456` or `123456,"path"` (bound path).
-      const comma = inner.indexOf(',');
-      if (comma >= 0) {
-        sock.local = inner.slice(0, comma);
-        const p = inner.slice(comma + 1);
-        sock.path = p.length >= 2 && p.startsWith('"') && p.endsWith('"') ? p.slice(1, -1) : p;
-      } else sock.local = inner;
-    } else sock.local = inner;
-    if (deleted) sock.deleted = true;
-    return sock;
-  }
-  return { num, kind: 'other', raw, ...extra };
-}
-
-/** `TCP`, `TCPv6`, `UNIX-STREAM`, `socket`… (letters, digits and `-`). */
-function isProtocolName(s: string, end: number): boolean {
-  if (end > 24) return false;
-  for (let i = 0; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (!isNameChar(c) && c !== MINUS) return false;
-  }
-  return s.startsWith('socket') || (s.charCodeAt(0) >= 65 && s.charCodeAt(0) <= 90);
-}
-
-const LOCK = new Set(['futex', 'futex_time64', 'futex_waitv', 'semop', 'semtimedop', 'flock']);
-const SLEEP = new Set(['nanosleep', 'clock_nanosleep', 'clock_nanosleep_time64']);
-const POLL = new Set([
-  'epoll_wait',
-  'epoll_pwait',
-  'epoll_pwait2',
-  'poll',
-  'ppoll',
-  'ppoll_time64',
-  'select',
-  '_newselect',
-  'pselect6',
-  'pselect6_time64',
-]);
-const NET = new Set([
-  'socket',
-  'socketpair',
-  'connect',
-  'accept',
-  'accept4',
-  'bind',
-  'listen',
-  'sendto',
-  'recvfrom',
-  'sendmsg',
-  'recvmsg',
-  'sendmmsg',
-  'recvmmsg',
-  'shutdown',
-  'getsockname',
-  'getpeername',
-  'setsockopt',
-  'getsockopt',
-]);
-const FILE = new Set([
-  'open',
-  'openat',
-  'openat2',
-  'creat',
-  'fsync',
-  'fdatasync',
-  'sync',
-  'syncfs',
-  'sync_file_range',
-  'stat',
-  'lstat',
-  'newfstatat',
-  'statx',
-  'access',
-  'faccessat',
-  'faccessat2',
-  'unlink',
-  'unlinkat',
-  'rename',
-  'renameat',
-  'renameat2',
-  'mkdir',
-  'mkdirat',
-  'rmdir',
-  'truncate',
-  'ftruncate',
-  'fallocate',
-  'getdents64',
-  'readlink',
-  'readlinkat',
-]);
-/** Calls whose class depends on what their fd is. */
-const FD_IO = new Set([
-  'read',
-  'write',
-  'pread64',
-  'pwrite64',
-  'readv',
-  'writev',
-  'preadv',
-  'pwritev',
-  'preadv2',
-  'pwritev2',
-  'sendfile',
-  'splice',
-  'close',
-  'fstat',
-  'lseek',
-  'fcntl',
-]);
-
-function classify(name: string, fd: StraceFd | null, args: string): StraceCategory {
-  if (LOCK.has(name)) return 'lock';
-  if (name === 'fcntl' && args.includes('F_SETLKW')) return 'lock';
-  if (name === 'fcntl' && args.includes('F_OFD_SETLKW')) return 'lock';
-  if (SLEEP.has(name)) return 'sleep';
-  if (POLL.has(name)) return 'poll';
-  if (NET.has(name)) return 'net';
-  if (FILE.has(name)) return 'file';
-  if (FD_IO.has(name) && fd !== null) {
-    if (fd.kind === 'socket') return 'net';
-    if (fd.kind === 'file') return 'file';
-  }
-  return 'other';
-}
-
-/** Timestamp fields shared by every event kind. */
-interface Stamp {
-  readonly tid: number | null;
-  readonly startNs: Nanos | null;
-  readonly timeOfDayNs: Nanos | null;
-}
-
-type Prefix = { readonly ok: true; readonly stamp: Stamp; readonly pos: number } | Bad;
-type Bad = { readonly ok: false; readonly field?: string; readonly reason: string };
-
-function bad(reason: string, field?: string): Bad {
-  return field === undefined ? { ok: false, reason } : { ok: false, field, reason };
-}
-
-/** `HH:MM:SS[.frac]` → ns since midnight, or null. */
-function parseTimeOfDay(s: string, start: number, end: number): Nanos | null {
-  if (end - start < 8 || s.charCodeAt(start + 2) !== COLON || s.charCodeAt(start + 5) !== COLON) return null;
-  if (!allDigits(s, start, start + 2) || !allDigits(s, start + 3, start + 5)) return null;
-  if (!allDigits(s, start + 6, start + 8)) return null;
-  let frac = 0n;
-  if (end > start + 8) {
-    if (s.charCodeAt(start + 8) !== DOT || end - start - 9 > 9 || !allDigits(s, start + 9, end)) return null;
-    frac = BigInt(s.slice(start + 9, end).padEnd(9, '0'));
-  }
-  const h = BigInt(s.slice(start, start + 2));
-  const m = BigInt(s.slice(start + 3, start + 5));
-  const sec = BigInt(s.slice(start + 6, start + 8));
-  if (h > 23n || m > 59n || sec > 60n) return null;
-  return ((h * 60n + m) * 60n + sec) * 1_000_000_000n + frac;
-}
-
-function isEpochToken(s: string, start: number, end: number): boolean {
-  let dot = false;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === DOT) {
-      if (dot) return false;
-      dot = true;
-    } else if (!isDigit(c)) return false;
-  }
-  return dot && end - start >= 3;
-}
-
-/** Parses the pid prefix and timestamp; `pos` is where the body starts. */
-function parsePrefix(s: string, end: number): Prefix {
-  let i = skipWs(s, 0, end);
-  let tid: number | null = null;
-  if (s.startsWith('[pid', i)) {
-    let j = skipWs(s, i + 4, end);
-    const d = j;
-    while (j < end && isDigit(s.charCodeAt(j))) j++;
-    if (j === d || j - d > 10) return bad('bad [pid N] prefix', 'pid');
-    tid = Number(s.slice(d, j));
-    if (j < end && s.charCodeAt(j) === LT) {
-      // `-Y`: `[pid  123<comm>]`
-      const k = s.indexOf('>', j);
-      if (k < 0) return bad('bad [pid N<comm>] prefix', 'pid');
-      j = k + 1;
-    }
-    if (j >= end || s.charCodeAt(j) !== RBRACKET) return bad('unterminated [pid N] prefix', 'pid');
-    i = skipWs(s, j + 1, end);
-  } else {
-    let j = i;
-    while (j < end && isDigit(s.charCodeAt(j))) j++;
-    if (j > i && j < end && (isWs(s.charCodeAt(j)) || s.charCodeAt(j) === LT)) {
-      if (j - i > 10) return bad('pid prefix too long', 'pid');
-      tid = Number(s.slice(i, j));
-      if (s.charCodeAt(j) === LT) {
-        const k = s.indexOf('>', j);
-        if (k < 0) return bad('bad pid<comm> prefix', 'pid');
-        j = k + 1;
-      }
-      i = skipWs(s, j, end);
-    }
-  }
-  let startNs: Nanos | null = null;
-  let timeOfDayNs: Nanos | null = null;
-  if (i < end && isDigit(s.charCodeAt(i))) {
-    let j = i;
-    while (j < end && !isWs(s.charCodeAt(j))) j++;
-    if (s.charCodeAt(i + 2) === COLON) {
-      timeOfDayNs = parseTimeOfDay(s, i, j);
-      if (timeOfDayNs === null) return bad(`unparsable time of day '${s.slice(i, j)}'`, 'time');
-    } else if (isEpochToken(s, i, j) || (tid !== null && allDigits(s, i, j))) {
-      startNs = parseSecondsToNanos(s.slice(i, j));
-      if (startNs === null) return bad(`unparsable timestamp '${s.slice(i, j)}'`, 'time');
-    } else return bad(`unrecognised token '${s.slice(i, Math.min(j, i + 40))}'`, 'time');
-    i = skipWs(s, j, end);
-  }
-  return { ok: true, stamp: { tid, startNs, timeOfDayNs }, pos: i };
-}
-
-/** The part after an argument list's `)`: ` = ret [ERRNO (text)] [(detail)]`. */
-interface Result {
-  readonly ret: string;
-  readonly errno: string | null;
-  readonly errnoText: string | null;
-  readonly retDetail: string | null;
-}
-
-function isErrnoName(s: string): boolean {
-  if (s.length < 2 || s.charCodeAt(0) !== 69 /* E */) return false;
-  for (let i = 1; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 65 && c <= 90) || isDigit(c) || c === 95)) return false;
-  }
-  return true;
-}
-
-function parseResult(s: string, i: number, end: number): Result | Bad {
-  i = skipWs(s, i, end);
-  if (i >= end || s.charCodeAt(i) !== 61 /* = */) return bad("missing '=' after the arguments", 'ret');
-  i = skipWs(s, i + 1, end);
-  if (i >= end) return bad('missing return value', 'ret');
-  const rs = i;
-  while (i < end && !isWs(s.charCodeAt(i))) {
-    if (s.charCodeAt(i) === LT && opensDecoration(s, i, rs)) {
-      const j = matchAngle(s, i, end);
-      if (j < 0) return bad('unbalanced <…> in the return value', 'ret');
-      i = j;
-    } else i++;
-  }
-  const ret = s.slice(rs, i);
-  let errno: string | null = null;
-  let errnoText: string | null = null;
-  let retDetail: string | null = null;
-  i = skipWs(s, i, end);
-  if (i < end && s.charCodeAt(i) !== LPAREN) {
-    let j = i;
-    while (j < end && !isWs(s.charCodeAt(j))) j++;
-    const word = s.slice(i, j);
-    if (!isErrnoName(word)) return bad(`unexpected '${word.slice(0, 40)}' after the return value`, 'ret');
-    errno = word;
-    i = skipWs(s, j, end);
-  }
-  if (i < end && s.charCodeAt(i) === LPAREN) {
-    const j = matchClosing(s, i, end, LPAREN, RPAREN);
-    if (j < 0) return bad('unbalanced parenthesis after the return value', 'ret');
-    const text = s.slice(i + 1, j - 1);
-    if (errno !== null) errnoText = text;
-    else retDetail = text;
-    i = skipWs(s, j, end);
-    // e.g. `= 3 (flags O_RDONLY)` after an errno text is not produced, but detail can follow one.
-    if (i < end && s.charCodeAt(i) === LPAREN && errno !== null) {
-      const k = matchClosing(s, i, end, LPAREN, RPAREN);
-      if (k < 0) return bad('unbalanced parenthesis after the return value', 'ret');
-      retDetail = s.slice(i + 1, k - 1);
-      i = skipWs(s, k, end);
-    }
-  }
-  if (i < end) return bad(`trailing text '${s.slice(i, i + 40)}' after the return value`, 'ret');
-  return { ret, errno, errnoText, retDetail };
-}
-
-/** A trailing `<0.000021>` / `<unavailable>`: the line end without it and the duration. */
-function splitDuration(s: string, end: number): { end: number; durationNs: Nanos | null } | Bad {
-  if (end === 0 || s.charCodeAt(end - 1) !== GT) return { end, durationNs: null };
-  const lt = s.lastIndexOf('<', end - 1);
-  if (lt < 1 || !isWs(s.charCodeAt(lt - 1))) return { end, durationNs: null };
-  const inner = s.slice(lt + 1, end - 1);
-  if (inner === 'unavailable') return { end: lt, durationNs: null };
-  if (!isEpochToken(inner, 0, inner.length) && !allDigits(inner, 0, inner.length))
-    return { end, durationNs: null };
-  const d = parseSecondsToNanos(inner);
-  if (d === null) return bad(`unparsable duration '${inner}'`, 'duration');
-  return { end: lt, durationNs: d };
-}
 
 /** A call's first half, waiting for its `<... name resumed>`. */
 interface Pending {
@@ -520,56 +74,49 @@ function issue(line: number, reason: string, field?: string): ParseIssue {
   return field === undefined ? { kind: 'issue', line, reason } : { kind: 'issue', line, field, reason };
 }
 
-function firstFd(args: string, ret: string | null): StraceFd | null {
-  for (const a of splitStraceArgs(args)) {
-    const fd = parseStraceFd(a);
-    if (fd !== null) return fd;
-  }
-  return ret !== null ? parseStraceFd(ret) : null;
+function issueOf(line: number, b: Bad): ParseIssue {
+  return issue(line, b.reason, b.field);
 }
 
-interface CallParts {
-  readonly line: number;
-  readonly resumedLine: number | null;
-  readonly stamp: Stamp;
-  readonly durationNs: Nanos | null;
-  readonly name: string;
-  readonly args: string;
-  readonly result: Result | null;
-  readonly unfinished: StraceIncomplete | null;
-}
-
-function makeSyscall(p: CallParts): StraceSyscall {
-  const args = p.args;
-  const ret = p.result?.ret ?? null;
+function makeSyscall(
+  line: number,
+  resumedLine: number | null,
+  stamp: Stamp,
+  durationNs: Nanos | null,
+  name: string,
+  args: string,
+  result: Result | null,
+  unfinished: StraceIncomplete | null,
+): StraceSyscall {
+  const ret = result === null ? null : result.ret;
   const fd = firstFd(args, ret);
   let futexOp: string | null = null;
   let futexAddr: string | null = null;
-  if (p.name.startsWith('futex')) {
-    const parts = splitStraceArgs(args);
+  if (name.startsWith('futex')) {
+    const parts = splitArgs(args, 2);
     futexAddr = parts[0] ?? null;
     futexOp = parts[1] ?? null;
   }
   const ev: StraceSyscall = {
     kind: 'syscall',
-    line: p.line,
-    resumedLine: p.resumedLine,
-    tid: p.stamp.tid,
-    startNs: p.stamp.startNs,
-    timeOfDayNs: p.stamp.timeOfDayNs,
-    durationNs: p.durationNs,
-    name: p.name,
+    line,
+    resumedLine,
+    tid: stamp.tid,
+    startNs: stamp.startNs,
+    timeOfDayNs: stamp.timeOfDayNs,
+    durationNs,
+    name,
     args,
     ret,
-    errno: p.result?.errno ?? null,
-    errnoText: p.result?.errnoText ?? null,
-    retDetail: p.result?.retDetail ?? null,
-    category: classify(p.name, fd, args),
+    errno: result === null ? null : result.errno,
+    errnoText: result === null ? null : result.errnoText,
+    retDetail: result === null ? null : result.retDetail,
+    category: classify(name, fd, args),
     fd,
     futexOp,
     futexAddr,
   };
-  return p.unfinished === null ? ev : { ...ev, unfinished: p.unfinished };
+  return unfinished === null ? ev : { ...ev, unfinished };
 }
 
 /** Duration from the two halves' timestamps when `-T` was not printed. */
@@ -582,44 +129,29 @@ function elapsed(a: Stamp, b: Stamp): Nanos | null {
   return null;
 }
 
-/** Strips a trailing `<unfinished ...>` / `<detached ...>` marker from argument text. */
-function stripMarker(args: string): { args: string; marker: 'unfinished' | 'detached' | null } {
-  const t = args.trimEnd();
-  if (t.endsWith(UNFINISHED)) return { args: t.slice(0, -UNFINISHED.length).trim(), marker: 'unfinished' };
-  if (t.endsWith(DETACHED)) return { args: t.slice(0, -DETACHED.length).trim(), marker: 'detached' };
-  return { args: args.trim(), marker: null };
+type Marker = 'unfinished' | 'detached' | null;
+
+/** Argument text with a trailing `<unfinished ...>` / `<detached ...>` marker stripped. */
+interface Marked {
+  args: string;
+  marker: Marker;
 }
 
-/** Where a strace status message was spliced into a line (`…0xc000078410strace: Process 29800 attached`). */
-function findSplice(s: string): number {
-  const a = s.indexOf('strace: ');
-  if (a > 0 && outsideQuotes(s, a)) return a;
-  const p = s.lastIndexOf('Process ');
-  if (p > 0 && (s.endsWith(' detached') || s.endsWith(' attached')) && outsideQuotes(s, p)) {
-    return p >= 2 && s.startsWith('^C', p - 2) ? p - 2 : p;
+/** Strips a trailing marker from the argument text `s.slice(start, end)`, into `out`. */
+function stripMarker(s: string, start: number, end: number, out: Marked): Marked {
+  let t = end;
+  while (t > start && isTrimWs(s.charCodeAt(t - 1))) t--;
+  if (endsWithIn(s, UNFINISHED, start, t)) {
+    out.args = trimmedSlice(s, start, t - UNFINISHED.length);
+    out.marker = 'unfinished';
+  } else if (endsWithIn(s, DETACHED, start, t)) {
+    out.args = trimmedSlice(s, start, t - DETACHED.length);
+    out.marker = 'detached';
+  } else {
+    out.args = trimmedSlice(s, start, t);
+    out.marker = null;
   }
-  return -1;
-}
-
-/** Whether index `at` of `s` is outside every quoted string. */
-function outsideQuotes(s: string, at: number): boolean {
-  let i = 0;
-  while (i < at) {
-    if (s.charCodeAt(i) === QUOTE) {
-      i = skipQuoted(s, i, s.length);
-      if (i > at) return false;
-    } else i++;
-  }
-  return true;
-}
-
-function isNoise(s: string): boolean {
-  return (
-    s.startsWith('strace: ') ||
-    (s.startsWith('Process ') && (s.endsWith(' attached') || s.endsWith(' detached'))) ||
-    s.startsWith('[ Process PID=') ||
-    s.startsWith('^C')
-  );
+  return out;
 }
 
 /** Per-line parser state: split calls waiting for their second half, per tid. */
@@ -643,15 +175,15 @@ class StraceState {
    * resume prefixed.
    */
   take(tid: number | null, name: string): Pending | null {
-    for (const t of tid === null ? [null] : [tid, null]) {
-      const m = this.pending.get(t);
-      const p = m?.get(name);
-      if (m !== undefined && p !== undefined) {
-        m.delete(name);
-        return p;
-      }
-    }
-    return null;
+    return this.takeFrom(tid, name) ?? (tid === null ? null : this.takeFrom(null, name));
+  }
+
+  private takeFrom(tid: number | null, name: string): Pending | null {
+    const m = this.pending.get(tid);
+    const p = m?.get(name);
+    if (m === undefined || p === undefined) return null;
+    m.delete(name);
+    return p;
   }
 
   /**
@@ -675,17 +207,15 @@ class StraceState {
   }
 }
 
+/** Per-line scratch space, reused so that parsing a line allocates only what it emits. */
+class Scratch {
+  readonly at: Cursor = { pos: 0 };
+  readonly dur: Duration = { end: 0, durationNs: null };
+  readonly marked: Marked = { args: '', marker: null };
+}
+
 function neverResumed(p: Pending, how: StraceIncomplete): StraceSyscall {
-  return makeSyscall({
-    line: p.line,
-    resumedLine: null,
-    stamp: p.stamp,
-    durationNs: null,
-    name: p.name,
-    args: p.args,
-    result: null,
-    unfinished: how,
-  });
+  return makeSyscall(p.line, null, p.stamp, null, p.name, p.args, null, how);
 }
 
 function parseSignal(
@@ -753,90 +283,94 @@ function parseExit(s: string, i: number, end: number, line: number, stamp: Stamp
   return issue(line, `unrecognised exit line '${body.slice(0, 60)}'`, 'exit');
 }
 
-/** Parses one logical line (already joined with any continuation), updating `state`. */
-function* parseLine(text: string, line: number, state: StraceState): Generator<StraceItem> {
+/** Parses one logical line (already joined with any continuation), updating `state`; items go to `out`. */
+function parseLine(text: string, line: number, state: StraceState, sc: Scratch, out: StraceItem[]): void {
   let end = text.length;
   while (end > 0 && isWs(text.charCodeAt(end - 1))) end--;
-  const pre = parsePrefix(text, end);
-  if (!pre.ok) {
-    yield issue(line, pre.reason, pre.field);
+  const stamp = parsePrefix(text, end, sc.at);
+  if (isBad(stamp)) {
+    out.push(issueOf(line, stamp));
     return;
   }
-  const { stamp } = pre;
-  const i = pre.pos;
+  const i = sc.at.pos;
   if (i >= end) {
-    yield issue(line, 'no syscall after the prefix', 'name');
+    out.push(issue(line, 'no syscall after the prefix', 'name'));
     return;
   }
-  if (text.startsWith('--- ', i) || text.startsWith('---', i)) {
-    yield parseSignal(text, i, end, line, stamp);
+  const c = text.charCodeAt(i);
+  if (c === 45 /* - */ && text.startsWith('---', i)) {
+    out.push(parseSignal(text, i, end, line, stamp));
     return;
   }
-  if (text.startsWith('+++ ', i)) {
+  if (c === 43 /* + */ && text.startsWith('+++ ', i)) {
     const ex = parseExit(text, i, end, line, stamp);
     if (ex.kind === 'exit') {
-      for (const p of state.drain(stamp.tid)) yield neverResumed(p, 'never-resumed');
+      for (const p of state.drain(stamp.tid)) out.push(neverResumed(p, 'never-resumed'));
       if (ex.supersededBy !== null && stamp.tid !== null) state.rekeyExecve(ex.supersededBy, stamp.tid);
     }
-    yield ex;
+    out.push(ex);
     return;
   }
-  if (isNoise(text.slice(i, end))) return;
+  // Status lines start with `strace: `, `Process `, `[ Process ` or `^C`.
+  if ((c === 115 || c === 80 || c === 91 || c === 94) && isNoise(text, i, end)) return;
 
-  const dur = splitDuration(text, end);
-  if ('ok' in dur) {
-    yield issue(line, dur.reason, dur.field);
+  const dur = sc.dur;
+  const durBad = splitDuration(text, end, dur);
+  if (durBad !== null) {
+    out.push(issueOf(line, durBad));
     return;
   }
   end = dur.end;
   while (end > i && isWs(text.charCodeAt(end - 1))) end--;
 
-  if (text.startsWith('<... ', i)) {
+  if (c === 60 /* < */ && text.startsWith('<... ', i)) {
     // `<... name resumed>rest) = ret`
     let j = i + 5;
     const ns = j;
     while (j < end && isNameChar(text.charCodeAt(j))) j++;
     const name = text.slice(ns, j);
     if (name.length === 0 || !text.startsWith(' resumed>', j)) {
-      yield issue(line, "malformed '<... name resumed>'", 'name');
+      out.push(issue(line, "malformed '<... name resumed>'", 'name'));
       return;
     }
     const as = j + 9;
     const close = findArgsClose(text, as, end);
     const first = state.take(stamp.tid, name);
     if (close < 0) {
-      const m = stripMarker(text.slice(as, end));
+      const m = stripMarker(text, as, end, sc.marked);
       if (m.marker === null) {
         if (first !== null) state.open(first);
-        yield issue(line, "argument list not closed by ')'", 'args');
+        out.push(issue(line, "argument list not closed by ')'", 'args'));
         return;
       }
       const base: Pending = first ?? { line, stamp, name, args: '' };
       base.args = joinArgs(base.args, m.args);
       if (m.marker === 'unfinished') state.open(base);
-      else yield neverResumed(base, 'detached');
+      else out.push(neverResumed(base, 'detached'));
       return;
     }
     const r = parseResult(text, close + 1, end);
-    if ('ok' in r) {
+    if (isBad(r)) {
       if (first !== null) state.open(first);
-      yield issue(line, r.reason, r.field);
+      out.push(issueOf(line, r));
       return;
     }
-    const m = stripMarker(text.slice(as, close));
+    const m = stripMarker(text, as, close, sc.marked);
     const incomplete: StraceIncomplete | null =
       m.marker !== null ? 'never-resumed' : first === null ? 'resumed-only' : null;
-    yield makeSyscall({
-      line: first?.line ?? line,
-      resumedLine: line,
-      // A call opened before strace printed pid prefixes takes the tid of its resumed half.
-      stamp: first === null ? stamp : { ...first.stamp, tid: first.stamp.tid ?? stamp.tid },
-      durationNs: dur.durationNs ?? (first !== null ? elapsed(first.stamp, stamp) : null),
-      name,
-      args: joinArgs(first?.args ?? '', m.args),
-      result: r,
-      unfinished: incomplete,
-    });
+    out.push(
+      makeSyscall(
+        first?.line ?? line,
+        line,
+        // A call opened before strace printed pid prefixes takes the tid of its resumed half.
+        first === null ? stamp : { ...first.stamp, tid: first.stamp.tid ?? stamp.tid },
+        dur.durationNs ?? (first !== null ? elapsed(first.stamp, stamp) : null),
+        name,
+        joinArgs(first?.args ?? '', m.args),
+        r,
+        incomplete,
+      ),
+    );
     return;
   }
 
@@ -844,78 +378,103 @@ function* parseLine(text: string, line: number, state: StraceState): Generator<S
   let j = i;
   while (j < end && isNameChar(text.charCodeAt(j))) j++;
   if (j === i || j >= end || text.charCodeAt(j) !== LPAREN) {
-    yield issue(line, `unrecognised line '${text.slice(i, Math.min(end, i + 60))}'`, 'name');
+    out.push(issue(line, `unrecognised line '${text.slice(i, Math.min(end, i + 60))}'`, 'name'));
     return;
   }
   const name = text.slice(i, j);
   const close = findArgsClose(text, j + 1, end);
   if (close < 0) {
-    const m = stripMarker(text.slice(j + 1, end));
+    const m = stripMarker(text, j + 1, end, sc.marked);
     if (m.marker === null) {
-      yield issue(line, "argument list not closed by ')'", 'args');
+      out.push(issue(line, "argument list not closed by ')'", 'args'));
       return;
     }
     const p: Pending = { line, stamp, name, args: m.args };
     if (m.marker === 'detached') {
-      yield neverResumed(p, 'detached');
+      out.push(neverResumed(p, 'detached'));
       return;
     }
     const prev = state.open(p);
-    if (prev !== null) yield neverResumed(prev, 'never-resumed');
+    if (prev !== null) out.push(neverResumed(prev, 'never-resumed'));
     return;
   }
+  const durationNs = dur.durationNs;
   const r = parseResult(text, close + 1, end);
-  if ('ok' in r) {
-    yield issue(line, r.reason, r.field);
+  if (isBad(r)) {
+    out.push(issueOf(line, r));
     return;
   }
-  const m = stripMarker(text.slice(j + 1, close));
-  yield makeSyscall({
-    line,
-    resumedLine: null,
-    stamp,
-    durationNs: dur.durationNs,
-    name,
-    args: m.args,
-    result: r,
-    unfinished: m.marker === null ? null : 'never-resumed',
-  });
+  const m = stripMarker(text, j + 1, close, sc.marked);
+  out.push(
+    makeSyscall(line, null, stamp, durationNs, name, m.args, r, m.marker === null ? null : 'never-resumed'),
+  );
+}
+
+/** Whether a line is empty or whitespace only (`line.trim().length === 0`). */
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!isTrimWs(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Index of the first character `String.prototype.trimStart` keeps. */
+function trimStartIndex(s: string): number {
+  let i = 0;
+  while (i < s.length && isTrimWs(s.charCodeAt(i))) i++;
+  return i;
 }
 
 /**
  * Parses strace output lines into syscalls (split halves merged), signals and exits.
- * Unparsable lines become {@link ParseIssue}s; status lines (`strace: Process N attached`,
- * `Process N detached`) are skipped, also when strace spliced them into a syscall line.
- * Calls still open at a thread's `+++` line or at the end of input are emitted with
- * `unfinished: 'never-resumed'`.
+ * Lines may come one by one or in batches (as from `readLineBatches`, one asynchronous step
+ * per batch). Unparsable lines become {@link ParseIssue}s; status lines
+ * (`strace: Process N attached`, `Process N detached`) are skipped, also when strace spliced
+ * them into a syscall line. Calls still open at a thread's `+++` line or at the end of input
+ * are emitted with `unfinished: 'never-resumed'`.
  */
-export async function* parseStrace(lines: AsyncIterable<string>): AsyncGenerator<StraceItem> {
+export async function* parseStrace(
+  lines: AsyncIterable<string | readonly string[]>,
+): AsyncGenerator<StraceItem> {
   const state = new StraceState();
+  const sc = new Scratch();
+  const out: StraceItem[] = [];
   let lineNo = 0;
   /** Head of a line cut by a spliced status message, waiting for its ` <unfinished ...>` tail. */
-  let held: { text: string; line: number } | null = null;
-  for await (const raw of lines) {
-    lineNo++;
-    const c0 = raw.length === 0 ? -1 : raw.charCodeAt(0);
-    if (held !== null) {
-      const h = held;
-      held = null;
-      if (c0 === SPACE || c0 === TAB) {
-        yield* parseLine(h.text + raw, h.line, state);
+  let heldText: string | null = null;
+  let heldLine = 0;
+  for await (const chunk of lines) {
+    const batch = typeof chunk === 'string' ? [chunk] : chunk;
+    for (let k = 0; k < batch.length; k++) {
+      const raw = batch[k] as string;
+      lineNo++;
+      const c0 = raw.length === 0 ? -1 : raw.charCodeAt(0);
+      if (heldText !== null) {
+        const h = heldText;
+        heldText = null;
+        if (c0 === SPACE || c0 === TAB) {
+          parseLine(h + raw, heldLine, state, sc, out);
+          continue;
+        }
+        parseLine(h, heldLine, state, sc, out);
+      }
+      if (c0 === -1) continue;
+      // Printable ASCII other than a space: neither blank nor with whitespace to trim.
+      const plain = c0 > 32 && c0 < 127;
+      if (!plain && isBlank(raw)) continue;
+      if (isNoise(raw, plain ? 0 : trimStartIndex(raw), raw.length)) continue;
+      const cut = findSplice(raw);
+      if (cut > 0) {
+        heldText = raw.slice(0, cut);
+        heldLine = lineNo;
         continue;
       }
-      yield* parseLine(h.text, h.line, state);
+      parseLine(raw, lineNo, state, sc, out);
     }
-    if (c0 === -1 || raw.trim().length === 0) continue;
-    const t = raw.trimStart();
-    if (isNoise(t)) continue;
-    const cut = findSplice(raw);
-    if (cut > 0) {
-      held = { text: raw.slice(0, cut), line: lineNo };
-      continue;
+    if (out.length > 0) {
+      for (let k = 0; k < out.length; k++) yield out[k] as StraceItem;
+      out.length = 0;
     }
-    yield* parseLine(raw, lineNo, state);
   }
-  if (held !== null) yield* parseLine(held.text, held.line, state);
-  for (const p of state.drain()) yield neverResumed(p, 'never-resumed');
+  if (heldText !== null) parseLine(heldText, heldLine, state, sc, out);
+  for (const p of state.drain()) out.push(neverResumed(p, 'never-resumed'));
+  for (const item of out) yield item;
 }

@@ -9,7 +9,7 @@ export * from './entities/thread.entity.js';
 export * from './captures/capture-store.js';
 export * from './events/pg.js';
 export * from './events/interning.js';
-export * from './events/perf-writer.js';
+export * from './events/event-writer.js';
 export * from './events/sample-reader.js';
 export * from './events/copy-rows.js';
 export * from './events/source-writers.js';

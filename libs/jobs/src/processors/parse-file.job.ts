@@ -1,5 +1,7 @@
 import { open } from 'node:fs/promises';
-import { readLineBatches, sniffFormat } from '@threadreel/parsers';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { chooseFormat, readLineBatches, type SourceFormat } from '@threadreel/parsers';
 import {
   manifestEntryFor,
   type CaptureManifest,
@@ -12,7 +14,7 @@ import { poolOf } from '@threadreel/store';
 import type { ParseFileData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
 import type { JobDeps } from './deps.js';
-import { choosePipeline, headText, type Parsed } from './pipelines.js';
+import { headBytes, pipelineFor, type Parsed } from './pipelines.js';
 
 export type { ParseFileData };
 
@@ -67,36 +69,46 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       await captures.updateFile(file.id, { state: 'parsed', format: 'manifest', parseMs: 0 });
       return { fileId: file.id, format: 'manifest', events: 0, rejected: 0 };
     }
-    const sniffed = sniffFormat(head, file.name);
-    const { entry, timeZone } = sniffed
-      ? { entry: null, timeZone: undefined }
-      : await this.declared(data.captureId, file.name);
-    const target = {
+    const { entry, timeZone } = await this.declared(data.captureId, file.name);
+    const choice = chooseFormat(headBytes(head), file.name, entry);
+    const detection = {
+      detectedFormat: choice.detected?.format ?? null,
+      detectConfidence: choice.detected?.confidence ?? null,
+      detectReason: choice.detected?.reason ?? null,
+    };
+    if ('stored' in choice) {
+      // The manifest says what this file is, but nothing here parses it: keep it (its bytes
+      // are stored) and say why, rather than calling it broken.
+      await captures.updateFile(file.id, {
+        ...detection,
+        state: 'stored',
+        format: choice.stored,
+        clock: entry?.clock ?? null,
+        error: null,
+        note: `stored unparsed (${entry?.role ?? 'unknown role'}): ${choice.reason}`,
+        parseMs: elapsed(started),
+      });
+      return { fileId: file.id, format: choice.stored, events: 0, rejected: 0 };
+    }
+    if ('unknown' in choice) {
+      const error = looksBinary(head)
+        ? `${file.name}: unrecognised format: binary data that is not a known profile (expected perf script, strace, spans, logs, GC logs, JFR JSON, jstack, threads.jsonl, pprof or py-spy output)`
+        : `${file.name}: unrecognised format: no known header in the first lines (name its role and format in manifest.json)`;
+      await captures.updateFile(file.id, {
+        ...detection,
+        state: 'failed',
+        format: null,
+        error,
+        parseMs: elapsed(started),
+      });
+      return { fileId: file.id, format: null, events: 0, rejected: 0 };
+    }
+    const pipeline = pipelineFor(choice.format, {
       pool: poolOf(this.deps.ds),
       captureId: data.captureId,
       fileOrdinal: file.ordinal,
       timeZone,
-    };
-    const pipeline = choosePipeline(sniffed, entry, headText(head), target);
-    if ('stored' in pipeline) {
-      // The manifest says what this file is, but no parser reads that format yet: keep it
-      // (its bytes are stored) and say so, rather than calling it broken.
-      await captures.updateFile(file.id, {
-        state: 'stored',
-        format: pipeline.stored,
-        error: null,
-        note: `stored unparsed: no parser for ${pipeline.stored} (${entry?.role ?? 'unknown role'}) yet`,
-        parseMs: elapsed(started),
-      });
-      return { fileId: file.id, format: pipeline.stored, events: 0, rejected: 0 };
-    }
-    if ('unknown' in pipeline) {
-      const error = looksBinary(head)
-        ? `${file.name}: unrecognised format: binary data, not a text trace (expected perf script, strace, spans, logs or a GC log)`
-        : `${file.name}: unrecognised format: no known header in the first lines (name its role and format in manifest.json)`;
-      await captures.updateFile(file.id, { state: 'failed', format: null, error, parseMs: elapsed(started) });
-      return { fileId: file.id, format: null, events: 0, rejected: 0 };
-    }
+    });
 
     await captures.ensurePartitions(data.captureId);
     const rejected: RejectedLine[] = [];
@@ -106,9 +118,12 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     let lines = 0;
     let inputError: string | null = null;
     try {
-      await pipeline.begin();
-      const counted = countLines(readLineBatches(blobs.read(file.sha256)), (n) => (lines = n));
-      const items = pipeline.items(counted)[Symbol.asyncIterator]();
+      await pipeline.writer.begin();
+      const items = (
+        pipeline.input === 'lines'
+          ? pipeline.parse(countLines(readLineBatches(blobs.read(file.sha256)), (n) => (lines = n)))
+          : pipeline.parse(decompressed(blobs.read(file.sha256), head))
+      )[Symbol.asyncIterator]();
       for (;;) {
         let next: IteratorResult<Parsed>;
         try {
@@ -135,14 +150,14 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
           if (Object.keys(headers).length < 100) headers[h.key] = h.value;
         } else {
           // add() is synchronous unless it must reach the database: no await per record.
-          const pending = pipeline.add(item);
+          const pending = pipeline.writer.add(item as { kind: string; line: number });
           if (pending) await pending;
           events++;
         }
       }
-      await pipeline.commit();
+      await pipeline.writer.commit();
     } catch (e) {
-      await pipeline.rollback();
+      await pipeline.writer.rollback();
       const message = e instanceof Error ? e.message : String(e);
       if (ctx.attemptsMade + 1 >= ctx.attempts) {
         await captures.updateFile(file.id, {
@@ -154,8 +169,10 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       throw e;
     }
     await captures.updateFile(file.id, {
+      ...detection,
       state: inputError && events === 0 ? 'failed' : 'parsed',
       format: pipeline.format,
+      clock: entry?.clock ?? defaultClock(pipeline.format, headers),
       lines: String(lines),
       events: String(events),
       rejectedCount: String(rejectedCount),
@@ -166,9 +183,58 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       error: inputError,
     });
     ctx.log(
-      `${file.name} (${pipeline.format}): ${events} events, ${rejectedCount} rejected lines, ${lines} lines`,
+      `${file.name} (${pipeline.format}, ${choice.reason}): ${events} events, ${rejectedCount} rejected lines, ${lines} lines`,
     );
     return { fileId: file.id, format: pipeline.format, events, rejected: rejectedCount };
+  }
+}
+
+/** A binary file's bytes, gunzipped when it is gzip (the head says). */
+function decompressed(stream: Readable, head: Buffer): AsyncIterable<Uint8Array> {
+  const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  return (gz ? stream.pipe(createGunzip()) : stream) as AsyncIterable<Uint8Array>;
+}
+
+/**
+ * The clock a format's timestamps are in when the manifest does not say. perf's own clock
+ * is `perf-default` (sched_clock) unless its recorded command line chose one with `-k`.
+ */
+function defaultClock(format: SourceFormat, headers: Record<string, string>): string | null {
+  switch (format) {
+    case 'perf-script': {
+      const m = /(?:-k|--clockid)[ =](\S+)/.exec(headers.cmdline ?? '');
+      const k = m?.[1];
+      if (k === undefined) return 'perf-default';
+      return /^(mono|monotonic|CLOCK_MONOTONIC|1)$/.test(k)
+        ? 'monotonic'
+        : /^(real|realtime|CLOCK_REALTIME|0)$/.test(k)
+          ? 'realtime'
+          : /^(boot|boottime|CLOCK_BOOTTIME|7)$/.test(k)
+            ? 'boottime'
+            : k;
+    }
+    case 'threads-jsonl':
+      return 'monotonic';
+    case 'jstack':
+      return 'local-wall';
+    case 'pprof':
+    case 'pyspy-speedscope':
+    case 'pyspy-chrometrace':
+      return 'relative';
+    case 'strace':
+    case 'logs':
+    case 'jvm-unified':
+    case 'node-trace-gc':
+    case 'go-gctrace':
+    case 'python-gc-jsonl':
+      // Per record: these formats carry their clock (or zone) on every event.
+      return null;
+    case 'otlp-json':
+    case 'otlp-proto':
+    case 'jaeger-json':
+    case 'zipkin-json':
+    case 'jfr-json':
+      return 'realtime';
   }
 }
 

@@ -1,27 +1,31 @@
 import { constants, gunzipSync } from 'node:zlib';
 import {
+  parseGoGctrace,
+  parseJfrJson,
+  parseJstack,
   parseJvmGcLog,
   parseLogs,
   parseNodeTraceGc,
+  parseOtlpProto,
   parsePerfScript,
+  parsePprof,
+  parsePyspyChromeTrace,
+  parsePyspySpeedscope,
   parsePythonGcJsonl,
-  parseGoGctrace,
   parseSpans,
   parseStrace,
-  sniffGcFormat,
-  sniffSpanFormat,
-  SPAN_FORMATS,
-  type GcFormat,
-  type SpanFormat,
+  parseThreadsJsonl,
+  type SourceFormat,
 } from '@threadreel/parsers';
-import type { ManifestFile, ParseIssue, SourceHeader } from '@threadreel/model';
+import type { ParseIssue, SourceHeader } from '@threadreel/model';
 import {
+  EventWriter,
   GC_TABLE,
   LOG_TABLE,
-  PerfSampleWriter,
-  SourceEventWriter,
+  RUNTIME_TABLE,
   SPAN_TABLE,
   SYSCALL_TABLE,
+  THREAD_TABLE,
   type EventTable,
 } from '@threadreel/store';
 import type pg from 'pg';
@@ -29,18 +33,19 @@ import type pg from 'pg';
 /** Anything a parser yields: records of its kind, issues, header facts. */
 export type Parsed = { readonly kind: string; readonly line: number } | ParseIssue | SourceHeader;
 
-/** One source format: its parser and where its records go. */
-export interface Pipeline {
-  readonly format: string;
-  begin(): Promise<void>;
-  items(batches: AsyncIterable<readonly string[]>): AsyncIterable<Parsed>;
-  /** Stores one record (kind other than issue/header); a promise only when it must wait. */
-  add(item: Parsed): Promise<void> | undefined;
-  commit(): Promise<void>;
-  rollback(): Promise<void>;
+type LineParser = (batches: AsyncIterable<readonly string[]>) => AsyncIterable<Parsed>;
+type ByteParser = (bytes: AsyncIterable<Uint8Array>) => AsyncIterable<Parsed>;
+
+/** One source format: how its parser reads the file and what its records are written to. */
+export type Pipeline = {
+  readonly format: SourceFormat;
+  readonly writer: EventWriter;
   /** Report fields of this format (perf: its first events). */
   extra(): { firstEvent?: string | null; firstSampleEvent?: string | null };
-}
+} & (
+  | { readonly input: 'lines'; readonly parse: LineParser }
+  | { readonly input: 'bytes'; readonly parse: ByteParser }
+);
 
 export interface Target {
   pool: pg.Pool;
@@ -50,104 +55,118 @@ export interface Target {
   timeZone: string | undefined;
 }
 
-/** The pipeline for a file, or why none applies: `stored` (known, no parser) or `unknown`. */
-export function choosePipeline(
-  sniffed: string | null,
-  entry: ManifestFile | null,
-  head: string,
-  target: Target,
-): Pipeline | { stored: string } | { unknown: true } {
-  if (sniffed === 'perf-script') return perfPipeline(target);
-  const declared = entry?.format;
-  if (entry?.role === 'strace' || declared === 'strace')
-    return eventPipeline('strace', SYSCALL_TABLE, target, (l) => parseStrace(l));
-  const spanFormat: SpanFormat | null =
-    declared && (SPAN_FORMATS as readonly string[]).includes(declared)
-      ? (declared as SpanFormat)
-      : sniffSpanFormat(head);
-  if (spanFormat && (entry === null || entry.role === 'spans')) {
-    return eventPipeline(spanFormat, SPAN_TABLE, target, (l) => parseSpans(l, spanFormat));
-  }
-  if (entry?.role === 'logs') {
-    const zone = target.timeZone;
-    return eventPipeline('logs', LOG_TABLE, target, (l) => parseLogs(l, zone ? { timeZone: zone } : {}));
-  }
-  const gcFormat = sniffGcFormat(head);
-  if (gcFormat && (entry === null || entry.role === 'gc'))
-    return eventPipeline(gcFormat, GC_TABLE, target, gcParser(gcFormat));
-  if (entry) return { stored: declared ?? entry.role };
-  return { unknown: true };
-}
-
-function gcParser(format: GcFormat): (lines: AsyncIterable<string>) => AsyncIterable<Parsed> {
-  switch (format) {
-    case 'jvm-unified':
-      return parseJvmGcLog;
-    case 'node-trace-gc':
-      return parseNodeTraceGc;
-    case 'python-gc-jsonl':
-      return parsePythonGcJsonl;
-    case 'go-gctrace':
-      return parseGoGctrace;
-  }
-}
-
-async function* lines(batches: AsyncIterable<readonly string[]>): AsyncGenerator<string> {
+async function* flat(batches: AsyncIterable<readonly string[]>): AsyncGenerator<string> {
   for await (const batch of batches) yield* batch;
 }
 
-function eventPipeline<T extends { readonly kind: string; readonly line: number }>(
-  format: string,
-  table: EventTable<T>,
-  target: Target,
-  parse: (lines: AsyncIterable<string>) => AsyncIterable<Parsed>,
-): Pipeline {
-  const writer = new SourceEventWriter<T>(target.pool, table, target.captureId, target.fileOrdinal);
-  return {
-    format,
-    begin: () => writer.begin(),
-    items: (batches) => parse(lines(batches)),
-    // Signals, process exits and other non-row items of a parser are counted but not stored.
-    add: (item) => (table.kinds.includes(item.kind) ? writer.add(item as unknown as T) : undefined),
-    commit: async () => {
-      await writer.commit();
-    },
-    rollback: () => writer.rollback(),
-    extra: () => ({}),
-  };
+/** Adapts a parser of single lines to line batches. */
+const perLine =
+  (parse: (lines: AsyncIterable<string>) => AsyncIterable<Parsed>): LineParser =>
+  (batches) =>
+    parse(flat(batches));
+
+function tables(format: SourceFormat): { samples?: boolean; tables?: readonly EventTable<never>[] } {
+  const t = (...list: EventTable<never>[]) => ({ tables: list });
+  switch (format) {
+    case 'perf-script':
+    case 'pprof':
+    case 'pyspy-speedscope':
+    case 'pyspy-chrometrace':
+      return { samples: true };
+    case 'strace':
+      return t(SYSCALL_TABLE);
+    case 'otlp-json':
+    case 'otlp-proto':
+    case 'jaeger-json':
+    case 'zipkin-json':
+      return t(SPAN_TABLE);
+    case 'logs':
+      return t(LOG_TABLE);
+    case 'jvm-unified':
+    case 'node-trace-gc':
+    case 'go-gctrace':
+    case 'python-gc-jsonl':
+      return t(GC_TABLE);
+    case 'jfr-json':
+      return {
+        samples: true,
+        tables: [RUNTIME_TABLE, THREAD_TABLE, GC_TABLE],
+      };
+    case 'jstack':
+    case 'threads-jsonl':
+      return t(THREAD_TABLE);
+  }
 }
 
-function perfPipeline(target: Target): Pipeline {
-  const writer = new PerfSampleWriter(target.pool, target.captureId, target.fileOrdinal);
-  let firstEvent: string | null = null;
-  let firstSampleEvent: string | null = null;
-  return {
-    format: 'perf-script',
-    begin: () => writer.begin(),
-    items: (batches) => parsePerfScript(batches),
-    add: (item) => {
-      if (item.kind !== 'perf') return undefined;
-      const rec = item as Parameters<PerfSampleWriter['add']>[0];
-      firstEvent ??= rec.event;
-      if (rec.trace === null) firstSampleEvent ??= rec.event;
-      return writer.add(rec);
-    },
-    commit: async () => {
-      await writer.commit();
-    },
-    rollback: () => writer.rollback(),
-    extra: () => ({ firstEvent, firstSampleEvent }),
-  };
+/** The pipeline that parses and stores a file of this format. */
+export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
+  const writer = new EventWriter(target.pool, target.captureId, target.fileOrdinal, tables(format));
+  const zone = target.timeZone;
+  const base = { format, writer, extra: () => ({}) };
+  switch (format) {
+    case 'perf-script': {
+      let firstEvent: string | null = null;
+      let firstSampleEvent: string | null = null;
+      return {
+        ...base,
+        input: 'lines',
+        parse: async function* (batches) {
+          for await (const item of parsePerfScript(batches)) {
+            if (item.kind === 'perf') {
+              firstEvent ??= item.event;
+              if (item.trace === null) firstSampleEvent ??= item.event;
+            }
+            yield item;
+          }
+        },
+        extra: () => ({ firstEvent, firstSampleEvent }),
+      };
+    }
+    case 'strace':
+      return { ...base, input: 'lines', parse: perLine((l) => parseStrace(l)) };
+    case 'otlp-json':
+    case 'jaeger-json':
+    case 'zipkin-json':
+      return { ...base, input: 'lines', parse: perLine((l) => parseSpans(l, format)) };
+    case 'otlp-proto':
+      return { ...base, input: 'bytes', parse: (b) => parseOtlpProto(b) };
+    case 'logs':
+      return { ...base, input: 'lines', parse: perLine((l) => parseLogs(l, zone ? { timeZone: zone } : {})) };
+    case 'jvm-unified':
+      return { ...base, input: 'lines', parse: perLine(parseJvmGcLog) };
+    case 'node-trace-gc':
+      return { ...base, input: 'lines', parse: perLine(parseNodeTraceGc) };
+    case 'go-gctrace':
+      return { ...base, input: 'lines', parse: perLine(parseGoGctrace) };
+    case 'python-gc-jsonl':
+      return { ...base, input: 'lines', parse: perLine(parsePythonGcJsonl) };
+    case 'jfr-json':
+      return { ...base, input: 'lines', parse: perLine((l) => parseJfrJson(l)) };
+    case 'jstack':
+      return {
+        ...base,
+        input: 'lines',
+        parse: perLine((l) => parseJstack(l, zone ? { timeZone: zone } : {})),
+      };
+    case 'threads-jsonl':
+      return { ...base, input: 'lines', parse: perLine((l) => parseThreadsJsonl(l)) };
+    case 'pprof':
+      return { ...base, input: 'bytes', parse: (b) => parsePprof(b) };
+    case 'pyspy-speedscope':
+      return { ...base, input: 'lines', parse: perLine((l) => parsePyspySpeedscope(l)) };
+    case 'pyspy-chrometrace':
+      return { ...base, input: 'lines', parse: perLine((l) => parsePyspyChromeTrace(l)) };
+  }
 }
 
-/** The first bytes as text for the sniffers, decompressing a gzip head as far as it goes. */
-export function headText(head: Buffer): string {
+/** The first bytes decompressed as far as they go (gzip), for the detectors. */
+export function headBytes(head: Buffer): Buffer {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     try {
-      return gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+      return gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
     } catch {
-      return '';
+      return Buffer.alloc(0);
     }
   }
-  return head.toString('utf8');
+  return head;
 }

@@ -228,6 +228,8 @@ export function toReport(f: SourceFileEntity): SourceFileReport {
     sha256: f.sha256,
     bytes: f.sizeBytes,
     format: f.format,
+    detected: { format: f.detectedFormat, confidence: f.detectConfidence, reason: f.detectReason },
+    clock: f.clock,
     state: f.state,
     lines: f.lines,
     events: f.events,

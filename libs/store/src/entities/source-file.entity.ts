@@ -31,6 +31,18 @@ export class SourceFileEntity {
   @Column('text', { nullable: true })
   format!: string | null;
 
+  @Column({ name: 'detected_format', type: 'text', nullable: true })
+  detectedFormat!: string | null;
+
+  @Column({ name: 'detect_confidence', type: 'real', nullable: true })
+  detectConfidence!: number | null;
+
+  @Column({ name: 'detect_reason', type: 'text', nullable: true })
+  detectReason!: string | null;
+
+  @Column('text', { nullable: true })
+  clock!: string | null;
+
   @Column('text')
   state!: SourceFileState;
 

@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -19,64 +17,95 @@ export function copyTextArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 
+/** A table a {@link CopyTransaction} writes, with the columns of its rows. */
+export interface CopyTable {
+  readonly table: string;
+  readonly columns: readonly string[];
+}
+
+interface TableBuffer extends CopyTable {
+  text: string;
+  rows: number;
+}
+
+/** COPY statements sent but not yet acknowledged before push() waits for the oldest. */
+const MAX_IN_FLIGHT = 2;
+
 /**
- * Rows of one source file streamed into one table with COPY, inside a transaction that
- * first deletes that file's earlier rows: a retried parse job replaces exactly its own rows.
+ * The rows one source file writes, into any number of tables, in one transaction that
+ * first deletes that file's earlier rows from all of them: a retried parse job replaces
+ * exactly its own rows. Rows are buffered per table and sent as one `COPY … FROM STDIN`
+ * statement per 256 KiB chunk, so tables interleave freely on one connection while the
+ * parser keeps running (up to two chunks are in flight before it waits).
  */
-export class CopyRows {
-  private copy?: Writable;
-  private done?: Promise<void>;
-  private buffer = '';
-  rows = 0;
+export class CopyTransaction {
+  private readonly buffers = new Map<string, TableBuffer>();
+  private readonly inFlight: Promise<void>[] = [];
+  private failed: Error | null = null;
 
   constructor(
     private readonly client: pg.PoolClient,
-    private readonly table: string,
-    private readonly columns: readonly string[],
-  ) {}
+    tables: readonly CopyTable[],
+  ) {
+    for (const t of tables) this.buffers.set(t.table, { ...t, text: '', rows: 0 });
+  }
 
-  /** Starts the transaction and the COPY (call on a client with no open transaction). */
+  /** Rows pushed to a table so far. */
+  rows(table: string): number {
+    return this.buffers.get(table)?.rows ?? 0;
+  }
+
+  /** Starts the transaction and deletes the file's earlier rows (call on a client with no open transaction). */
   async begin(captureId: string, fileOrdinal: number): Promise<void> {
     await this.client.query('BEGIN');
-    await this.client.query(`DELETE FROM ${this.table} WHERE capture_id = $1 AND file_ordinal = $2`, [
-      captureId,
-      fileOrdinal,
-    ]);
-    const stream = this.client.query(copyFrom(`COPY ${this.table} (${this.columns.join(', ')}) FROM STDIN`));
-    this.copy = stream;
-    this.done = new Promise<void>((resolve, reject) => {
+    for (const t of this.buffers.values()) {
+      await this.client.query(`DELETE FROM ${t.table} WHERE capture_id = $1 AND file_ordinal = $2`, [
+        captureId,
+        fileOrdinal,
+      ]);
+    }
+  }
+
+  /** Appends one row (fields escaped with copyField); returns a promise only when it must wait. */
+  push(table: string, line: string): Promise<void> | undefined {
+    const t = this.buffers.get(table);
+    if (t === undefined) throw new Error(`CopyTransaction: ${table} was not declared`);
+    t.text += line;
+    t.rows++;
+    return t.text.length >= CHUNK_BYTES ? this.send(t) : undefined;
+  }
+
+  private send(t: TableBuffer): Promise<void> | undefined {
+    if (this.failed !== null) return Promise.reject(this.failed);
+    if (!t.text) return undefined;
+    const chunk = t.text;
+    t.text = '';
+    const stream = this.client.query(copyFrom(`COPY ${t.table} (${t.columns.join(', ')}) FROM STDIN`));
+    const done = new Promise<void>((resolve, reject) => {
       stream.on('finish', () => resolve());
       stream.on('error', reject);
     });
-    this.done.catch(() => undefined);
+    done.catch((e: unknown) => {
+      this.failed ??= e instanceof Error ? e : new Error(String(e));
+    });
+    // The stream is corked until pg submits the statement; end() queues the chunk meanwhile.
+    stream.end(chunk);
+    this.inFlight.push(done);
+    return this.inFlight.length > MAX_IN_FLIGHT ? this.inFlight.shift() : undefined;
   }
 
-  /** Appends one row (already escaped with copyField); resolves a promise only when a chunk is sent. */
-  push(line: string): Promise<void> | undefined {
-    this.buffer += line;
-    this.rows++;
-    return this.buffer.length >= CHUNK_BYTES ? this.flush() : undefined;
-  }
-
-  async flush(): Promise<void> {
-    if (!this.buffer || !this.copy) return;
-    const chunk = this.buffer;
-    this.buffer = '';
-    if (!this.copy.write(chunk)) await Promise.race([once(this.copy, 'drain'), this.done]);
-  }
-
-  /** Ends the COPY and commits. */
+  /** Sends what is buffered, waits for every COPY and commits. */
   async commit(): Promise<void> {
-    await this.flush();
-    this.copy?.end();
-    await this.done;
+    for (const t of this.buffers.values()) await this.send(t);
+    while (this.inFlight.length) await this.inFlight.shift();
+    if (this.failed !== null) throw this.failed;
     await this.client.query('COMMIT');
   }
 
-  /** Aborts the COPY and rolls back; the client must then be released as broken. */
+  /** Rolls back; the client should then be released as broken. */
   async rollback(): Promise<void> {
-    this.copy?.destroy();
-    await this.done?.catch(() => undefined);
+    for (const t of this.buffers.values()) t.text = '';
+    await Promise.allSettled(this.inFlight.splice(0));
     await this.client.query('ROLLBACK').catch(() => undefined);
   }
 }

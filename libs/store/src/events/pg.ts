@@ -23,5 +23,8 @@ export const PARTITIONED_TABLES = [
   'log_records',
   'spans',
   'gc_events',
+  'sched_events',
+  'runtime_events',
+  'thread_sightings',
 ] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];

@@ -1,13 +1,15 @@
-import type pg from 'pg';
 import type {
   GcEvent,
   LogRecord,
+  RawFrame,
+  RuntimeEvent,
   SafepointEvent,
   SpanAttributes,
   SpanRecord,
   StraceSyscall,
+  ThreadSighting,
 } from '@threadreel/model';
-import { copyField, copyTextArray, CopyRows } from './copy-rows.js';
+import { copyTextArray } from './copy-rows.js';
 import type { PartitionedTable } from './pg.js';
 
 type Field = string | number | bigint | boolean | null | undefined;
@@ -18,7 +20,13 @@ export interface EventTable<T> {
   /** The parser item kinds that are rows of this table (others, e.g. strace signals, are not stored). */
   readonly kinds: readonly string[];
   readonly columns: readonly string[];
-  row(item: T): Field[];
+  row(item: T, ctx: RowContext): Field[];
+}
+
+/** What a row may need from its writer: the interned id of a call stack. */
+export interface RowContext {
+  /** Leaf-first frames → stack id (null for none), interned with the capture's stacks. */
+  stackId(frames: readonly RawFrame[] | undefined): bigint | null;
 }
 
 const MAX_MESSAGE = 64 * 1024;
@@ -109,70 +117,109 @@ export const SPAN_TABLE: EventTable<SpanRecord> = {
 export const GC_TABLE: EventTable<GcEvent | SafepointEvent> = {
   table: 'gc_events',
   kinds: ['gc', 'safepoint'],
-  columns: ['kind', 'runtime', 'phase', 'pause', 'tid', 'clock', 'start_ns', 'duration_ns'],
+  columns: ['kind', 'runtime', 'phase', 'pause', 'tid', 'clock', 'start_ns', 'duration_ns', 'gc_id', 'cause'],
   row: (g) =>
     g.kind === 'gc'
-      ? ['gc', g.runtime, g.phase, g.pause, g.tid, g.clock, g.startNs, g.durationNs]
-      : ['safepoint', g.runtime, g.operation ?? 'safepoint', true, g.tid, g.clock, g.startNs, g.durationNs],
+      ? ['gc', g.runtime, g.phase, g.pause, g.tid, g.clock, g.startNs, g.durationNs, g.gcId, g.cause]
+      : [
+          'safepoint',
+          g.runtime,
+          g.operation ?? 'safepoint',
+          true,
+          g.tid,
+          g.clock,
+          g.startNs,
+          g.durationNs,
+          null,
+          null,
+        ],
+};
+
+export const RUNTIME_TABLE: EventTable<RuntimeEvent> = {
+  table: 'runtime_events',
+  kinds: ['runtime'],
+  columns: [
+    'source',
+    'type',
+    'event',
+    'tid',
+    'runtime_tid',
+    'thread_name',
+    'clock',
+    'start_ns',
+    'duration_ns',
+    'object_class',
+    'address',
+    'owner_tid',
+    'owner_runtime_tid',
+    'owner_name',
+    'peer',
+    'path',
+    'bytes',
+    'timeout_ns',
+    'stack_id',
+  ],
+  row: (e, ctx) => [
+    e.source,
+    e.type,
+    e.event,
+    e.thread.tid,
+    e.thread.runtimeThreadId,
+    e.thread.name,
+    e.clock,
+    e.startNs,
+    e.durationNs,
+    e.objectClass,
+    e.address,
+    e.previousOwner?.tid,
+    e.previousOwner?.runtimeThreadId,
+    e.previousOwner?.name,
+    e.peer,
+    e.path,
+    e.bytes,
+    e.timeoutNs,
+    ctx.stackId(e.frames),
+  ],
+};
+
+export const THREAD_TABLE: EventTable<ThreadSighting> = {
+  table: 'thread_sightings',
+  kinds: ['thread'],
+  columns: [
+    'source',
+    'event',
+    'clock',
+    'time_ns',
+    'realtime_ns',
+    'snapshot',
+    'pid',
+    'tid',
+    'runtime_tid',
+    'name',
+    'state',
+    'daemon',
+    'top_frames',
+    'locks',
+  ],
+  row: (t) => [
+    t.source,
+    t.event,
+    t.clock,
+    t.timeNs,
+    t.realtimeNs,
+    t.snapshot,
+    t.pid,
+    t.tid,
+    t.runtimeThreadId,
+    t.name,
+    t.state,
+    t.daemon,
+    t.topFrames ? copyTextArray(t.topFrames) : null,
+    t.locks ? copyTextArray(t.locks) : null,
+  ],
 };
 
 /** Attributes as JSON; 64-bit integers beyond 2^53 as decimal strings, never rounded. */
 function attributesJson(attrs: SpanAttributes): string {
   return JSON.stringify(attrs, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-}
-
-/**
- * Writes one source file's events of one kind with COPY, replacing that file's earlier
- * rows in the same transaction (idempotent parse jobs).
- */
-export class SourceEventWriter<T> {
-  private client?: pg.PoolClient;
-  private rows?: CopyRows;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly spec: EventTable<T>,
-    private readonly captureId: string,
-    private readonly fileOrdinal: number,
-  ) {}
-
-  get count(): number {
-    return this.rows?.rows ?? 0;
-  }
-
-  async begin(): Promise<void> {
-    this.client = await this.pool.connect();
-    this.rows = new CopyRows(this.client, this.spec.table, [
-      'capture_id',
-      'file_ordinal',
-      'line',
-      ...this.spec.columns,
-    ]);
-    await this.rows.begin(this.captureId, this.fileOrdinal);
-  }
-
-  /** Synchronous unless a chunk is due to be sent. */
-  add(item: T & { line: number }): Promise<void> | undefined {
-    if (!this.rows) throw new Error('SourceEventWriter.add before begin()');
-    const fields = this.spec.row(item).map(copyField);
-    return this.rows.push(`${this.captureId}\t${this.fileOrdinal}\t${item.line}\t${fields.join('\t')}\n`);
-  }
-
-  async commit(): Promise<number> {
-    if (!this.rows) throw new Error('SourceEventWriter.commit before begin()');
-    await this.rows.commit();
-    const n = this.rows.rows;
-    this.client?.release();
-    this.client = undefined;
-    return n;
-  }
-
-  async rollback(): Promise<void> {
-    try {
-      await this.rows?.rollback();
-    } finally {
-      this.client?.release(true);
-      this.client = undefined;
-    }
-  }
 }

@@ -1,0 +1,228 @@
+import type { FileRole } from '@threadreel/model';
+import { sniffGcFormat } from './gc.js';
+import { sniffJfrJson } from './jfr-json.js';
+import { sniffJstack } from './jstack.js';
+import { sniffPprof } from './pprof.js';
+import { sniffPyspy } from './pyspy.js';
+import { sniffFormat } from './sniff.js';
+import { sniffSpanFormat } from './spans.js';
+import { sniffOtlpProto } from './spans-otlp-proto.js';
+import { sniffThreadsJsonl } from './threads-jsonl.js';
+
+/**
+ * Every source format threadreel parses, the manifest roles it may serve, and content
+ * detection: a file's format comes from its first bytes (decompressed when gzip), with a
+ * confidence; a manifest `format` overrides it, a manifest `role` narrows it.
+ */
+export const SOURCE_FORMATS = [
+  'perf-script',
+  'strace',
+  'otlp-json',
+  'otlp-proto',
+  'jaeger-json',
+  'zipkin-json',
+  'logs',
+  'jvm-unified',
+  'node-trace-gc',
+  'go-gctrace',
+  'python-gc-jsonl',
+  'jfr-json',
+  'jstack',
+  'threads-jsonl',
+  'pprof',
+  'pyspy-speedscope',
+  'pyspy-chrometrace',
+] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+/** Formats a manifest may name that are kept but not parsed, with the reason. */
+export const STORED_FORMATS: Readonly<Record<string, string>> = {
+  jfr: 'binary JFR is kept as recorded; its `jfr print --json` conversion (jfr-json) is what is parsed',
+  'perf-map': 'perf script already resolved JIT frames with this map when the bundle was made',
+  'perf-data': 'binary perf.data is kept; upload `perf script` text (threadreel record makes it)',
+  'threadreel-ground-truth': 'scenario answer key, read by tests, not a trace',
+};
+
+/** Other names the manifest may use for a format. */
+const ALIASES: Readonly<Record<string, SourceFormat>> = {
+  'jvm-unified-log': 'jvm-unified',
+  'jvm-gc': 'jvm-unified',
+  'otlp-protobuf': 'otlp-proto',
+  'jfr-print-json': 'jfr-json',
+  speedscope: 'pyspy-speedscope',
+  chrometrace: 'pyspy-chrometrace',
+  'proc-threads': 'threads-jsonl',
+};
+
+/** The roles each format can fill (a manifest role outside these is a contradiction). */
+export const FORMAT_ROLES: Readonly<Record<SourceFormat, readonly FileRole[]>> = {
+  'perf-script': ['perf'],
+  strace: ['strace'],
+  'otlp-json': ['spans'],
+  'otlp-proto': ['spans'],
+  'jaeger-json': ['spans'],
+  'zipkin-json': ['spans'],
+  logs: ['logs'],
+  'jvm-unified': ['gc'],
+  'node-trace-gc': ['gc'],
+  'go-gctrace': ['gc'],
+  'python-gc-jsonl': ['gc'],
+  'jfr-json': ['jfr'],
+  jstack: ['jstack'],
+  'threads-jsonl': ['threads'],
+  pprof: ['profile'],
+  'pyspy-speedscope': ['profile'],
+  'pyspy-chrometrace': ['profile'],
+};
+
+/** The format named by a manifest (canonical name), or null when it is not a parsed format. */
+export function canonicalFormat(name: string): SourceFormat | null {
+  if ((SOURCE_FORMATS as readonly string[]).includes(name)) return name as SourceFormat;
+  return ALIASES[name] ?? null;
+}
+
+export interface Detection {
+  readonly format: SourceFormat;
+  /** 0..1: how sure the content makes us (1 = an unambiguous signature). */
+  readonly confidence: number;
+  readonly reason: string;
+}
+
+const MAX_LINES = 60;
+
+function textLines(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim().length === 0) continue;
+    out.push(line);
+    if (out.length >= MAX_LINES) break;
+  }
+  return out;
+}
+
+/** `[pid N] ` / `N ` prefix, optional time (`hh:mm:ss[.f]`, epoch `s.f`), then `name(` … or a signal/exit line. */
+const STRACE_LINE =
+  /^(?:\[pid +\d+\] |\d+ +)?(?:\d\d:\d\d:\d\d(?:\.\d+)? |\d{9,}(?:\.\d+)? )?(?:[a-z_][a-z0-9_]*\(.*(?:\) += |<unfinished \.\.\.>$)|<\.\.\. [a-z_][a-z0-9_]* resumed>|--- SIG[A-Z0-9]+ |\+\+\+ (?:exited|killed) )/;
+
+function strace(lines: readonly string[]): Detection | null {
+  if (lines.length === 0) return null;
+  const hits = lines.filter((l) => STRACE_LINE.test(l)).length;
+  const share = hits / lines.length;
+  if (hits === 0 || share < 0.5) return null;
+  return {
+    format: 'strace',
+    confidence: round(0.6 + 0.35 * share),
+    reason: `${hits} of the first ${lines.length} lines are strace calls, signals or exits`,
+  };
+}
+
+const ISO_START = /^\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d/;
+const SYSLOG_START = /^(?:<\d+>\d? ?)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d /;
+const JSON_TIME =
+  /"(?:time|timestamp|@timestamp|ts|asctime|date|datetime|timeUnixNano|observedTimeUnixNano)"\s*:/;
+const JSON_MSG = /"(?:msg|message|body|level|severity|log\.level|severityText)"\s*:/;
+
+function logs(lines: readonly string[]): Detection | null {
+  if (lines.length === 0) return null;
+  let starts = 0;
+  let json = 0;
+  for (const l of lines) {
+    if (l.startsWith('{') && JSON_TIME.test(l) && JSON_MSG.test(l)) json++;
+    else if (ISO_START.test(l) || SYSLOG_START.test(l)) starts++;
+  }
+  const entries = starts + json;
+  // Continuation lines (stack traces) are normal in logs, so a lower share still counts.
+  if (entries === 0 || entries / lines.length < 0.2) return null;
+  return {
+    format: 'logs',
+    confidence: round(0.4 + 0.4 * (entries / lines.length)),
+    reason: `${entries} of the first ${lines.length} lines start a log entry (${json} JSON, ${starts} text)`,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/**
+ * Detects a file's format from its first bytes (already decompressed if the file is gzip;
+ * a cut last line is fine) and its name. Returns the most confident match, or null.
+ */
+export function detectFormat(head: Uint8Array, fileName: string): Detection | null {
+  const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (buf.length === 0) return null;
+  if (sniffPprof(buf)) return { format: 'pprof', confidence: 0.9, reason: 'pprof Profile protobuf' };
+  if (sniffOtlpProto(buf))
+    return { format: 'otlp-proto', confidence: 0.85, reason: 'OTLP ExportTraceServiceRequest protobuf' };
+  if (sniffFormat(buf, fileName) === 'perf-script')
+    return { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' };
+  let text = buf.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (sniffJfrJson(text))
+    return {
+      format: 'jfr-json',
+      confidence: 0.95,
+      reason: '`jfr print --json` document ("recording", "events")',
+    };
+  const pyspy = sniffPyspy(text);
+  if (pyspy) return { format: pyspy, confidence: 0.9, reason: `py-spy ${pyspy.slice(6)} output` };
+  if (sniffThreadsJsonl(text))
+    return {
+      format: 'threads-jsonl',
+      confidence: 0.95,
+      reason: 'threads.jsonl snapshot lines (snapshot, tNs, tid, comm)',
+    };
+  if (sniffJstack(text)) return { format: 'jstack', confidence: 0.9, reason: 'jstack thread dump' };
+  const span = sniffSpanFormat(text);
+  if (span) return { format: span, confidence: 0.9, reason: `${span} span document keys` };
+  const gc = sniffGcFormat(text);
+  if (gc) return { format: gc, confidence: 0.85, reason: `${gc} GC log lines` };
+  const lines = textLines(text);
+  return strace(lines) ?? logs(lines);
+}
+
+export type FormatChoice =
+  | {
+      readonly format: SourceFormat;
+      readonly confidence: number;
+      readonly reason: string;
+      /** What the content alone says (also when the manifest overrode it). */
+      readonly detected: Detection | null;
+    }
+  | { readonly stored: string; readonly reason: string; readonly detected: Detection | null }
+  | { readonly unknown: true; readonly reason: string; readonly detected: null };
+
+/**
+ * The format to parse a file with: the manifest's `format` when it names one (it overrides
+ * detection: the reason says when the content disagrees), else the detected format when it
+ * fits the manifest's `role`, else `stored` (known role, nothing to parse) or `unknown`.
+ */
+export function chooseFormat(
+  head: Uint8Array,
+  fileName: string,
+  entry: { readonly role?: FileRole; readonly format?: string } | null,
+): FormatChoice {
+  const detected = detectFormat(head, fileName);
+  const declared = entry?.format;
+  if (declared !== undefined) {
+    const canonical = canonicalFormat(declared);
+    if (canonical !== null) {
+      const disagree =
+        detected && detected.format !== canonical
+          ? `; the content looks like ${detected.format} (${detected.reason})`
+          : '';
+      return { format: canonical, confidence: 1, reason: `manifest format ${declared}${disagree}`, detected };
+    }
+    const why = STORED_FORMATS[declared];
+    return { stored: declared, reason: why ?? `no parser for format ${declared}`, detected };
+  }
+  const role = entry?.role;
+  if (detected && (role === undefined || FORMAT_ROLES[detected.format].includes(role)))
+    return { format: detected.format, confidence: detected.confidence, reason: detected.reason, detected };
+  if (role !== undefined) {
+    const fits = detected ? ` (content looks like ${detected.format}, which is not a ${role} format)` : '';
+    return { stored: role, reason: `no ${role} format recognised in the content${fits}`, detected };
+  }
+  return { unknown: true, reason: 'no known format in the first bytes', detected: null };
+}
