@@ -457,10 +457,10 @@ describe('threadreel record', () => {
         ]).done;
         expect(run.stdout).toMatch(/^capture [0-9a-f-]{36}$/m);
         expect(run.stdout).toMatch(/^perf\.script\.gz +perf-script +parsed/m);
-        // strace is parsed; the thread map has no parser yet and is stored, not failed.
+        // Every source of a live recording is parsed, the thread map too; nothing failed.
         expect(run.stdout).not.toMatch(/^\S+: failed: /m);
         expect(run.stdout).toMatch(/^strace\.txt\.gz +strace +parsed/m);
-        expect(run.stdout).toMatch(/^threads\.jsonl: stored: /m);
+        expect(run.stdout).toMatch(/^threads\.jsonl +threads-jsonl +parsed/m);
         expect(run.code, run.stderr).toBe(0);
       });
     });
