@@ -1,6 +1,12 @@
 import { InitialSchema1763760000000 } from './1763760000000-initial-schema.js';
 import { SourceEvents1763800000000 } from './1763800000000-source-events.js';
 import { RuntimeEvents1763900000000 } from './1763900000000-runtime-events.js';
+import { Correlation1764000000000 } from './1764000000000-correlation.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
-export const MIGRATIONS = [InitialSchema1763760000000, SourceEvents1763800000000, RuntimeEvents1763900000000];
+export const MIGRATIONS = [
+  InitialSchema1763760000000,
+  SourceEvents1763800000000,
+  RuntimeEvents1763900000000,
+  Correlation1764000000000,
+];

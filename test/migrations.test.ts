@@ -19,6 +19,10 @@ const TABLES = [
   'sched_events',
   'runtime_events',
   'thread_sightings',
+  'segments',
+  'wakeups',
+  'span_bindings',
+  'requests',
 ];
 
 describe('migrations', () => {
@@ -56,10 +60,13 @@ describe('migrations', () => {
         'runtime_events',
         'samples',
         'sched_events',
+        'segments',
+        'span_bindings',
         'spans',
         'stacks',
         'syscalls',
         'thread_sightings',
+        'wakeups',
       ]);
       expect(await runPendingMigrations(ds)).toEqual([]);
 

@@ -14,3 +14,4 @@ export {
   type DisplayNameOptions,
   type ExpandOptions,
 } from './fold.js';
+export { analyzeRequest, dominantCause, compareRequests, type RequestInput } from './breakdown.js';

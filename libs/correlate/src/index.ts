@@ -1,1 +1,5 @@
-export {};
+export * from './clocks.js';
+export * from './threads.js';
+export * from './bindings.js';
+export * from './segments.js';
+export * from './stack-state.js';

@@ -8,3 +8,4 @@ export * from './span-events.js';
 export * from './gc-events.js';
 export * from './log-events.js';
 export * from './runtime-events.js';
+export * from './correlation.js';

@@ -8,7 +8,8 @@ import { allDigits, issue, msToNanos, parseDecimalScaled } from './gc-common.js'
  *
  * `@<sec>s` is seconds since program start at the GC start (clock 'process-start'). Each line
  * gives three events laid end to end from that start: `sweep termination` (STW, a),
- * `mark and scan` (concurrent, b; STW when the line ends with `(forced)`), `mark termination`
+ * `mark and scan` (concurrent, b — also for `(forced)`, which only says `runtime.GC()` asked for
+ * the cycle: Go ≥ 1.9 runs it concurrently unless GODEBUG=gcstoptheworld is set), `mark termination`
  * (STW, c). The heap transition (start → end MB, MiB) is put on the `mark termination` event.
  * There is no thread information: tid is null.
  *
@@ -76,7 +77,7 @@ export async function* parseGoGctrace(lines: AsyncIterable<string>): AsyncGenera
     const e2: GcEvent = {
       ...base,
       phase: 'mark and scan',
-      pause: forced,
+      pause: false,
       startNs: startNs + a,
       durationNs: b,
     };

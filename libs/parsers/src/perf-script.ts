@@ -202,7 +202,10 @@ function parseAfterTid(s: string, pos: number, end: number): AfterTid {
       pos = tEnd;
       continue;
     }
-    if (tEnd - pos >= 2 && s.charCodeAt(tEnd - 1) === COLON) {
+    // An event name never starts with a digit: such a token is a time printed after what was
+    // taken for the period, i.e. the tid candidate was a number at the end of the comm
+    // (`my worker 1 28069  1616.070939: …`), and the next candidate has to be tried.
+    if (tEnd - pos >= 2 && s.charCodeAt(tEnd - 1) === COLON && !isDigit(s.charCodeAt(pos))) {
       return { ok: true, cpu, timeNs, period, event: s.slice(pos, tEnd - 1), payloadStart: tEnd };
     }
     if (s.startsWith(PERF_RECORD, pos)) {

@@ -13,3 +13,4 @@ export * from './events/event-writer.js';
 export * from './events/sample-reader.js';
 export * from './events/copy-rows.js';
 export * from './events/source-writers.js';
+export * from './events/correlation-store.js';

@@ -1,5 +1,7 @@
+import type { CaptureManifest } from '@threadreel/model';
 import type { CorrelateCaptureData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
+import { correlateCapture } from './correlate.js';
 import type { JobDeps } from './deps.js';
 
 export interface CorrelateResult {
@@ -35,15 +37,35 @@ export class CorrelateCaptureJob implements JobProcessor<'correlate-capture'> {
       }
       await samples.refreshThreadStats(data.captureId);
       const failed = files.filter((f) => f.state === 'failed');
+      let correlationError: string | null = null;
+      try {
+        const capture = await captures.get(data.captureId);
+        await correlateCapture(
+          this.deps.correlation,
+          data.captureId,
+          (capture?.manifest as CaptureManifest | null) ?? null,
+          (m) => ctx.log(m),
+        );
+      } catch (e) {
+        // The parsed events stay usable; the capture says why it has no requests.
+        correlationError = `correlation failed: ${e instanceof Error ? e.message : String(e)}`;
+        ctx.log(correlationError);
+      }
       const usable = files.filter(
         (f) => (f.state === 'parsed' || f.state === 'stored') && f.format !== 'manifest',
       );
       const state = usable.length === 0 ? 'failed' : 'ready';
-      const error = failed.length
-        ? `${failed.length} of ${files.length} files failed: ${failed.map((f) => f.error ?? f.name).join('; ')}`
-        : usable.length === 0
-          ? 'no parsable trace file in this capture'
-          : null;
+      const error =
+        [
+          failed.length
+            ? `${failed.length} of ${files.length} files failed: ${failed.map((f) => f.error ?? f.name).join('; ')}`
+            : usable.length === 0
+              ? 'no parsable trace file in this capture'
+              : null,
+          correlationError,
+        ]
+          .filter((x) => x !== null)
+          .join('; ') || null;
       await captures.setState(data.captureId, state, error);
       ctx.log(`capture ${data.captureId}: ${state}`);
       return { captureId: data.captureId, state };

@@ -66,6 +66,13 @@ export class CopyTransaction {
     }
   }
 
+  /** Starts the transaction and deletes every earlier row of the capture from the tables (derived data). */
+  async beginCapture(captureId: string): Promise<void> {
+    await this.client.query('BEGIN');
+    for (const t of this.buffers.values())
+      await this.client.query(`DELETE FROM ${t.table} WHERE capture_id = $1`, [captureId]);
+  }
+
   /** Appends one row (fields escaped with copyField); returns a promise only when it must wait. */
   push(table: string, line: string): Promise<void> | undefined {
     const t = this.buffers.get(table);

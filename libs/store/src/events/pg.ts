@@ -26,5 +26,8 @@ export const PARTITIONED_TABLES = [
   'sched_events',
   'runtime_events',
   'thread_sightings',
+  'segments',
+  'wakeups',
+  'span_bindings',
 ] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];

@@ -47,6 +47,8 @@ export const SYSCALL_TABLE: EventTable<StraceSyscall> = {
     'errno',
     'futex_op',
     'incomplete',
+    'futex_addr',
+    'time_of_day_ns',
   ],
   row: (s) => [
     s.tid,
@@ -61,6 +63,8 @@ export const SYSCALL_TABLE: EventTable<StraceSyscall> = {
     s.errno,
     s.futexOp,
     s.unfinished,
+    s.futexAddr,
+    s.timeOfDayNs,
   ],
 };
 

@@ -1,0 +1,697 @@
+import {
+  CAUSES,
+  type Cause,
+  type CauseBreakdown,
+  type CauseEvidence,
+  type CpuEvidence,
+  type FileEvidence,
+  type GcEvidence,
+  type LockEvidence,
+  type Nanos,
+  type PeerEvidence,
+  type PoolQueueEvidence,
+  type RequestAnalysis,
+  type Segment,
+} from '@threadreel/model';
+
+/**
+ * The per-request analysis: one request's wall time split into causes that sum exactly to
+ * its duration, the dominant cause, and the evidence behind each cause. Pure: no I/O.
+ * All arithmetic is bigint nanoseconds.
+ *
+ * Rules, as implemented:
+ *
+ * Window
+ * - The window is `[arrivalNs, endNs)`. Inconsistent times never throw: an end before the
+ *   arrival gives an empty window (`endNs` is raised to `arrivalNs`), and `serverStartNs` is
+ *   clamped into the window.
+ * - `[arrivalNs, serverStartNs)` is `pool-queue` when `pool` is set, else `other` (time
+ *   before the handler with no pool evidence).
+ *
+ * From the handler start on, instant by instant
+ * - The active binding is the latest-starting binding covering the instant (by its own
+ *   start, before clipping; equal starts: the later one in `bindings`). Bindings are
+ *   clipped to `[serverStartNs, endNs)`; client spans likewise (for a peer, the
+ *   latest-starting covering span is the call).
+ * - No binding covers the instant → `net` if a client span covers it, else `unknown`.
+ * - On the bound thread, the segment state is the cause: cpu, runqueue, lock, gc, net,
+ *   file, sleep, other, unknown map to themselves; `idle` is `net` under a client span (an
+ *   event loop waiting on an outgoing call), else `other` (idle inside a request is
+ *   waiting on something not observed). Time the thread's segments do not cover (or a
+ *   thread with no segments at all) is `unknown`.
+ * - A client span covering the instant turns `idle`/`unknown`/`other` (and gaps) into
+ *   `net`; `lock`/`gc`/`file` keep their cause (the thread's evidence is more specific), and
+ *   so do `cpu`, `runqueue`, `sleep` and `net`.
+ * - Segments are read in start order; if a thread's segments overlap (inconsistent input)
+ *   each one is clipped to start where the previous one ended, so the window is always
+ *   partitioned: the breakdown sums exactly to `endNs − arrivalNs` and no value is negative.
+ *
+ * Dominant cause
+ * - The largest value; ties broken by the fixed order lock, gc, pool-queue, net, file, cpu,
+ *   runqueue, sleep, other, unknown. An empty window (all zero) is `unknown`.
+ *
+ * Evidence (only for causes with time, per `CauseEvidence`)
+ * - lock: one entry per distinct `lockId` (segments without one share the `null` entry),
+ *   `waitNs` the sum of its lock time in the request. Waiter, holder and chain are those of
+ *   its longest wait (ties: the earliest): holder = the segment's `wakerThreadId` (the
+ *   thread that released it), `holderName` from `threadNames`, `holderStackId` =
+ *   `wakerStackId`. Chain: waiter → holder → …: a holder's own holder is the waker of the
+ *   holder's latest `lock` segment overlapping the wait it ended (the holder was blocked
+ *   on another lock before it could release this one), up to 8 hops. When the chain comes
+ *   back to a thread already in it, that thread is appended once more and `deadlock` is
+ *   true (a self-wait gives `[t, t]`).
+ * - gc: the pauses overlapping the window, clipped to it, in start order.
+ * - pool-queue: `pool` with `waitNs` = `serverStartNs − arrivalNs`.
+ * - net: per peer — a net segment's `target`, else the covering client span's `peer`, else
+ *   `(unknown)`. A call is the covering client span (the outgoing call), else the segment;
+ *   `calls` counts distinct calls, `slowestNs` is the largest time one call contributed.
+ *   Sorted by total, largest first.
+ * - file: per path (`target`, else `(unknown)`), total and `ops` = distinct segments per
+ *   syscall name (`(unknown)` when none). Sorted by total, largest first.
+ * - cpu: sample count and the top 10 leaf frames by self samples (ties by name).
+ * - runqueue: `starvedNs` = the runqueue total.
+ *
+ * Samples
+ * - `sampleCount` counts samples in `[serverStartNs, endNs)` on the thread of the active
+ *   binding at the sample's time (a sample of a thread after the request hopped away, or
+ *   before the handler started, is not this request's work).
+ * - `sparse` = handler time (`endNs − serverStartNs`) < 2 × `samplePeriodNs`: with fewer
+ *   than two expected samples the cpu share is a guess. `samplePeriodNs` null → false.
+ *
+ * threadIds: the threads with a non-empty clipped binding (by binding start), then the
+ * lock holders of the chains (in chain order), each once.
+ *
+ * Cost: sorting bindings and client spans, one pass over the segments of each bound
+ * thread inside its binding pieces (binary search to the first), binary search per sample
+ * and per chain hop: O((segments + bindings + spans + samples) log n).
+ */
+
+export interface RequestInput {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly service: string | null;
+  readonly route: string | null;
+  readonly name: string;
+  /** Earliest evidence the request reached the process (≤ serverStartNs). */
+  readonly arrivalNs: Nanos;
+  /** The server span's start (handler started on a worker) and end. */
+  readonly serverStartNs: Nanos;
+  readonly endNs: Nanos;
+  /** Threads that executed the request and when (a request may hop threads). */
+  readonly bindings: readonly { readonly threadId: string; readonly startNs: Nanos; readonly endNs: Nanos }[];
+  /** Segments of every bound thread (and of lock holders, for chains), sorted per thread, covering at least the window. */
+  readonly segments: ReadonlyMap<string, readonly Segment[]>;
+  /** Child client spans of this request (outgoing calls): their time counts as `net` when the bound thread is not on a CPU. */
+  readonly clientSpans: readonly {
+    readonly startNs: Nanos;
+    readonly endNs: Nanos;
+    readonly peer: string | null;
+  }[];
+  /** Stop-the-world pauses of the process overlapping the window. */
+  readonly gcPauses: readonly GcEvidence[];
+  /** Set when the request waited for a worker: the pool, its size and busy workers at arrival (and for an event loop the blocking request). */
+  readonly pool: Omit<PoolQueueEvidence, 'waitNs'> | null;
+  /** On-CPU samples on the bound threads inside the window: time, thread and frames (leaf first, display names). */
+  readonly samples: readonly {
+    readonly threadId: string;
+    readonly timeNs: Nanos;
+    readonly frames: readonly string[];
+  }[];
+  readonly samplePeriodNs: Nanos | null;
+  readonly threadNames: ReadonlyMap<string, string>;
+}
+
+type Key = Cause | 'unknown';
+
+/** Breakdown keys in output order. */
+const KEYS: readonly Key[] = [...CAUSES, 'unknown'];
+
+/** Tie-break order of the dominant cause (and of compareRequests). */
+const TIE_ORDER: readonly Key[] = [
+  'lock',
+  'gc',
+  'pool-queue',
+  'net',
+  'file',
+  'cpu',
+  'runqueue',
+  'sleep',
+  'other',
+  'unknown',
+];
+
+const MAX_CHAIN_HOPS = 8;
+const TOP_FRAMES = 10;
+const UNKNOWN_LABEL = '(unknown)';
+
+/** Largest value; ties by the fixed order; an all-zero breakdown is `unknown`. */
+export function dominantCause(b: CauseBreakdown): Cause | 'unknown' {
+  let best: Key = 'unknown';
+  let bestNs = 0n;
+  for (const key of TIE_ORDER) {
+    const v = b[key];
+    if (v > bestNs) {
+      best = key;
+      bestNs = v;
+    }
+  }
+  return best;
+}
+
+/**
+ * Cause-by-cause difference `a − b` over every cause (and unknown), largest |delta| first
+ * (ties by the dominant-cause order). The deltas sum to `a.durationNs − b.durationNs`.
+ */
+export function compareRequests(
+  a: RequestAnalysis,
+  b: RequestAnalysis,
+): { cause: Cause | 'unknown'; aNs: Nanos; bNs: Nanos; deltaNs: Nanos }[] {
+  const rows = TIE_ORDER.map((cause) => {
+    const aNs = a.breakdown[cause] ?? 0n;
+    const bNs = b.breakdown[cause] ?? 0n;
+    return { cause, aNs, bNs, deltaNs: aNs - bNs };
+  });
+  // Array.prototype.sort is stable: equal |delta| keep the tie order.
+  return rows.sort((x, y) => {
+    const ax = abs(x.deltaNs);
+    const ay = abs(y.deltaNs);
+    return ax > ay ? -1 : ax < ay ? 1 : 0;
+  });
+}
+
+export function analyzeRequest(input: RequestInput): RequestAnalysis {
+  const winStart = input.arrivalNs;
+  const winEnd = max(input.endNs, winStart);
+  const handlerStart = clamp(input.serverStartNs, winStart, winEnd);
+
+  const totals = new Map<Key, bigint>(KEYS.map((k) => [k, 0n]));
+  const add = (key: Key, ns: bigint): void => {
+    if (ns > 0n) totals.set(key, (totals.get(key) ?? 0n) + ns);
+  };
+
+  // Before the handler.
+  const queuedNs = handlerStart - winStart;
+  add(input.pool ? 'pool-queue' : 'other', queuedNs);
+
+  const segs = new SegmentIndex(input.segments);
+  const bindingPieces = activePieces(input.bindings, handlerStart, winEnd);
+  const spanPieces = activePieces(input.clientSpans, handlerStart, winEnd);
+
+  const lockByKey = new Map<string | null, LockAcc>();
+  const peers = new Map<string, { total: bigint; calls: Map<object, bigint> }>();
+  const files = new Map<string, { total: bigint; ops: Map<string, Set<Segment>> }>();
+
+  const addNet = (peer: string, call: object, ns: bigint): void => {
+    if (ns <= 0n) return;
+    add('net', ns);
+    let acc = peers.get(peer);
+    if (!acc) peers.set(peer, (acc = { total: 0n, calls: new Map() }));
+    acc.total += ns;
+    acc.calls.set(call, (acc.calls.get(call) ?? 0n) + ns);
+  };
+
+  /** `[a, b)` with no thread evidence (no binding, a gap, idle/other/unknown): split by client spans. */
+  const addUnderSpans = (a: bigint, b: bigint, otherwise: Key): void => {
+    forEachPiece(spanPieces, a, b, (pa, pb, idx) => {
+      const span = idx >= 0 ? input.clientSpans[idx] : undefined;
+      if (span) addNet(span.peer ?? UNKNOWN_LABEL, span, pb - pa);
+      else add(otherwise, pb - pa);
+    });
+  };
+
+  const addSegment = (threadId: string, seg: Segment, a: bigint, b: bigint): void => {
+    const ns = b - a;
+    switch (seg.state) {
+      case 'cpu':
+      case 'runqueue':
+      case 'sleep':
+      case 'gc':
+        add(seg.state, ns);
+        return;
+      case 'lock': {
+        add('lock', ns);
+        const key = seg.lockId ?? null;
+        let acc = lockByKey.get(key);
+        if (!acc) lockByKey.set(key, (acc = { total: 0n, waits: new Map() }));
+        acc.total += ns;
+        const prev = acc.waits.get(seg);
+        acc.waits.set(seg, { threadId, ns: (prev?.ns ?? 0n) + ns });
+        return;
+      }
+      case 'file': {
+        add('file', ns);
+        const path = seg.target ?? UNKNOWN_LABEL;
+        let acc = files.get(path);
+        if (!acc) files.set(path, (acc = { total: 0n, ops: new Map() }));
+        acc.total += ns;
+        const op = seg.syscall ?? UNKNOWN_LABEL;
+        let set = acc.ops.get(op);
+        if (!set) acc.ops.set(op, (set = new Set()));
+        set.add(seg);
+        return;
+      }
+      case 'net':
+        forEachPiece(spanPieces, a, b, (pa, pb, idx) => {
+          const span = idx >= 0 ? input.clientSpans[idx] : undefined;
+          addNet(seg.target ?? span?.peer ?? UNKNOWN_LABEL, span ?? seg, pb - pa);
+        });
+        return;
+      case 'idle':
+      case 'other':
+        addUnderSpans(a, b, 'other');
+        return;
+      case 'unknown':
+        addUnderSpans(a, b, 'unknown');
+        return;
+    }
+  };
+
+  for (const piece of bindingPieces) {
+    const binding = piece.idx >= 0 ? input.bindings[piece.idx] : undefined;
+    if (!binding) {
+      addUnderSpans(piece.start, piece.end, 'unknown');
+      continue;
+    }
+    const list = segs.get(binding.threadId);
+    let cursor = piece.start;
+    let i = firstEndingAfter(list, cursor);
+    while (cursor < piece.end) {
+      const seg = list[i];
+      if (!seg || seg.startNs >= piece.end) {
+        addUnderSpans(cursor, piece.end, 'unknown');
+        break;
+      }
+      if (seg.startNs > cursor) {
+        addUnderSpans(cursor, seg.startNs, 'unknown');
+        cursor = seg.startNs;
+      }
+      const end = min(seg.endNs, piece.end);
+      addSegment(binding.threadId, seg, cursor, end);
+      cursor = end;
+      i++;
+    }
+  }
+
+  const breakdown = Object.fromEntries(KEYS.map((k) => [k, totals.get(k) ?? 0n])) as Record<Key, Nanos>;
+
+  // Threads: bound threads by binding start, then holders.
+  const threadIds: string[] = [];
+  const seen = new Set<string>();
+  const pushThread = (t: string): void => {
+    if (!seen.has(t)) {
+      seen.add(t);
+      threadIds.push(t);
+    }
+  };
+  const bound = input.bindings
+    .map((b, idx) => ({ b, idx }))
+    .filter(({ b }) => min(b.endNs, winEnd) > max(b.startNs, handlerStart))
+    .sort((x, y) => cmpBig(x.b.startNs, y.b.startNs) || x.idx - y.idx);
+  for (const { b } of bound) pushThread(b.threadId);
+
+  // Evidence.
+  const evidence: Mutable<CauseEvidence> = {};
+
+  if (breakdown.lock > 0n) {
+    const list: LockEvidence[] = [];
+    for (const [lockId, acc] of lockByKey) {
+      let rep: { seg: Segment; threadId: string; ns: bigint } | undefined;
+      for (const [seg, w] of acc.waits) {
+        if (!rep || w.ns > rep.ns || (w.ns === rep.ns && seg.startNs < rep.seg.startNs)) {
+          rep = { seg, threadId: w.threadId, ns: w.ns };
+        }
+      }
+      if (!rep) continue;
+      const { chain, deadlock } = lockChain(rep.threadId, rep.seg, segs);
+      const holder = rep.seg.wakerThreadId ?? null;
+      list.push({
+        lockId,
+        waitNs: acc.total,
+        waiterThreadId: rep.threadId,
+        holderThreadId: holder,
+        holderName: holder === null ? null : (input.threadNames.get(holder) ?? null),
+        holderStackId: rep.seg.wakerStackId ?? null,
+        chain,
+        deadlock,
+      });
+    }
+    list.sort((x, y) => cmpBig(y.waitNs, x.waitNs) || cmpNullableStr(x.lockId, y.lockId));
+    for (const l of list) for (const t of l.chain.slice(1)) pushThread(t);
+    evidence.lock = list;
+  }
+
+  if (breakdown.gc > 0n) {
+    const pauses: GcEvidence[] = [];
+    for (const p of input.gcPauses) {
+      const s = max(p.startNs, winStart);
+      const e = min(p.startNs + p.durationNs, winEnd);
+      if (e > s) pauses.push({ ...p, startNs: s, durationNs: e - s });
+    }
+    pauses.sort((x, y) => cmpBig(x.startNs, y.startNs));
+    if (pauses.length > 0) evidence.gc = pauses;
+  }
+
+  if (input.pool && queuedNs > 0n) evidence['pool-queue'] = { ...input.pool, waitNs: queuedNs };
+
+  if (breakdown.net > 0n) {
+    const list: PeerEvidence[] = [];
+    for (const [peer, acc] of peers) {
+      let slowest = 0n;
+      for (const ns of acc.calls.values()) slowest = max(slowest, ns);
+      list.push({ peer, totalNs: acc.total, calls: acc.calls.size, slowestNs: slowest });
+    }
+    list.sort((x, y) => cmpBig(y.totalNs, x.totalNs) || cmpStr(x.peer, y.peer));
+    evidence.net = list;
+  }
+
+  if (breakdown.file > 0n) {
+    const list: FileEvidence[] = [];
+    for (const [path, acc] of files) {
+      const ops: Record<string, number> = {};
+      for (const op of [...acc.ops.keys()].sort(cmpStr)) ops[op] = acc.ops.get(op)?.size ?? 0;
+      list.push({ path, totalNs: acc.total, ops });
+    }
+    list.sort((x, y) => cmpBig(y.totalNs, x.totalNs) || cmpStr(x.path, y.path));
+    evidence.file = list;
+  }
+
+  // Samples: on the active binding's thread, inside the handler time.
+  let sampleCount = 0;
+  const leafCounts = new Map<string, number>();
+  for (const s of input.samples) {
+    if (s.timeNs < handlerStart || s.timeNs >= winEnd) continue;
+    const piece = bindingPieces[pieceAt(bindingPieces, s.timeNs)];
+    const binding = piece && piece.idx >= 0 ? input.bindings[piece.idx] : undefined;
+    if (!binding || binding.threadId !== s.threadId) continue;
+    sampleCount++;
+    const leaf = s.frames[0];
+    if (leaf !== undefined) leafCounts.set(leaf, (leafCounts.get(leaf) ?? 0) + 1);
+  }
+
+  if (breakdown.cpu > 0n) {
+    const topFrames = [...leafCounts]
+      .map(([frame, samples]) => ({ frame, samples }))
+      .sort((x, y) => y.samples - x.samples || cmpStr(x.frame, y.frame))
+      .slice(0, TOP_FRAMES);
+    const cpu: CpuEvidence = { topFrames, samples: sampleCount };
+    evidence.cpu = cpu;
+  }
+
+  if (breakdown.runqueue > 0n) evidence.runqueue = { starvedNs: breakdown.runqueue };
+
+  const period = input.samplePeriodNs;
+  const sparse = period === null ? false : winEnd - handlerStart < 2n * period;
+
+  return {
+    traceId: input.traceId,
+    spanId: input.spanId,
+    service: input.service,
+    route: input.route,
+    name: input.name,
+    startNs: winStart,
+    endNs: winEnd,
+    durationNs: winEnd - winStart,
+    breakdown,
+    dominantCause: dominantCause(breakdown),
+    evidence,
+    sampleCount,
+    sparse,
+    threadIds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Internals
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface LockAcc {
+  total: bigint;
+  /** Per lock segment: the waiting (bound) thread and the time it contributed. */
+  waits: Map<Segment, { threadId: string; ns: bigint }>;
+}
+
+/**
+ * waiter → holder → holder's holder…: the holder's latest lock segment overlapping the wait
+ * it ended gives the next holder (its waker). Stops after 8 hops, at a holder without
+ * segments or lock wait, or when a thread repeats (deadlock).
+ */
+function lockChain(waiter: string, seg: Segment, segs: SegmentIndex): { chain: string[]; deadlock: boolean } {
+  const chain = [waiter];
+  const inChain = new Set(chain);
+  let wait: Segment = seg;
+  let holder = seg.wakerThreadId;
+  for (let hop = 0; holder !== undefined && hop < MAX_CHAIN_HOPS; hop++) {
+    chain.push(holder);
+    if (inChain.has(holder)) return { chain, deadlock: true };
+    inChain.add(holder);
+    const next = segs.latestLockOverlapping(holder, wait.startNs, wait.endNs);
+    if (!next) break;
+    wait = next;
+    holder = next.wakerThreadId;
+  }
+  return { chain, deadlock: false };
+}
+
+/** Per-thread segments in start order, non-overlapping, non-empty; built lazily. */
+class SegmentIndex {
+  private readonly sorted = new Map<string, readonly Segment[]>();
+  private readonly locks = new Map<string, readonly Segment[]>();
+
+  constructor(private readonly source: ReadonlyMap<string, readonly Segment[]>) {}
+
+  get(threadId: string): readonly Segment[] {
+    let list = this.sorted.get(threadId);
+    if (!list) {
+      list = normalizeSegments(this.source.get(threadId) ?? []);
+      this.sorted.set(threadId, list);
+    }
+    return list;
+  }
+
+  /** The latest `lock` segment of the thread with start < to and end > from. */
+  latestLockOverlapping(threadId: string, from: bigint, to: bigint): Segment | undefined {
+    let list = this.locks.get(threadId);
+    if (!list) {
+      list = this.get(threadId).filter((s) => s.state === 'lock');
+      this.locks.set(threadId, list);
+    }
+    // Last index with startNs < to.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid]?.startNs ?? 0n) < to) lo = mid + 1;
+      else hi = mid;
+    }
+    const cand = list[lo - 1];
+    return cand && cand.endNs > from ? cand : undefined;
+  }
+}
+
+function normalizeSegments(input: readonly Segment[]): readonly Segment[] {
+  let clean = true;
+  let prevEnd: bigint | null = null;
+  for (const s of input) {
+    if (s.endNs <= s.startNs || (prevEnd !== null && s.startNs < prevEnd)) {
+      clean = false;
+      break;
+    }
+    prevEnd = s.endNs;
+  }
+  if (clean) return input;
+  const order = input.map((s, i) => ({ s, i })).sort((x, y) => cmpBig(x.s.startNs, y.s.startNs) || x.i - y.i);
+  const out: Segment[] = [];
+  let end: bigint | null = null;
+  for (const { s } of order) {
+    const start: bigint = end !== null && s.startNs < end ? end : s.startNs;
+    if (s.endNs <= start) continue;
+    out.push(start === s.startNs ? s : { ...s, startNs: start });
+    end = s.endNs;
+  }
+  return out;
+}
+
+/** Index of the first segment whose end is after `t` (segments sorted and disjoint). */
+function firstEndingAfter(list: readonly Segment[], t: bigint): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid]?.endNs ?? 0n) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+interface Piece {
+  readonly start: bigint;
+  readonly end: bigint;
+  /** Index of the active interval, -1 when none covers the piece. */
+  readonly idx: number;
+}
+
+/**
+ * Partitions `[from, to)` into pieces, each with the latest-starting interval covering it
+ * (by its own start, before clipping; equal starts: the later index), or -1. Intervals are
+ * clipped to `[from, to)`.
+ * Adjacent pieces with the same interval are merged. O(n log n).
+ */
+function activePieces(
+  items: readonly { readonly startNs: Nanos; readonly endNs: Nanos }[],
+  from: bigint,
+  to: bigint,
+): Piece[] {
+  if (to <= from) return [];
+  const clipped: { start: bigint; end: bigint; idx: number; rank: bigint }[] = [];
+  items.forEach((it, idx) => {
+    const start = max(it.startNs, from);
+    const end = min(it.endNs, to);
+    if (end > start) clipped.push({ start, end, idx, rank: it.startNs });
+  });
+  clipped.sort((a, b) => cmpBig(a.start, b.start) || a.idx - b.idx);
+  const bounds = new Set<bigint>([from, to]);
+  for (const c of clipped) {
+    bounds.add(c.start);
+    bounds.add(c.end);
+  }
+  const points = [...bounds].sort(cmpBig);
+  // Max-heap by (unclipped start, idx): the latest-starting interval is on top.
+  const heap = new Heap<{ start: bigint; end: bigint; idx: number; rank: bigint }>(
+    (a, b) => a.rank > b.rank || (a.rank === b.rank && a.idx > b.idx),
+  );
+  const out: Piece[] = [];
+  let next = 0;
+  for (let p = 0; p + 1 < points.length; p++) {
+    const a = points[p] ?? from;
+    const b = points[p + 1] ?? to;
+    for (let c = clipped[next]; c && c.start <= a; c = clipped[++next]) heap.push(c);
+    while (heap.peek() && (heap.peek()?.end ?? 0n) <= a) heap.pop();
+    const idx = heap.peek()?.idx ?? -1;
+    const last = out[out.length - 1];
+    if (last && last.idx === idx && last.end === a) out[out.length - 1] = { start: last.start, end: b, idx };
+    else out.push({ start: a, end: b, idx });
+  }
+  return out;
+}
+
+/** Index of the piece containing `t` (pieces contiguous), or -1. */
+function pieceAt(pieces: readonly Piece[], t: bigint): number {
+  let lo = 0;
+  let hi = pieces.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((pieces[mid]?.end ?? 0n) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  const p = pieces[lo];
+  return p && p.start <= t ? lo : -1;
+}
+
+/** Calls `fn` for each piece ∩ `[a, b)`; pieces must cover `[a, b)` (they cover the handler time). */
+function forEachPiece(
+  pieces: readonly Piece[],
+  a: bigint,
+  b: bigint,
+  fn: (start: bigint, end: bigint, idx: number) => void,
+): void {
+  let cursor = a;
+  let lo = 0;
+  let hi = pieces.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((pieces[mid]?.end ?? 0n) <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; cursor < b; i++) {
+    const p = pieces[i];
+    if (!p || p.start >= b) {
+      fn(cursor, b, -1);
+      return;
+    }
+    if (p.start > cursor) {
+      fn(cursor, p.start, -1);
+      cursor = p.start;
+    }
+    const end = min(p.end, b);
+    fn(cursor, end, p.idx);
+    cursor = end;
+  }
+}
+
+class Heap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly above: (a: T, b: T) => boolean) {}
+
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  push(item: T): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >>> 1;
+      const p = items[parent] as T;
+      if (!this.above(item, p)) break;
+      items[i] = p;
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): T | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let best = i;
+      let bestItem = last;
+      const li = items[l];
+      if (l < items.length && li !== undefined && this.above(li, bestItem)) {
+        best = l;
+        bestItem = li;
+      }
+      const ri = items[r];
+      if (r < items.length && ri !== undefined && this.above(ri, bestItem)) {
+        best = r;
+        bestItem = ri;
+      }
+      if (best === i) break;
+      items[i] = bestItem;
+      i = best;
+    }
+    items[i] = last;
+    return top;
+  }
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+function clamp(v: bigint, lo: bigint, hi: bigint): bigint {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+function abs(v: bigint): bigint {
+  return v < 0n ? -v : v;
+}
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+function cmpNullableStr(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return cmpStr(a, b);
+}

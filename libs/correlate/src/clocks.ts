@@ -1,0 +1,212 @@
+import type { Nanos } from '@threadreel/model';
+
+/**
+ * Maps each source's clock to epoch ns (CLOCK_REALTIME) and says how it knows.
+ *
+ * - `realtime`: already epoch ns (strace -ttt, OTLP, JFR, Python epochNs): offset 0.
+ * - `monotonic`: the manifest's monotonic↔realtime pairs (taken at capture start and end):
+ *   offset = realtime − monotonic of the start pair; the change between the pairs is the
+ *   drift (NTP slew over the capture), reported as the residual spread.
+ * - `perf-default` (sched_clock) and `boottime`: no pair exists for them. sched_clock counts
+ *   from boot like CLOCK_MONOTONIC and usually stays within microseconds of it on x86 with a
+ *   stable TSC, so the monotonic offset is used with low confidence, and the correlator then
+ *   checks it against strace (see {@link estimateResidual}).
+ * - `local-wall`: local time printed without a zone: the capture's IANA zone gives the offset
+ *   (at the capture's time, DST included).
+ * - `process-start` / `uptime`: ns since the process (JVM) started: needs the start's epoch,
+ *   from evidence the caller found (a log line anchoring both clocks, a paired decorator).
+ * - `relative` / `none` / unknown clocks: not alignable; events of that source stay off the axis.
+ */
+
+export interface ClockPair {
+  readonly at: string;
+  readonly monotonicNs: Nanos;
+  readonly realtimeNs: Nanos;
+  readonly uncertaintyNs: Nanos | null;
+}
+
+export interface ClockContext {
+  readonly pairs: readonly ClockPair[];
+  /** IANA zone of the capture (manifest `timeZone`). */
+  readonly timeZone: string | null;
+  /** A moment of the capture (epoch ns) at which to evaluate the zone's UTC offset. */
+  readonly aroundNs: Nanos | null;
+  /** Epoch ns of the process start, when some evidence gave it, and that evidence. */
+  readonly processStart?: { readonly ns: Nanos; readonly evidence: string } | null;
+}
+
+export interface ClockAlignment {
+  readonly clock: string;
+  /** Add to a source time to get epoch ns; null when the clock cannot be aligned. */
+  readonly offsetNs: Nanos | null;
+  readonly method: string;
+  /** 0..1 */
+  readonly confidence: number;
+  /** Spread of the evidence (pair drift, residual MAD), when measured. */
+  readonly spreadNs: Nanos | null;
+  readonly evidence: Readonly<Record<string, string>>;
+}
+
+function abs(x: bigint): bigint {
+  return x < 0n ? -x : x;
+}
+
+function monotonicOffset(
+  ctx: ClockContext,
+): { offset: Nanos; spread: Nanos; evidence: Record<string, string> } | null {
+  const [first] = ctx.pairs;
+  if (!first) return null;
+  const last = ctx.pairs[ctx.pairs.length - 1] ?? first;
+  const offset = first.realtimeNs - first.monotonicNs;
+  const drift = last.realtimeNs - last.monotonicNs - offset;
+  const evidence: Record<string, string> = {
+    pairs: String(ctx.pairs.length),
+    startPair: `${first.monotonicNs} mono = ${first.realtimeNs} real (±${first.uncertaintyNs ?? '?'} ns)`,
+    driftNs: drift.toString(),
+  };
+  return { offset, spread: abs(drift), evidence };
+}
+
+/** The UTC offset (ns, local − UTC) of an IANA zone at an instant; null for an unknown zone. */
+export function zoneOffsetNs(timeZone: string, atNs: Nanos): Nanos | null {
+  try {
+    const ms = Number(atNs / 1_000_000n);
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    }).formatToParts(new Date(ms));
+    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? NaN);
+    const local = Date.UTC(
+      get('year'),
+      get('month') - 1,
+      get('day'),
+      get('hour'),
+      get('minute'),
+      get('second'),
+    );
+    const utc = Math.floor(ms / 1000) * 1000;
+    if (!Number.isFinite(local)) return null;
+    return BigInt(local - utc) * 1_000_000n;
+  } catch {
+    return null;
+  }
+}
+
+/** The offset that puts `clock` times on the epoch axis, with its method and evidence. */
+export function alignClock(clock: string, ctx: ClockContext): ClockAlignment {
+  const none = (method: string, evidence: Record<string, string> = {}): ClockAlignment => ({
+    clock,
+    offsetNs: null,
+    method,
+    confidence: 0,
+    spreadNs: null,
+    evidence,
+  });
+  switch (clock) {
+    case 'realtime':
+      return {
+        clock,
+        offsetNs: 0n,
+        method: 'epoch time as recorded',
+        confidence: 1,
+        spreadNs: null,
+        evidence: {},
+      };
+    case 'monotonic': {
+      const m = monotonicOffset(ctx);
+      if (!m) return none('no monotonic↔realtime pair in the manifest');
+      return {
+        clock,
+        offsetNs: m.offset,
+        method: 'manifest clock pair',
+        confidence: 1,
+        spreadNs: m.spread,
+        evidence: m.evidence,
+      };
+    }
+    case 'perf-default':
+    case 'boottime': {
+      const m = monotonicOffset(ctx);
+      if (!m) return none(`no clock pair to place ${clock} times`);
+      return {
+        clock,
+        offsetNs: m.offset,
+        method: `assumed ≈ CLOCK_MONOTONIC (${clock} has no pair; record perf with -k mono)`,
+        confidence: 0.3,
+        spreadNs: m.spread,
+        evidence: m.evidence,
+      };
+    }
+    case 'local-wall': {
+      if (ctx.timeZone === null || ctx.aroundNs === null)
+        return none('local wall time without a capture time zone');
+      const z = zoneOffsetNs(ctx.timeZone, ctx.aroundNs);
+      if (z === null) return none(`unknown time zone ${ctx.timeZone}`);
+      return {
+        clock,
+        offsetNs: -z,
+        method: `local time in ${ctx.timeZone} (manifest time zone)`,
+        confidence: 0.9,
+        spreadNs: null,
+        evidence: { timeZone: ctx.timeZone, utcOffsetNs: z.toString() },
+      };
+    }
+    case 'process-start':
+    case 'uptime':
+    case 'process-uptime': {
+      const s = ctx.processStart;
+      if (!s) return none('time since process start, and no evidence of when the process started');
+      return {
+        clock,
+        offsetNs: s.ns,
+        method: 'process start anchored by evidence',
+        confidence: 0.8,
+        spreadNs: null,
+        evidence: { processStartNs: s.ns.toString(), from: s.evidence },
+      };
+    }
+    default:
+      return none(`clock ${clock} has no mapping to epoch time`);
+  }
+}
+
+export interface Residual {
+  /** Median of (reference − source) over the matched moments. */
+  readonly medianNs: Nanos;
+  /** Median absolute deviation around it. */
+  readonly madNs: Nanos;
+  readonly matches: number;
+  /** Strong enough to apply: ≥ 20 matches and |median| > 3 × MAD and > 100 µs. */
+  readonly strong: boolean;
+}
+
+function median(sorted: readonly bigint[]): bigint {
+  const n = sorted.length;
+  const a = sorted[(n - 1) >> 1] ?? 0n;
+  const b = sorted[n >> 1] ?? 0n;
+  return (a + b) / 2n;
+}
+
+/**
+ * Residual offset between two sources that saw the same moments (e.g. a thread leaving the
+ * CPU in sched_switch and the blocking syscall strace printed): `diffs` are reference − source.
+ */
+export function estimateResidual(diffs: readonly bigint[]): Residual | null {
+  if (diffs.length === 0) return null;
+  const sorted = [...diffs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const med = median(sorted);
+  const dev = sorted.map((d) => abs(d - med)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const mad = median(dev);
+  return {
+    medianNs: med,
+    madNs: mad,
+    matches: diffs.length,
+    strong: diffs.length >= 20 && abs(med) > 3n * mad && abs(med) > 100_000n,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Thread identity helpers: kernel comm truncation, pool names, and which threads are the
+ * runtime's own (GC, JIT, VM) rather than application (mutator) threads.
+ */
+
+/** The kernel keeps 15 bytes of a thread name (TASK_COMM_LEN 16 with the NUL). */
+export function kernelComm(name: string): string {
+  const bytes = Buffer.from(name, 'utf8');
+  if (bytes.length <= 15) return name;
+  // Cut on a character boundary, as the kernel's byte cut would leave a broken last character.
+  let end = 15;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/** Whether a full runtime name and a (possibly truncated) kernel comm name the same thread. */
+export function sameThreadName(fullName: string, comm: string): boolean {
+  return fullName === comm || kernelComm(fullName) === comm;
+}
+
+const POOL_PATTERNS: readonly [RegExp, (m: RegExpExecArray) => string][] = [
+  // Tomcat / Jetty / Netty / executors: http-nio-8080-exec-12, pool-3-thread-7, nioEventLoopGroup-2-3
+  [/^(http-nio-\d+-exec)-\d+$/, (m) => m[1] ?? ''],
+  [/^(pool-\d+)-thread-\d+$/, (m) => m[1] ?? ''],
+  [/^(ForkJoinPool[.-][\w.-]*?)-worker-\d+$/, (m) => m[1] ?? ''],
+  [/^(nioEventLoopGroup-\d+)-\d+$/, (m) => m[1] ?? ''],
+  // JVM GC and JIT threads: GC Thread#3, G1 Conc#0, C2 CompilerThre(ad0)
+  [/^(GC Thread|G1 Conc|G1 Refine|ZWorker|ZRuntimeWorker)#\d+$/, (m) => m[1] ?? ''],
+  // libuv worker threads (Node names them libuv-worker), V8 platform workers
+  [/^(libuv-worker|V8 DefaultWorke|V8 DefaultWorker)$/, (m) => m[1] ?? ''],
+  // generic: name-N, name_N, name#N
+  [/^(.*?[A-Za-z])[-_#.]?\d+$/, (m) => m[1] ?? ''],
+];
+
+/**
+ * The pool a thread belongs to by its name (`http-worker-3` → `http-worker`,
+ * `worker_1` → `worker`), or null for a name with no numbered pattern. The caller keeps a
+ * pool only when two or more threads share it.
+ */
+export function poolName(name: string): string | null {
+  for (const [re, pick] of POOL_PATTERNS) {
+    const m = re.exec(name);
+    if (m) {
+      const p = pick(m);
+      return p.length > 0 ? p : null;
+    }
+  }
+  return null;
+}
+
+const JVM_INTERNAL =
+  /^(GC Thread|G1 |VM Thread|VM Periodic|C1 CompilerThre|C2 CompilerThre|Sweeper thread|Signal Dispatch|Reference Handl|Finalizer|Common-Cleaner|Monitor Deflati|Notification Th|Service Thread|Attach Listener|JFR |ZWorker|ZDirector|ZStat|Z Driver|Z Unmap|Shenandoah)/;
+
+/**
+ * Whether a thread runs application code that a stop-the-world pause stops (a mutator).
+ * JVM internal threads (GC workers, VM thread, JIT compilers, JFR) keep running during a pause.
+ */
+export function isMutator(name: string | null, runtime: string | null): boolean {
+  if (name === null) return true;
+  if (runtime === 'jvm' || runtime === null) return !JVM_INTERNAL.test(name);
+  return true;
+}

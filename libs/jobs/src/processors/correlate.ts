@@ -1,0 +1,598 @@
+import { analyzeRequest, frameDisplayName } from '@threadreel/analysis';
+import {
+  alignClock,
+  bindSpans,
+  buildSegments,
+  classifyStack,
+  estimateResidual,
+  isMutator,
+  poolName,
+  type BindLog,
+  type BindSpan,
+  type BindThread,
+  type ClockPair,
+  type FdHandoff,
+  type StackVerdict,
+  type ThreadInput,
+} from '@threadreel/correlate';
+import type {
+  CaptureManifest,
+  GcEvidence,
+  PoolQueueEvidence,
+  RequestAnalysis,
+  Segment,
+  SpanBinding,
+} from '@threadreel/model';
+import type { CorrelationStore, CorrelationThread, FileOffsets, SpanRow } from '@threadreel/store';
+
+/**
+ * The correlate step of a capture: clocks → threads → segments and wakeups → span
+ * bindings → per-request breakdowns, all stored so that listing and replay only read.
+ * Pure decisions live in libs/correlate and libs/analysis; this module moves rows.
+ */
+
+const SAMPLING_FORMATS = new Set(['perf-script']);
+const SYSCALL_FORMATS = new Set(['strace']);
+const RUNTIME_FORMATS = new Set(['jfr-json']);
+
+export interface CorrelationSummary {
+  threads: number;
+  segments: number;
+  wakeups: number;
+  bindings: number;
+  requests: number;
+  clocks: { file: string; clock: string | null; offsetNs: string | null; method: string }[];
+}
+
+interface FileClock {
+  id: string;
+  ordinal: number;
+  name: string;
+  format: string | null;
+  offset: bigint | null;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function manifestPairs(m: CaptureManifest | null): ClockPair[] {
+  return (m?.clocks ?? []).map((c) => ({
+    at: c.at,
+    monotonicNs: BigInt(c.monotonicNs),
+    realtimeNs: BigInt(c.realtimeNs),
+    uncertaintyNs: c.uncertaintyNs === undefined ? null : BigInt(c.uncertaintyNs),
+  }));
+}
+
+/** Clock offsets of every parsed file (and of each clock inside GC logs), recorded with their evidence. */
+async function alignClocks(
+  store: CorrelationStore,
+  captureId: string,
+  manifest: CaptureManifest | null,
+  log: (m: string) => void,
+): Promise<{
+  files: FileClock[];
+  gcOffsets: Map<string, bigint>;
+  summary: CorrelationSummary['clocks'];
+  samplePeriodNs: bigint | null;
+}> {
+  const pairs = manifestPairs(manifest);
+  const around = pairs[0]?.realtimeNs ?? null;
+  const ctx = { pairs, timeZone: manifest?.timeZone ?? null, aroundNs: around };
+  const files: FileClock[] = [];
+  const gcOffsets = new Map<string, bigint>();
+  const summary: CorrelationSummary['clocks'] = [];
+  let samplePeriodNs: bigint | null = null;
+  for (const f of await store.files(captureId)) {
+    if (f.state !== 'parsed') continue;
+    if (f.format === 'perf-script') samplePeriodNs ??= samplePeriodFromCmdline(f.headers.cmdline);
+    if (
+      f.format === 'jvm-unified' ||
+      f.format === 'node-trace-gc' ||
+      f.format === 'go-gctrace' ||
+      f.format === 'python-gc-jsonl'
+    ) {
+      // GC logs carry their clock per row.
+      const parts: string[] = [];
+      let first: ReturnType<typeof alignClock> | null = null;
+      for (const clock of await store.rowClocks(captureId, f.ordinal)) {
+        const a = alignClock(clock === 'local-wall' ? 'local-wall' : clock, ctx);
+        first ??= a;
+        if (a.offsetNs !== null) gcOffsets.set(`${f.ordinal}:${clock}`, a.offsetNs);
+        parts.push(`${clock}: ${a.method}`);
+      }
+      await store.recordClock(f.id, first?.offsetNs ?? null, parts.join('; ') || 'no events', {
+        perClock: parts,
+      });
+      summary.push({
+        file: f.name,
+        clock: f.clock,
+        offsetNs: first?.offsetNs?.toString() ?? null,
+        method: parts.join('; '),
+      });
+      continue;
+    }
+    const clock = f.clock ?? (f.format === 'strace' || f.format === 'logs' ? 'realtime' : null);
+    const a = clock === null ? null : alignClock(clock, ctx);
+    files.push({ id: f.id, ordinal: f.ordinal, name: f.name, format: f.format, offset: a?.offsetNs ?? null });
+    const method = a?.method ?? 'no clock: not placed on the time axis';
+    await store.recordClock(f.id, a?.offsetNs ?? null, method, {
+      ...(a?.evidence ?? {}),
+      confidence: a?.confidence ?? 0,
+      ...(a?.spreadNs != null ? { spreadNs: a.spreadNs.toString() } : {}),
+    });
+    summary.push({ file: f.name, clock, offsetNs: a?.offsetNs?.toString() ?? null, method });
+  }
+  log(`clocks: ${summary.map((s) => `${s.file}=${s.offsetNs ?? 'n/a'}`).join(', ')}`);
+  return { files, gcOffsets, summary, samplePeriodNs };
+}
+
+/**
+ * The on-CPU sampling period from perf's recorded command line: `-F N` / `freq=N` → 1 s / N,
+ * `-c N` on cpu-clock (period in ns). Null when the headers do not say.
+ */
+export function samplePeriodFromCmdline(cmdline: string | undefined): bigint | null {
+  if (!cmdline) return null;
+  const freq = /(?:freq=|-F\s+|--freq[= ])(\d+)/.exec(cmdline)?.[1];
+  if (freq && Number(freq) > 0) return 1_000_000_000n / BigInt(freq);
+  const count = /cpu-clock\S*\b.*?(?:-c\s+|period=)(\d+)/.exec(cmdline)?.[1];
+  if (count && Number(count) > 1) return BigInt(count);
+  return null;
+}
+
+function offsetsOf(files: readonly FileClock[], formats: ReadonlySet<string>): Map<number, bigint> {
+  const m = new Map<number, bigint>();
+  for (const f of files)
+    if (f.format !== null && formats.has(f.format) && f.offset !== null) m.set(f.ordinal, f.offset);
+  return m;
+}
+
+/**
+ * Checks strace against sched_switch: a blocking syscall's entry should sit just before the
+ * thread leaves the CPU. Returns the residual (sched − strace) over the matched calls.
+ */
+function straceResidual(
+  schedOut: readonly bigint[],
+  calls: readonly { startNs: bigint; endNs: bigint }[],
+): bigint[] {
+  const diffs: bigint[] = [];
+  let j = 0;
+  for (const c of calls) {
+    if (c.endNs - c.startNs < 1_000_000n) continue;
+    while (j < schedOut.length && (schedOut[j] ?? 0n) < c.startNs - 2_000_000n) j++;
+    const t = schedOut[j];
+    if (t !== undefined && t <= c.startNs + 2_000_000n) diffs.push(t - c.startNs);
+  }
+  return diffs;
+}
+
+export async function correlateCapture(
+  store: CorrelationStore,
+  captureId: string,
+  manifest: CaptureManifest | null,
+  log: (m: string) => void,
+): Promise<CorrelationSummary> {
+  const {
+    files,
+    gcOffsets,
+    summary: clocks,
+    samplePeriodNs,
+  } = await alignClocks(store, captureId, manifest, log);
+  const perfOffsets: FileOffsets = offsetsOf(files, SAMPLING_FORMATS);
+  const straceOffsets = offsetsOf(files, SYSCALL_FORMATS);
+  const runtimeOffsets: FileOffsets = offsetsOf(files, RUNTIME_FORMATS);
+  const runtime = manifest?.target?.runtime ?? null;
+  const threads = await store.resolveThreads(captureId, manifest?.target?.pid ?? null);
+  const byTid = new Map(threads.map((t) => [t.tid, t]));
+  const names = new Map(threads.map((t) => [t.id, bestName(t)]));
+
+  // Pools: numbered names shared by two or more threads.
+  const poolCount = new Map<string, number>();
+  for (const t of threads) {
+    const p = poolName(bestName(t));
+    if (p) poolCount.set(p, (poolCount.get(p) ?? 0) + 1);
+  }
+  const poolOf = (t: CorrelationThread): string | null => {
+    const p = poolName(bestName(t));
+    return p && (poolCount.get(p) ?? 0) >= 2 ? p : null;
+  };
+
+  const pauses = await store.pauses(captureId, gcOffsets);
+  const gcEvidence: GcEvidence[] = pauses.map((p) => ({
+    phase: p.phase,
+    startNs: p.startNs,
+    durationNs: p.endNs - p.startNs,
+    gcId: p.gcId,
+  }));
+
+  const writer = await store.openWriter(captureId);
+  const segmentsByThread = new Map<string, Segment[]>();
+  let segmentCount = 0;
+  let wakeupCount = 0;
+  const residualDiffs: bigint[] = [];
+  try {
+    const verdicts = new Map<string, StackVerdict | null>();
+    for (const t of threads) {
+      const [sched, calls, rt, samples] = await Promise.all([
+        store.sched(captureId, t.tid, perfOffsets),
+        store.syscalls(captureId, t.tid, straceOffsets),
+        store.runtimeEvents(captureId, t.tid, runtimeOffsets),
+        store.sampleTimes(captureId, t.id, perfOffsets),
+      ]);
+      const outs = sched.filter((s) => s.kind === 'out').map((s) => s.timeNs);
+      if (residualDiffs.length < 5000) residualDiffs.push(...straceResidual(outs, calls));
+      const stackIds = sched.flatMap((s) =>
+        s.kind === 'out' && s.stackId && !verdicts.has(s.stackId) ? [s.stackId] : [],
+      );
+      for (const [id, frames] of await store.stackFrames(captureId, stackIds))
+        verdicts.set(id, classifyStack(frames));
+      let lo: bigint | null = null;
+      let hi: bigint | null = null;
+      const see = (a: bigint, b: bigint = a) => {
+        lo = lo === null ? a : min(lo, a);
+        hi = hi === null ? b : max(hi, b);
+      };
+      for (const s of sched) see(s.timeNs);
+      for (const c of calls) see(c.startNs, c.endNs);
+      for (const r of rt) see(r.startNs, r.endNs);
+      for (const s of samples) see(s);
+      if (lo === null || hi === null) continue;
+      const input: ThreadInput = {
+        threadId: t.id,
+        lifeStartNs: lo,
+        lifeEndNs: (hi as bigint) + 1n,
+        sched: sched.map((s) => ({
+          timeNs: s.timeNs,
+          kind: s.kind,
+          ...(s.prevState !== null ? { prevState: s.prevState } : {}),
+          ...(s.kind === 'out' && s.stackId !== null ? { stackId: s.stackId } : {}),
+          ...(s.kind === 'wakeup'
+            ? {
+                wakerThreadId: s.otherTid !== null ? (byTid.get(s.otherTid)?.id ?? null) : null,
+                ...(s.stackId !== null ? { wakerStackId: s.stackId } : {}),
+              }
+            : {}),
+        })),
+        syscalls: calls.map((c) => ({
+          startNs: c.startNs,
+          endNs: c.endNs,
+          name: c.name,
+          category: c.category as ThreadInput['syscalls'][number]['category'],
+          ...(c.target !== null ? { target: c.target } : {}),
+          ...(c.fdKind !== null ? { fdKind: c.fdKind } : {}),
+          ...(c.futexAddr !== null ? { futexAddr: c.futexAddr } : {}),
+          ...(c.futexOp !== null ? { futexOp: c.futexOp } : {}),
+        })),
+        runtime: rt.map((r) => ({
+          startNs: r.startNs,
+          endNs: r.endNs,
+          type: r.type as ThreadInput['runtime'][number]['type'],
+          ...(r.objectClass !== null ? { objectClass: r.objectClass } : {}),
+          ...(r.address !== null ? { address: r.address } : {}),
+          ...(r.ownerTid !== null ? { ownerThreadId: byTid.get(r.ownerTid)?.id ?? null } : {}),
+          ...(r.stackId !== null ? { stackId: r.stackId } : {}),
+          ...(r.target !== null ? { target: r.target } : {}),
+        })),
+        pauses: pauses.map((p) => ({ startNs: p.startNs, endNs: p.endNs, phase: p.phase, gcId: p.gcId })),
+        mutator: isMutator(bestName(t), runtime),
+        samples,
+        samplePeriodNs,
+        stackState: (id) => verdicts.get(id) ?? null,
+      };
+      const built = buildSegments(input);
+      segmentsByThread.set(t.id, built.segments);
+      for (const s of built.segments) {
+        const p = writer.segment(s);
+        if (p) await p;
+      }
+      for (const w of built.wakeups) {
+        const p = writer.wakeup(w);
+        if (p) await p;
+      }
+      segmentCount += built.segments.length;
+      wakeupCount += built.wakeups.length;
+      await store.setThreadInfo(captureId, t.id, poolOf(t), built.quality);
+    }
+    const residual = estimateResidual(residualDiffs);
+    if (residual) {
+      log(
+        `strace vs sched_switch: median ${residual.medianNs} ns, MAD ${residual.madNs} ns over ${residual.matches} blocking calls${residual.strong ? ' (strong)' : ''}`,
+      );
+      for (const f of files.filter((x) => x.format === 'strace'))
+        await store.recordClock(f.id, f.offset, 'epoch time as recorded; checked against sched_switch', {
+          residualMedianNs: residual.medianNs.toString(),
+          residualMadNs: residual.madNs.toString(),
+          matchedCalls: residual.matches,
+          applied: false,
+          why: residual.strong
+            ? 'strong but within strace’s own ptrace latency: strace prints the entry before the thread blocks'
+            : 'weak evidence: kept the recorded epoch time',
+        });
+    }
+
+    // Bindings.
+    const spans = await store.spans(captureId);
+    const logs = await store.tracedLogs(captureId);
+    const bindThreads: BindThread[] = threads.map((t) => ({
+      threadId: t.id,
+      pid: t.pid,
+      tid: t.tid,
+      names: t.names,
+      javaIds: t.javaIds,
+    }));
+    const handoffs = await fdHandoffs(store, captureId, straceOffsets, byTid);
+    const bindLogs: BindLog[] = logs.map((l) => ({
+      timeNs: l.timeNs,
+      tid: l.tid,
+      threadName: l.threadName,
+      traceIds: l.traceIds,
+      spanId: l.spanId,
+    }));
+    const bindings = bindSpans(spans.map(toBindSpan), bindThreads, bindLogs, { runtime, handoffs });
+    for (const b of bindings) {
+      const p = writer.binding(b);
+      if (p) await p;
+    }
+
+    // Requests.
+    const requests = await analyzeRequests({
+      store,
+      captureId,
+      spans,
+      bindings,
+      logs: bindLogs,
+      handoffs,
+      threads,
+      segmentsByThread,
+      names,
+      poolOf,
+      gcEvidence,
+      perfOffsets,
+      samplePeriodNs,
+    });
+    await writer.commit(requests);
+    log(
+      `correlated: ${threads.length} threads, ${segmentCount} segments, ${wakeupCount} wakeups, ${bindings.length} bindings, ${requests.length} requests`,
+    );
+    return {
+      threads: threads.length,
+      segments: segmentCount,
+      wakeups: wakeupCount,
+      bindings: bindings.length,
+      requests: requests.length,
+      clocks,
+    };
+  } catch (e) {
+    await writer.rollback().catch(() => undefined);
+    throw e;
+  }
+}
+
+function bestName(t: CorrelationThread): string {
+  // The longest name is the runtime's full one (jstack/JFR) rather than the 15-byte comm.
+  return [...t.names].sort((a, b) => b.length - a.length)[0] ?? `tid ${t.tid}`;
+}
+
+function toBindSpan(s: SpanRow): BindSpan {
+  const a = s.attributes;
+  const tid = a['thread.id'];
+  const pid = a['process.pid'];
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    kind: s.kind,
+    startNs: s.startNs,
+    endNs: s.endNs,
+    pid: typeof pid === 'number' ? pid : typeof pid === 'string' && /^\d+$/.test(pid) ? Number(pid) : null,
+    threadAttr: typeof tid === 'number' || typeof tid === 'string' ? String(tid) : null,
+    threadName: typeof a['thread.name'] === 'string' ? a['thread.name'] : null,
+  };
+}
+
+/** strace accept → first read of the same connection on another thread. */
+async function fdHandoffs(
+  store: CorrelationStore,
+  captureId: string,
+  offsets: FileOffsets,
+  byTid: ReadonlyMap<number, CorrelationThread>,
+): Promise<FdHandoff[]> {
+  const accepts = await store.accepts(captureId, offsets);
+  if (!accepts.length) return [];
+  const reads = await store.firstReads(captureId, offsets);
+  const readsByPeer = new Map<string, typeof reads>();
+  for (const r of reads) readsByPeer.set(r.peer, [...(readsByPeer.get(r.peer) ?? []), r]);
+  const out: FdHandoff[] = [];
+  for (const a of accepts) {
+    const acceptor = byTid.get(a.tid);
+    if (!acceptor) continue;
+    // Reads by the acceptor itself (a server without a pool) hand nothing off but still date the arrival.
+    const first = (readsByPeer.get(a.peer) ?? [])
+      .filter((r) => r.timeNs >= a.timeNs)
+      .sort((x, y) => (x.timeNs < y.timeNs ? -1 : 1))[0];
+    const reader = first ? byTid.get(first.tid) : undefined;
+    if (!first || !reader) continue;
+    out.push({
+      acceptNs: a.timeNs,
+      acceptorThreadId: acceptor.id,
+      readerThreadId: reader.id,
+      readNs: first.timeNs,
+      fd: 0,
+      peer: a.peer,
+    });
+  }
+  return out;
+}
+
+interface RequestContext {
+  store: CorrelationStore;
+  captureId: string;
+  spans: readonly SpanRow[];
+  bindings: readonly SpanBinding[];
+  logs: readonly BindLog[];
+  handoffs: readonly FdHandoff[];
+  threads: readonly CorrelationThread[];
+  segmentsByThread: ReadonlyMap<string, Segment[]>;
+  names: ReadonlyMap<string, string>;
+  poolOf: (t: CorrelationThread) => string | null;
+  gcEvidence: readonly GcEvidence[];
+  perfOffsets: FileOffsets;
+  samplePeriodNs: bigint | null;
+}
+
+/** Requests: server spans (or root spans when a trace has no server span). */
+function requestSpans(spans: readonly SpanRow[]): SpanRow[] {
+  const byTrace = new Map<string, SpanRow[]>();
+  for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+  const out: SpanRow[] = [];
+  const ids = new Set(spans.map((s) => s.spanId));
+  for (const list of byTrace.values()) {
+    const servers = list.filter((s) => s.kind === 'server');
+    if (servers.length) out.push(...servers);
+    else out.push(...list.filter((s) => s.parentSpanId === null || !ids.has(s.parentSpanId)));
+  }
+  return out;
+}
+
+function descendants(spans: readonly SpanRow[], root: SpanRow): SpanRow[] {
+  const children = new Map<string, SpanRow[]>();
+  for (const s of spans)
+    if (s.parentSpanId) children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s]);
+  const out: SpanRow[] = [];
+  const stack = [...(children.get(root.spanId) ?? [])];
+  while (stack.length) {
+    const s = stack.pop() as SpanRow;
+    if (s.traceId !== root.traceId) continue;
+    out.push(s);
+    stack.push(...(children.get(s.spanId) ?? []));
+  }
+  return out;
+}
+
+function peerOf(s: SpanRow): string | null {
+  const a = s.attributes;
+  const host = a['server.address'] ?? a['net.peer.name'] ?? a['network.peer.address'];
+  const port = a['server.port'] ?? a['net.peer.port'] ?? a['network.peer.port'];
+  if (typeof host === 'string')
+    return typeof port === 'string' || typeof port === 'number' ? `${host}:${port}` : host;
+  return null;
+}
+
+async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
+  const roots = requestSpans(c.spans);
+  const rootIds = new Set(roots.map((r) => r.spanId));
+  // A worker runs one request at a time: when a request's span opens before the same
+  // thread finished the previous one (its span includes the time queued for a worker, as
+  // when the acceptor starts it), the handler really starts when that thread is free.
+  const perThread = new Map<string, SpanBinding[]>();
+  for (const b of c.bindings)
+    if (rootIds.has(b.spanId)) perThread.set(b.threadId, [...(perThread.get(b.threadId) ?? []), b]);
+  const clipped = new Map<SpanBinding, SpanBinding>();
+  for (const list of perThread.values()) {
+    list.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+    let free = 0n;
+    for (const b of list) {
+      const start = b.startNs < free && free < b.endNs ? free : b.startNs;
+      clipped.set(b, start === b.startNs ? b : { ...b, startNs: start });
+      if (b.endNs > free) free = b.endNs;
+    }
+  }
+  const bySpan = new Map<string, SpanBinding[]>();
+  for (const b of c.bindings) {
+    const x = clipped.get(b) ?? b;
+    bySpan.set(x.spanId, [...(bySpan.get(x.spanId) ?? []), x]);
+  }
+  const threadById = new Map(c.threads.map((t) => [t.id, t]));
+  // Busy intervals per pool: which worker runs which request when.
+  const serverBindings = roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => ({ b, r })));
+  const out: RequestAnalysis[] = [];
+  for (const r of roots) {
+    const kids = descendants(c.spans, r);
+    const own = [r, ...kids].flatMap((s) => bySpan.get(s.spanId) ?? []);
+    const first = (bySpan.get(r.spanId) ?? [])[0];
+    const handlerStart = first && first.startNs > r.startNs ? first.startNs : r.startNs;
+    // Arrival: the earliest evidence of this request in the process — its accept (strace fd
+    // hand-off to the worker that served it), a log line of its trace on another thread.
+    let arrival = r.startNs;
+    const traceLogs = c.logs.filter((l) => l.timeNs !== null && l.traceIds.includes(r.traceId));
+    for (const l of traceLogs)
+      if (l.timeNs !== null && l.timeNs < arrival && l.timeNs > r.startNs - 10_000_000_000n)
+        arrival = l.timeNs;
+    if (first) {
+      const h = c.handoffs.find(
+        (x) =>
+          x.readerThreadId === first.threadId && x.readNs >= r.startNs - 5_000_000n && x.readNs <= r.endNs,
+      );
+      if (h && h.acceptNs < arrival) arrival = h.acceptNs;
+    }
+    // Pool evidence: every worker of the serving thread's pool bound to another request at arrival.
+    let pool: Omit<PoolQueueEvidence, 'waitNs'> | null = null;
+    const worker = first ? threadById.get(first.threadId) : undefined;
+    const poolName = worker ? c.poolOf(worker) : null;
+    if (worker && handlerStart - arrival > 1_000_000n) {
+      const members = c.threads.filter((t) => (poolName ? c.poolOf(t) === poolName : t.id === worker.id));
+      const busy = new Set(
+        serverBindings
+          .filter(
+            ({ b, r: other }) =>
+              other.spanId !== r.spanId &&
+              b.startNs <= arrival + 1_000_000n &&
+              b.endNs > arrival &&
+              members.some((m) => m.id === b.threadId),
+          )
+          .map(({ b }) => b.threadId),
+      );
+      if (busy.size >= members.length) {
+        pool = { pool: poolName ?? bestName(worker), size: members.length, busy: busy.size };
+      }
+    }
+    const threadIds = [...new Set(own.map((b) => b.threadId))];
+    const samples = await c.store.samplesInWindow(c.captureId, threadIds, arrival, r.endNs, c.perfOffsets);
+    const frames = await c.store.stackFrames(
+      c.captureId,
+      samples.flatMap((s) => (s.stackId ? [s.stackId] : [])),
+    );
+    const segments = new Map<string, readonly Segment[]>();
+    const holders = new Set<string>();
+    for (const id of threadIds) {
+      const segs = (c.segmentsByThread.get(id) ?? []).filter((s) => s.endNs > arrival && s.startNs < r.endNs);
+      segments.set(id, segs);
+      for (const s of segs) if (s.state === 'lock' && s.wakerThreadId) holders.add(s.wakerThreadId);
+    }
+    for (const h of holders) if (!segments.has(h)) segments.set(h, c.segmentsByThread.get(h) ?? []);
+    const route = r.attributes['http.route'];
+    out.push(
+      analyzeRequest({
+        traceId: r.traceId,
+        spanId: r.spanId,
+        service: r.service,
+        route: typeof route === 'string' ? route : null,
+        name: r.name,
+        arrivalNs: arrival,
+        serverStartNs: handlerStart,
+        endNs: r.endNs,
+        bindings: own.map((b) => ({ threadId: b.threadId, startNs: b.startNs, endNs: b.endNs })),
+        segments,
+        clientSpans: kids
+          .filter((k) => k.kind === 'client')
+          .map((k) => ({ startNs: k.startNs, endNs: k.endNs, peer: peerOf(k) })),
+        gcPauses: c.gcEvidence.filter((g) => g.startNs < r.endNs && g.startNs + g.durationNs > arrival),
+        pool,
+        samples: samples.map((s) => ({
+          threadId: s.threadId,
+          timeNs: s.timeNs,
+          frames: (s.stackId ? (frames.get(s.stackId) ?? []) : []).map(
+            (f) => frameDisplayName(f.symbol, f.dso) ?? f.symbol,
+          ),
+        })),
+        samplePeriodNs: c.samplePeriodNs,
+        threadNames: c.names,
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,636 @@
+import type pg from 'pg';
+import type { DataSource } from 'typeorm';
+import type { RequestAnalysis, Segment, SpanBinding, SpanKind, Wakeup } from '@threadreel/model';
+import { copyField, CopyTransaction } from './copy-rows.js';
+import { poolOf } from './pg.js';
+
+/** Offset (ns) to add to a file's times, per file ordinal and clock; files not listed are not on the axis. */
+export type FileOffsets = ReadonlyMap<number, bigint>;
+
+export interface CorrelationThread {
+  id: string;
+  pid: number | null;
+  tid: number;
+  names: string[];
+  javaIds: string[];
+}
+
+export interface SchedRow {
+  timeNs: bigint;
+  kind: 'out' | 'in' | 'wakeup';
+  prevState: string | null;
+  stackId: string | null;
+  /** For wakeups: the waker's tid (the row's thread); for in: the thread switched out. */
+  otherTid: number | null;
+}
+
+export interface SyscallRow {
+  startNs: bigint;
+  endNs: bigint;
+  name: string;
+  category: string;
+  fdKind: string | null;
+  target: string | null;
+  futexAddr: string | null;
+  futexOp: string | null;
+}
+
+export interface RuntimeRow {
+  startNs: bigint;
+  endNs: bigint;
+  type: string;
+  objectClass: string | null;
+  address: string | null;
+  ownerTid: number | null;
+  stackId: string | null;
+  target: string | null;
+}
+
+export interface PauseRow {
+  startNs: bigint;
+  endNs: bigint;
+  phase: string;
+  gcId: number | null;
+  kind: string;
+}
+
+export interface SpanRow {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: SpanKind;
+  service: string | null;
+  startNs: bigint;
+  endNs: bigint;
+  attributes: Record<string, unknown>;
+}
+
+export interface LogRow {
+  timeNs: bigint | null;
+  tid: number | null;
+  threadName: string | null;
+  traceIds: string[];
+  spanId: string | null;
+  message: string;
+}
+
+export interface AcceptRow {
+  tid: number;
+  timeNs: bigint;
+  peer: string;
+}
+
+export interface ReadRow {
+  tid: number;
+  timeNs: bigint;
+  peer: string;
+}
+
+/** `unnest` arguments for a file-offset join. */
+function offsetArgs(offsets: FileOffsets): [number[], string[]] {
+  return [[...offsets.keys()], [...offsets.values()].map(String)];
+}
+
+const OFFSETS = `(SELECT unnest($2::int[]) AS file_ordinal, unnest($3::bigint[]) AS off)`;
+
+/**
+ * Reads what the correlate job needs, per capture and per thread, with every time already
+ * shifted onto the epoch axis by its file's offset; writes segments, wakeups, bindings and
+ * requests. Each per-thread read uses the (capture, tid, time) indexes.
+ */
+export class CorrelationStore {
+  constructor(private readonly ds: DataSource) {}
+
+  private get pool(): pg.Pool {
+    return poolOf(this.ds);
+  }
+
+  async files(captureId: string): Promise<
+    {
+      id: string;
+      ordinal: number;
+      name: string;
+      format: string | null;
+      clock: string | null;
+      state: string;
+      headers: Record<string, string>;
+    }[]
+  > {
+    return this.ds.query(
+      `SELECT id, ordinal, name, format, clock, state, headers FROM source_files WHERE capture_id = $1 ORDER BY ordinal`,
+      [captureId],
+    );
+  }
+
+  /** Clocks a file's rows use (GC logs carry one per row). */
+  async rowClocks(captureId: string, fileOrdinal: number): Promise<string[]> {
+    const rows = await this.ds.query<{ clock: string }[]>(
+      `SELECT DISTINCT clock FROM gc_events WHERE capture_id = $1 AND file_ordinal = $2`,
+      [captureId, fileOrdinal],
+    );
+    return rows.map((r) => r.clock);
+  }
+
+  async recordClock(
+    fileId: string,
+    offsetNs: bigint | null,
+    method: string,
+    evidence: Record<string, unknown>,
+  ): Promise<void> {
+    await this.ds.query(
+      `UPDATE source_files SET clock_offset_ns = $2, clock_method = $3, clock_evidence = $4 WHERE id = $1`,
+      [fileId, offsetNs === null ? null : offsetNs.toString(), method, JSON.stringify(evidence)],
+    );
+  }
+
+  /**
+   * Makes sure every OS thread any source names has a thread row (perf made most; strace
+   * and the thread map add the rest, under the pid the map gives or the target's), and
+   * collects its names and Java ids with the mappings that joined them.
+   */
+  async resolveThreads(captureId: string, targetPid: number | null): Promise<CorrelationThread[]> {
+    await this.ds.query(
+      `INSERT INTO threads (capture_id, pid, tid, names)
+       SELECT $1, coalesce(p.pid, $2::int), x.tid, '{}'::text[]
+       FROM (SELECT DISTINCT tid FROM syscalls WHERE capture_id = $1 AND tid IS NOT NULL
+             UNION SELECT DISTINCT tid FROM thread_sightings WHERE capture_id = $1 AND tid IS NOT NULL) x
+       LEFT JOIN LATERAL (SELECT pid FROM thread_sightings s WHERE s.capture_id = $1 AND s.tid = x.tid AND s.pid IS NOT NULL LIMIT 1) p ON true
+       WHERE NOT EXISTS (SELECT 1 FROM threads t WHERE t.capture_id = $1 AND t.tid = x.tid)
+       ON CONFLICT DO NOTHING`,
+      [captureId, targetPid],
+    );
+    await this.ds.query(
+      `UPDATE threads t SET
+         names = (SELECT array_agg(DISTINCT n ORDER BY n) FROM (
+                    SELECT unnest(t.names) AS n
+                    UNION SELECT s.name FROM thread_sightings s WHERE s.capture_id = t.capture_id AND s.tid = t.tid AND s.name IS NOT NULL
+                  ) names),
+         runtime_ids = coalesce((SELECT jsonb_build_object('java', jsonb_agg(DISTINCT s.runtime_tid))
+                        FROM thread_sightings s WHERE s.capture_id = t.capture_id AND s.tid = t.tid
+                          AND s.runtime_tid IS NOT NULL AND s.source IN ('jstack', 'jfr')
+                        HAVING count(*) > 0), '{}'::jsonb),
+         mappings = coalesce((SELECT jsonb_agg(DISTINCT jsonb_build_object(
+                        'source', s.source, 'name', s.name, 'runtimeId', s.runtime_tid,
+                        'confidence', CASE s.source WHEN 'jfr' THEN 1 WHEN 'jstack' THEN 0.95 ELSE 0.9 END))
+                      FROM thread_sightings s WHERE s.capture_id = t.capture_id AND s.tid = t.tid), '[]'::jsonb)
+       WHERE t.capture_id = $1`,
+      [captureId],
+    );
+    const rows = await this.ds.query<
+      { id: string; pid: number | null; tid: number; names: string[]; java: string[] | null }[]
+    >(
+      `SELECT id::text AS id, pid, tid, names,
+              (SELECT array_agg(j) FROM jsonb_array_elements_text(runtime_ids->'java') j) AS java
+       FROM threads WHERE capture_id = $1 ORDER BY tid`,
+      [captureId],
+    );
+    return rows.map((r) => ({ id: r.id, pid: r.pid, tid: r.tid, names: r.names, javaIds: r.java ?? [] }));
+  }
+
+  async setThreadInfo(
+    captureId: string,
+    threadId: string,
+    pool: string | null,
+    quality: string,
+  ): Promise<void> {
+    await this.ds.query(
+      `UPDATE threads SET pool = $3, segment_quality = $4 WHERE capture_id = $1 AND id = $2`,
+      [captureId, threadId, pool, quality],
+    );
+  }
+
+  async sched(captureId: string, tid: number, offsets: FileOffsets): Promise<SchedRow[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<
+      {
+        t: string;
+        kind: 'out' | 'in' | 'wakeup';
+        prev_state: string | null;
+        stack: string | null;
+        other: number | null;
+      }[]
+    >(
+      `SELECT (e.time_ns + o.off)::text AS t, 'out' AS kind, e.prev_state, e.stack_id::text AS stack, e.other_tid AS other
+         FROM sched_events e JOIN ${OFFSETS} o USING (file_ordinal)
+         WHERE e.capture_id = $1 AND e.kind = 'switch' AND e.tid = $4 AND e.time_ns IS NOT NULL
+       UNION ALL
+       SELECT (e.time_ns + o.off)::text, 'in', NULL, NULL, e.tid
+         FROM sched_events e JOIN ${OFFSETS} o USING (file_ordinal)
+         WHERE e.capture_id = $1 AND e.kind = 'switch' AND e.other_tid = $4 AND e.time_ns IS NOT NULL
+       UNION ALL
+       SELECT (e.time_ns + o.off)::text, 'wakeup', NULL, e.stack_id::text, e.tid
+         FROM sched_events e JOIN ${OFFSETS} o USING (file_ordinal)
+         WHERE e.capture_id = $1 AND e.kind IN ('wakeup', 'waking') AND e.other_tid = $4 AND e.time_ns IS NOT NULL
+       ORDER BY 1`,
+      [captureId, ...offsetArgs(offsets), tid],
+    );
+    return rows.map((r) => ({
+      timeNs: BigInt(r.t),
+      kind: r.kind,
+      prevState: r.prev_state,
+      stackId: r.stack,
+      otherTid: r.other,
+    }));
+  }
+
+  async syscalls(captureId: string, tid: number, offsets: FileOffsets): Promise<SyscallRow[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<
+      {
+        s: string;
+        e: string;
+        name: string;
+        category: string;
+        fd_kind: string | null;
+        fd_path: string | null;
+        fd_peer: string | null;
+        futex_addr: string | null;
+        futex_op: string | null;
+      }[]
+    >(
+      `SELECT (y.start_ns + o.off)::text AS s, (y.start_ns + o.off + coalesce(y.duration_ns, 0))::text AS e,
+              y.name, y.category, y.fd_kind, y.fd_path, y.fd_peer, y.futex_addr, y.futex_op
+       FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE y.capture_id = $1 AND y.tid = $4 AND y.start_ns IS NOT NULL
+       ORDER BY y.start_ns`,
+      [captureId, ...offsetArgs(offsets), tid],
+    );
+    return rows.map((r) => ({
+      startNs: BigInt(r.s),
+      endNs: BigInt(r.e),
+      name: r.name,
+      category: r.category,
+      fdKind: r.fd_kind,
+      target: r.fd_peer ?? r.fd_path,
+      futexAddr: r.futex_addr,
+      futexOp: r.futex_op,
+    }));
+  }
+
+  async runtimeEvents(captureId: string, tid: number, offsets: FileOffsets): Promise<RuntimeRow[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<
+      {
+        s: string;
+        e: string;
+        type: string;
+        object_class: string | null;
+        address: string | null;
+        owner_tid: number | null;
+        stack: string | null;
+        peer: string | null;
+        path: string | null;
+      }[]
+    >(
+      `SELECT (r.start_ns + o.off)::text AS s, (r.start_ns + o.off + r.duration_ns)::text AS e, r.type,
+              r.object_class, r.address, r.owner_tid, r.stack_id::text AS stack, r.peer, r.path
+       FROM runtime_events r JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE r.capture_id = $1 AND r.tid = $4 ORDER BY r.start_ns`,
+      [captureId, ...offsetArgs(offsets), tid],
+    );
+    return rows.map((r) => ({
+      startNs: BigInt(r.s),
+      endNs: BigInt(r.e),
+      type: r.type,
+      objectClass: r.object_class,
+      address: r.address,
+      ownerTid: r.owner_tid,
+      stackId: r.stack,
+      target: r.peer ?? r.path,
+    }));
+  }
+
+  /** Stop-the-world pauses and safepoints, per (file, clock) offset. */
+  async pauses(captureId: string, offsets: ReadonlyMap<string, bigint>): Promise<PauseRow[]> {
+    const keys = [...offsets.keys()];
+    if (!keys.length) return [];
+    const rows = await this.ds.query<
+      { s: string; e: string; phase: string; gc_id: number | null; kind: string }[]
+    >(
+      `SELECT (g.start_ns + o.off)::text AS s, (g.start_ns + o.off + g.duration_ns)::text AS e, g.phase, g.gc_id, g.kind
+       FROM gc_events g
+       JOIN (SELECT unnest($2::text[]) AS k, unnest($3::bigint[]) AS off) o ON o.k = g.file_ordinal || ':' || g.clock
+       WHERE g.capture_id = $1 AND g.pause AND g.start_ns IS NOT NULL AND g.duration_ns IS NOT NULL
+       ORDER BY 1`,
+      [captureId, keys, [...offsets.values()].map(String)],
+    );
+    return rows.map((r) => ({
+      startNs: BigInt(r.s),
+      endNs: BigInt(r.e),
+      phase: r.phase,
+      gcId: r.gc_id,
+      kind: r.kind,
+    }));
+  }
+
+  /** On-CPU (sampling event) sample times of a thread, aligned. */
+  async sampleTimes(captureId: string, threadId: string, offsets: FileOffsets): Promise<bigint[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<{ t: string }[]>(
+      `SELECT (s.time_ns + o.off)::text AS t
+       FROM samples s JOIN ${OFFSETS} o USING (file_ordinal) JOIN capture_strings e ON e.id = s.event_id
+       WHERE s.capture_id = $1 AND s.thread_id = $4 AND e.kind = 'event' AND s.time_ns IS NOT NULL
+       ORDER BY 1`,
+      [captureId, ...offsetArgs(offsets), threadId],
+    );
+    return rows.map((r) => BigInt(r.t));
+  }
+
+  /** On-CPU samples of threads in a window with their leaf-first display frames. */
+  async samplesInWindow(
+    captureId: string,
+    threadIds: readonly string[],
+    fromNs: bigint,
+    toNs: bigint,
+    offsets: FileOffsets,
+  ): Promise<{ threadId: string; timeNs: bigint; stackId: string | null }[]> {
+    if (!offsets.size || !threadIds.length) return [];
+    const rows = await this.ds.query<{ thread: string; t: string; stack: string | null }[]>(
+      `SELECT s.thread_id::text AS thread, (s.time_ns + o.off)::text AS t, s.stack_id::text AS stack
+       FROM samples s JOIN ${OFFSETS} o USING (file_ordinal) JOIN capture_strings e ON e.id = s.event_id
+       WHERE s.capture_id = $1 AND s.thread_id = ANY($4::bigint[]) AND e.kind = 'event'
+         AND s.time_ns + o.off >= $5 AND s.time_ns + o.off < $6`,
+      [captureId, ...offsetArgs(offsets), threadIds, fromNs.toString(), toNs.toString()],
+    );
+    return rows.map((r) => ({ threadId: r.thread, timeNs: BigInt(r.t), stackId: r.stack }));
+  }
+
+  /** Frames (leaf first) of interned stacks. */
+  async stackFrames(
+    captureId: string,
+    stackIds: readonly string[],
+  ): Promise<Map<string, { symbol: string; dso: string }[]>> {
+    const out = new Map<string, { symbol: string; dso: string }[]>();
+    if (!stackIds.length) return out;
+    const rows = await this.ds.query<{ id: string; parent: string | null; symbol: string; dso: string }[]>(
+      `WITH RECURSIVE chain AS (
+         SELECT id, parent_id, frame_id FROM stacks WHERE capture_id = $1 AND id = ANY($2::bigint[])
+         UNION
+         SELECT s.id, s.parent_id, s.frame_id FROM stacks s JOIN chain c ON s.id = c.parent_id WHERE s.capture_id = $1
+       )
+       SELECT c.id::text AS id, c.parent_id::text AS parent, f.symbol, f.dso
+       FROM chain c JOIN frames f ON f.capture_id = $1 AND f.id = c.frame_id`,
+      [captureId, [...new Set(stackIds)]],
+    );
+    const nodes = new Map(rows.map((r) => [r.id, r]));
+    for (const id of stackIds) {
+      const frames: { symbol: string; dso: string }[] = [];
+      let at: string | null = id;
+      for (let guard = 0; at !== null && guard < 4096; guard++) {
+        const n = nodes.get(at);
+        if (!n) break;
+        frames.push({ symbol: n.symbol, dso: n.dso });
+        at = n.parent;
+      }
+      out.set(id, frames);
+    }
+    return out;
+  }
+
+  async spans(captureId: string): Promise<SpanRow[]> {
+    const rows = await this.ds.query<
+      {
+        trace_id: string;
+        span_id: string;
+        parent_span_id: string | null;
+        name: string;
+        kind: SpanKind;
+        service: string | null;
+        s: string;
+        e: string;
+        attributes: Record<string, unknown>;
+      }[]
+    >(
+      `SELECT DISTINCT ON (trace_id, span_id) trace_id, span_id, parent_span_id, name, kind, service,
+              start_ns::text AS s, end_ns::text AS e, attributes
+       FROM spans WHERE capture_id = $1 ORDER BY trace_id, span_id, file_ordinal`,
+      [captureId],
+    );
+    return rows.map((r) => ({
+      traceId: r.trace_id,
+      spanId: r.span_id,
+      parentSpanId: r.parent_span_id,
+      name: r.name,
+      kind: r.kind,
+      service: r.service,
+      startNs: BigInt(r.s),
+      endNs: BigInt(r.e),
+      attributes: r.attributes,
+    }));
+  }
+
+  /** Log records that carry a trace id (the ones that can bind or date a request). */
+  async tracedLogs(captureId: string): Promise<LogRow[]> {
+    const rows = await this.ds.query<
+      {
+        t: string | null;
+        tid: number | null;
+        thread_name: string | null;
+        trace_ids: string[];
+        span_id: string | null;
+        message: string;
+      }[]
+    >(
+      `SELECT time_ns::text AS t, tid, thread_name, trace_ids, span_id, left(message, 200) AS message
+       FROM log_records WHERE capture_id = $1 AND cardinality(trace_ids) > 0 ORDER BY time_ns`,
+      [captureId],
+    );
+    return rows.map((r) => ({
+      timeNs: r.t === null ? null : BigInt(r.t),
+      tid: r.tid,
+      threadName: r.thread_name,
+      traceIds: r.trace_ids,
+      spanId: r.span_id,
+      message: r.message,
+    }));
+  }
+
+  /** Accepted connections (strace accept/accept4) with the client's address. */
+  async accepts(captureId: string, offsets: FileOffsets): Promise<AcceptRow[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<{ tid: number; t: string; ret: string }[]>(
+      `SELECT y.tid, (y.start_ns + o.off + coalesce(y.duration_ns, 0))::text AS t, y.ret
+       FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE y.capture_id = $1 AND y.name IN ('accept', 'accept4') AND y.errno IS NULL AND y.ret LIKE '%->%'
+       ORDER BY 2`,
+      [captureId, ...offsetArgs(offsets)],
+    );
+    const out: AcceptRow[] = [];
+    for (const r of rows) {
+      // 23<TCPv6:[[::ffff:127.0.0.1]:32897->[::ffff:127.0.0.1]:60356]>: the peer is after ->
+      const m = /->(.+?)\]?>$/.exec(r.ret);
+      if (m?.[1]) out.push({ tid: r.tid, timeNs: BigInt(r.t), peer: m[1].replace(/^\[|\]$/g, '') });
+    }
+    return out;
+  }
+
+  /** The first read of each connection (by client address) on each thread. */
+  async firstReads(captureId: string, offsets: FileOffsets): Promise<ReadRow[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<{ tid: number; t: string; peer: string }[]>(
+      `SELECT DISTINCT ON (y.fd_peer, y.tid) y.tid, (y.start_ns + o.off)::text AS t, y.fd_peer AS peer
+       FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE y.capture_id = $1 AND y.name IN ('read', 'recvfrom', 'recvmsg', 'readv') AND y.fd_peer IS NOT NULL
+       ORDER BY y.fd_peer, y.tid, y.start_ns`,
+      [captureId, ...offsetArgs(offsets)],
+    );
+    return rows.map((r) => ({ tid: r.tid, timeNs: BigInt(r.t), peer: r.peer.replace(/^\[|\]$/g, '') }));
+  }
+
+  /** A writer for the capture's derived rows; it replaces the earlier ones in one transaction. */
+  async openWriter(captureId: string): Promise<DerivedWriter> {
+    const client = await this.pool.connect();
+    const copy = new CopyTransaction(client, [
+      { table: 'segments', columns: SEGMENT_COLUMNS },
+      { table: 'wakeups', columns: WAKEUP_COLUMNS },
+      { table: 'span_bindings', columns: BINDING_COLUMNS },
+    ]);
+    try {
+      await copy.beginCapture(captureId);
+      await client.query('DELETE FROM requests WHERE capture_id = $1', [captureId]);
+    } catch (e) {
+      client.release(true);
+      throw e;
+    }
+    return new DerivedWriter(client, copy, captureId);
+  }
+}
+
+const SEGMENT_COLUMNS = [
+  'capture_id',
+  'thread_id',
+  'start_ns',
+  'end_ns',
+  'state',
+  'source',
+  'syscall',
+  'target',
+  'lock_id',
+  'blocked_stack_id',
+  'waker_thread_id',
+  'waker_stack_id',
+  'prev_state',
+  'reason',
+];
+const WAKEUP_COLUMNS = [
+  'capture_id',
+  'time_ns',
+  'waker_thread_id',
+  'wakee_thread_id',
+  'waker_stack_id',
+  'source',
+  'lock_id',
+];
+const BINDING_COLUMNS = [
+  'capture_id',
+  'trace_id',
+  'span_id',
+  'thread_id',
+  'start_ns',
+  'end_ns',
+  'method',
+  'confidence',
+];
+
+function row(fields: (string | number | bigint | boolean | null | undefined)[]): string {
+  return `${fields.map(copyField).join('\t')}\n`;
+}
+
+/** Streams one correlation's segments, wakeups and bindings, then its requests, in one transaction. */
+export class DerivedWriter {
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly copy: CopyTransaction,
+    private readonly captureId: string,
+  ) {}
+
+  segment(s: Segment): Promise<void> | undefined {
+    return this.copy.push(
+      'segments',
+      row([
+        this.captureId,
+        s.threadId,
+        s.startNs,
+        s.endNs,
+        s.state,
+        s.source,
+        s.syscall,
+        s.target,
+        s.lockId,
+        s.blockedStackId,
+        s.wakerThreadId,
+        s.wakerStackId,
+        s.prevState,
+        s.reason,
+      ]),
+    );
+  }
+
+  wakeup(w: Wakeup): Promise<void> | undefined {
+    return this.copy.push(
+      'wakeups',
+      row([this.captureId, w.timeNs, w.wakerThreadId, w.wakeeThreadId, w.wakerStackId, w.source, w.lockId]),
+    );
+  }
+
+  binding(b: SpanBinding): Promise<void> | undefined {
+    return this.copy.push(
+      'span_bindings',
+      row([this.captureId, b.traceId, b.spanId, b.threadId, b.startNs, b.endNs, b.method, b.confidence]),
+    );
+  }
+
+  /** Inserts the requests (few per capture: one row each) and commits everything. */
+  async commit(requests: readonly RequestAnalysis[]): Promise<void> {
+    try {
+      const json = (v: unknown) =>
+        JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+      for (let i = 0; i < requests.length; i += 500) {
+        const batch = requests.slice(i, i + 500);
+        await this.client.query(
+          `INSERT INTO requests (capture_id, trace_id, span_id, service, route, name, start_ns, end_ns, duration_ns,
+                                 dominant_cause, breakdown, evidence, sample_count, sparse, thread_ids)
+           SELECT $1, r.trace_id, r.span_id, r.service, r.route, r.name, r.start_ns, r.end_ns, r.duration_ns,
+                  r.dominant_cause, r.breakdown, r.evidence, r.sample_count, r.sparse,
+                  ARRAY(SELECT jsonb_array_elements_text(r.thread_ids)::bigint)
+           FROM jsonb_to_recordset($2::jsonb) AS r(trace_id text, span_id text, service text, route text, name text,
+                  start_ns bigint, end_ns bigint, duration_ns bigint, dominant_cause text, breakdown jsonb,
+                  evidence jsonb, sample_count int, sparse boolean, thread_ids jsonb)
+           ON CONFLICT (capture_id, trace_id, span_id) DO NOTHING`,
+          [
+            this.captureId,
+            json(
+              batch.map((r) => ({
+                trace_id: r.traceId,
+                span_id: r.spanId,
+                service: r.service,
+                route: r.route,
+                name: r.name,
+                start_ns: r.startNs,
+                end_ns: r.endNs,
+                duration_ns: r.durationNs,
+                dominant_cause: r.dominantCause,
+                breakdown: r.breakdown,
+                evidence: r.evidence,
+                sample_count: r.sampleCount,
+                sparse: r.sparse,
+                thread_ids: r.threadIds,
+              })),
+            ),
+          ],
+        );
+      }
+      await this.copy.commit();
+      this.client.release();
+    } catch (e) {
+      await this.rollback();
+      throw e;
+    }
+  }
+
+  async rollback(): Promise<void> {
+    await this.copy.rollback();
+    this.client.release(true);
+  }
+}
