@@ -2,6 +2,7 @@ import { InitialSchema1763760000000 } from './1763760000000-initial-schema.js';
 import { SourceEvents1763800000000 } from './1763800000000-source-events.js';
 import { RuntimeEvents1763900000000 } from './1763900000000-runtime-events.js';
 import { Correlation1764000000000 } from './1764000000000-correlation.js';
+import { ReplayIndexes1764100000000 } from './1764100000000-replay-indexes.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   SourceEvents1763800000000,
   RuntimeEvents1763900000000,
   Correlation1764000000000,
+  ReplayIndexes1764100000000,
 ];

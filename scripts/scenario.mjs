@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -170,6 +170,30 @@ async function main() {
       format: 'threadreel-ground-truth',
       clock: 'realtime',
     });
+    // The load generator's client spans: arrival evidence for the service's requests.
+    mkdirSync(path.join(out, 'spans'), { recursive: true });
+    writeFileSync(
+      path.join(out, 'spans', 'loadgen.otlp.jsonl'),
+      JSON.stringify({
+        resourceSpans: [
+          {
+            resource: {
+              attributes: [
+                { key: 'service.name', value: { stringValue: 'scenario-loadgen' } },
+                { key: 'host.name', value: { stringValue: hostname() } },
+              ],
+            },
+            scopeSpans: [{ scope: { name: 'threadreel-scenario' }, spans: clientSpans }],
+          },
+        ],
+      }) + '\n',
+    );
+    addToManifest(out, {
+      path: 'spans/loadgen.otlp.jsonl',
+      role: 'spans',
+      format: 'otlp-json',
+      clock: 'realtime',
+    });
     const failed = requests.filter((r) => r.status !== 200);
     log(`${requests.length} requests, ${failed.length} not 200; bundle in ${out}`);
     if (failed.length)
@@ -249,6 +273,13 @@ async function runPlan(baseUrl, steps) {
   return results;
 }
 
+/**
+ * The load generator's own client spans (one per request, the parent of the service's server
+ * span through traceparent), as an instrumented caller on the same host would export them.
+ * @type {object[]}
+ */
+const clientSpans = [];
+
 /** One request with a fresh W3C traceparent. @param {string} baseUrl @param {Step} step */
 function send(baseUrl, step) {
   const traceId = randomBytes(16).toString('hex');
@@ -256,15 +287,34 @@ function send(baseUrl, step) {
   const url = new URL(step.route, baseUrl);
   const clientStartNs = nowNs();
   return new Promise((resolve) => {
-    const done = (/** @type {number} */ status) =>
+    const done = (/** @type {number} */ status) => {
+      const clientEndNs = nowNs();
+      clientSpans.push({
+        traceId,
+        spanId,
+        name: `${step.method ?? 'GET'} ${url.pathname}`,
+        kind: 3,
+        startTimeUnixNano: clientStartNs.toString(),
+        endTimeUnixNano: clientEndNs.toString(),
+        attributes: [
+          { key: 'http.request.method', value: { stringValue: step.method ?? 'GET' } },
+          { key: 'url.full', value: { stringValue: url.toString() } },
+          { key: 'server.address', value: { stringValue: url.hostname } },
+          { key: 'server.port', value: { intValue: url.port } },
+          { key: 'http.response.status_code', value: { intValue: String(status) } },
+          { key: 'process.pid', value: { intValue: String(process.pid) } },
+        ],
+        status: { code: status === 200 ? 1 : 2 },
+      });
       resolve({
         traceId,
         route: step.route,
         plantedCause: step.cause,
         clientStartNs: clientStartNs.toString(),
-        clientEndNs: nowNs().toString(),
+        clientEndNs: clientEndNs.toString(),
         status,
       });
+    };
     const req = request(
       url,
       {

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
-import { startTestApi, type ApiProc } from './support/processes.js';
+import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
+import { allowNoPerf, runScenario, toolsUsable } from './support/scenario.js';
+
+const unusable = toolsUsable();
 import { upload, waitSettled } from './support/client.js';
 
 interface Truth {
@@ -20,9 +23,12 @@ interface Row {
   trace_id: string;
   dominant_cause: string;
   duration_ns: string;
+  start_ns: string;
+  end_ns: string;
   breakdown: Record<string, string>;
-  evidence: { lock?: { holderThreadId: string | null }[] };
+  evidence: { lock?: { holderThreadId: string | null; waitNs: string }[] };
   thread_ids: string[];
+  server_thread: string | null;
 }
 
 async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
@@ -33,7 +39,7 @@ async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]>
 }
 
 /** Agreement of dominant causes with the planted ones, per cause, printed and returned. */
-export function agreement(truth: Truth, rows: readonly Row[]): Map<string, { n: number; ok: number }> {
+function agreement(truth: Truth, rows: readonly Row[]): Map<string, { n: number; ok: number }> {
   const byTrace = new Map(rows.map((r) => [r.trace_id, r]));
   const per = new Map<string, { n: number; ok: number }>();
   for (const q of truth.requests) {
@@ -47,6 +53,109 @@ export function agreement(truth: Truth, rows: readonly Row[]): Map<string, { n: 
   return per;
 }
 
+interface Outcome {
+  per: Map<string, { n: number; ok: number }>;
+  holders: { n: number; ok: number };
+}
+
+/** All causes over every evaluated capture, and lock holders. */
+const totals: Outcome = { per: new Map(), holders: { n: 0, ok: 0 } };
+
+function add(o: Outcome): void {
+  for (const [cause, e] of o.per) {
+    const t = totals.per.get(cause) ?? { n: 0, ok: 0 };
+    t.n += e.n;
+    t.ok += e.ok;
+    totals.per.set(cause, t);
+  }
+  totals.holders.n += o.holders.n;
+  totals.holders.ok += o.holders.ok;
+}
+
+/**
+ * Uploads a bundle folder, waits for correlation, prints every request's dominant cause
+ * against the planted one, and checks what must hold for every capture: one request row per
+ * server span, breakdowns summing exactly to durations. Lock waits: the holder named by the
+ * evidence must be the thread that served the concurrent holding request (`/lock` planted cpu).
+ */
+async function evaluate(label: string, dir: string, api: ApiProc, db: TestDatabase): Promise<Outcome> {
+  const r = await upload(api.url, await folderParts(dir));
+  const c = await waitSettled(api.url, r.body.captureId, 300_000);
+  expect(c.error).toBeNull();
+  const truth = JSON.parse(readFileSync(path.join(dir, 'ground-truth.json'), 'utf8')) as Truth;
+  const rows = await db.query<Row>(
+    `SELECT r.trace_id, r.dominant_cause, r.duration_ns::text, r.breakdown, r.evidence,
+            r.thread_ids::text[] AS thread_ids, r.start_ns::text, r.end_ns::text,
+            (SELECT b.thread_id::text FROM span_bindings b
+              WHERE b.capture_id = r.capture_id AND b.span_id = r.span_id LIMIT 1) AS server_thread
+     FROM requests r WHERE r.capture_id = $1 AND r.service IS DISTINCT FROM 'scenario-loadgen'`,
+    [r.body.captureId],
+  );
+  const byTrace = new Map(rows.map((x) => [x.trace_id, x]));
+  const ms = (v: string) => (Number(v) / 1e6).toFixed(1);
+  for (const q of truth.requests) {
+    const x = byTrace.get(q.traceId);
+    const parts = x
+      ? Object.entries(x.breakdown)
+          .filter(([, v]) => v !== '0')
+          .map(([k, v]) => `${k} ${ms(v)}`)
+          .join(', ')
+      : '';
+    console.log(
+      `${label} ${q.route.padEnd(18)} planted ${q.plantedCause.padEnd(10)} got ${(x?.dominant_cause ?? 'MISSING').padEnd(10)} ${x ? ms(x.duration_ns) : '-'} ms  ${parts}`,
+    );
+  }
+  for (const x of rows) {
+    const sum = Object.values(x.breakdown).reduce((a, v) => a + BigInt(v), 0n);
+    expect(sum, x.trace_id).toBe(BigInt(x.duration_ns));
+  }
+  expect(truth.requests.filter((q) => !byTrace.has(q.traceId)).map((q) => q.route)).toEqual([]);
+  const per = agreement(truth, rows);
+  let n = 0;
+  let ok = 0;
+  for (const [cause, e] of per) {
+    n += e.n;
+    ok += e.ok;
+    console.log(`${label} agreement ${cause}: ${e.ok}/${e.n}`);
+  }
+  console.log(`${label} agreement overall: ${ok}/${n} = ${((ok / Math.max(n, 1)) * 100).toFixed(0)} %`);
+
+  // Lock holders.
+  const holders = { n: 0, ok: 0 };
+  const holding = truth.requests.filter((q) => q.route.startsWith('/lock') && q.plantedCause === 'cpu');
+  for (const q of truth.requests.filter((x) => x.plantedCause === 'lock')) {
+    const x = byTrace.get(q.traceId);
+    const waits = x?.evidence.lock ?? [];
+    if (!x || waits.length === 0) continue;
+    const longest = [...waits].sort((a, b) => Number(BigInt(b.waitNs) - BigInt(a.waitNs)))[0];
+    // The holding request is the /lock request in flight when this one started.
+    const h = holding.find(
+      (y) =>
+        BigInt(y.clientStartNs) <= BigInt(q.clientStartNs) && BigInt(y.clientEndNs) > BigInt(q.clientStartNs),
+    );
+    const holderThread = h ? byTrace.get(h.traceId)?.server_thread : undefined;
+    if (!holderThread) continue;
+    holders.n++;
+    if (longest?.holderThreadId === holderThread) holders.ok++;
+    else
+      console.log(
+        `${label} lock wait of ${q.traceId}: holder ${longest?.holderThreadId ?? 'none'} (${JSON.stringify(longest)}), the holding request ran on ${holderThread}`,
+      );
+  }
+  console.log(`${label} lock waits naming the real holder: ${holders.ok}/${holders.n}`);
+  return { per, holders };
+}
+
+const overallOf = (per: Map<string, { n: number; ok: number }>) => {
+  let n = 0;
+  let ok = 0;
+  for (const e of per.values()) {
+    n += e.n;
+    ok += e.ok;
+  }
+  return { n, ok, rate: ok / Math.max(1, n) };
+};
+
 describe('correlation on the scenario fixtures', () => {
   let db: TestDatabase;
   let api: ApiProc;
@@ -58,53 +167,47 @@ describe('correlation on the scenario fixtures', () => {
     if (!process.env.THREADREEL_KEEP_DB) await db?.drop();
   });
 
+  // The floors below are what this engine reaches today (issue 5 targets 90 % everywhere);
+  // they keep regressions out. Node's event loop is the open gap (see the issue note).
+  const FLOOR: Record<string, number> = { java: 0.9, python: 0.9, node: 0.3 };
+
   it.each(['java', 'node', 'python'])(
-    '%s: requests, breakdowns summing to their durations, agreement with ground truth',
+    'fixture %s: requests, breakdowns summing to their durations, agreement with ground truth',
     async (scenario) => {
-      const dir = path.join(REPO_ROOT, 'test/fixtures/captures', scenario);
-      const r = await upload(api.url, await folderParts(dir));
-      const c = await waitSettled(api.url, r.body.captureId, 300_000);
-      expect(c.error).toBeNull();
-      const truth = JSON.parse(readFileSync(path.join(dir, 'ground-truth.json'), 'utf8')) as Truth;
-      const rows = await db.query<Row>(
-        `SELECT trace_id, dominant_cause, duration_ns::text, breakdown, evidence, thread_ids::text[] AS thread_ids
-         FROM requests WHERE capture_id = $1`,
-        [r.body.captureId],
-      );
-      const byTrace = new Map(rows.map((x) => [x.trace_id, x]));
-      for (const q of truth.requests) {
-        const x = byTrace.get(q.traceId);
-        console.log(
-          `${scenario} ${q.route.padEnd(18)} planted ${q.plantedCause.padEnd(10)} got ${(x?.dominant_cause ?? 'MISSING').padEnd(10)} ${x ? (Number(x.duration_ns) / 1e6).toFixed(1) : '-'} ms ${
-            x
-              ? JSON.stringify(
-                  Object.fromEntries(
-                    Object.entries(x.breakdown)
-                      .filter(([, v]) => v !== '0')
-                      .map(([k, v]) => [k, (Number(v) / 1e6).toFixed(1)]),
-                  ),
-                )
-              : ''
-          }`,
-        );
-      }
-      for (const x of rows) {
-        const sum = Object.values(x.breakdown).reduce((a, v) => a + BigInt(v), 0n);
-        expect(sum, x.trace_id).toBe(BigInt(x.duration_ns));
-      }
-      const per = agreement(truth, rows);
-      let n = 0;
-      let ok = 0;
-      for (const [cause, e] of per) {
-        n += e.n;
-        ok += e.ok;
-        console.log(`${scenario} agreement ${cause}: ${e.ok}/${e.n}`);
-      }
-      console.log(
-        `${scenario} agreement overall: ${ok}/${n} = ${((ok / Math.max(n, 1)) * 100).toFixed(0)} %`,
-      );
-      expect(rows.length).toBeGreaterThan(0);
+      const o = await evaluate(scenario, path.join(REPO_ROOT, 'test/fixtures/captures', scenario), api, db);
+      add(o);
+      expect(overallOf(o.per).rate).toBeGreaterThanOrEqual(FLOOR[scenario] ?? 0);
     },
     400_000,
   );
+
+  describe.skipIf(unusable !== null && allowNoPerf)('fresh recordings made now', () => {
+    it('perf and strace are usable (set THREADREEL_ALLOW_NO_PERF=1 to skip elsewhere)', () => {
+      expect(unusable).toBeNull();
+    });
+    it.each(['python', 'java', 'node'])(
+      'records the %s scenario and correlates it',
+      async (scenario) => {
+        const out = path.join(tempDir(`corr-${scenario}`), 'bundle');
+        const run = await runScenario(scenario, out, 4);
+        expect(run.code, run.output.slice(-3000)).toBe(0);
+        const o = await evaluate(`fresh ${scenario}`, out, api, db);
+        add(o);
+        // A fresh run's timing varies (2 cores, strace overhead): a lower floor than the fixtures'.
+        expect(overallOf(o.per).rate).toBeGreaterThanOrEqual((FLOOR[scenario] ?? 0) - 0.1);
+      },
+      400_000,
+    );
+  });
+
+  it('prints the agreement over every capture evaluated above', () => {
+    for (const [cause, e] of totals.per)
+      console.log(`all captures agreement ${cause}: ${e.ok}/${e.n} = ${((e.ok / e.n) * 100).toFixed(0)} %`);
+    const all = overallOf(totals.per);
+    console.log(`all captures agreement overall: ${all.ok}/${all.n} = ${(all.rate * 100).toFixed(0)} %`);
+    console.log(`all captures lock waits naming the real holder: ${totals.holders.ok}/${totals.holders.n}`);
+    expect(all.n).toBeGreaterThan(0);
+    // Target 80 % (issue 5); the floor keeps regressions out without failing on one unlucky run.
+    if (totals.holders.n > 0) expect(totals.holders.ok / totals.holders.n).toBeGreaterThanOrEqual(0.7);
+  });
 });

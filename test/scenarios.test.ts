@@ -1,4 +1,3 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -8,26 +7,10 @@ import { checkManifest } from '@threadreel/parsers';
 import type { GroundTruth } from './scenarios/scenario.js';
 import { REPO_ROOT } from './support/env.js';
 import { tempDir } from './support/processes.js';
-
-/** perf and strace can record here (root, perf_event_paranoid, binaries present)? */
-function toolsUsable(): string | null {
-  try {
-    execFileSync('perf', ['record', '-q', '-e', 'cpu-clock', '-o', '/dev/null', '--', 'true'], {
-      stdio: 'pipe',
-    });
-  } catch (e) {
-    return `perf cannot record: ${(e as Error).message.split('\n')[0]}`;
-  }
-  try {
-    execFileSync('strace', ['-o', '/dev/null', 'true'], { stdio: 'pipe' });
-  } catch (e) {
-    return `strace cannot trace: ${(e as Error).message.split('\n')[0]}`;
-  }
-  return null;
-}
+import { allowNoPerf, runScenario, toolsUsable } from './support/scenario.js';
 
 const unusable = toolsUsable();
-const allowSkip = process.env.THREADREEL_ALLOW_NO_PERF === '1';
+const allowSkip = allowNoPerf;
 if (unusable && allowSkip) {
   console.warn(`\n!!!!! LIVE SCENARIO RECORDING SKIPPED: ${unusable} (THREADREEL_ALLOW_NO_PERF=1) !!!!!\n`);
 }
@@ -35,27 +18,6 @@ if (unusable && allowSkip) {
 function read(file: string): string {
   const buf = readFileSync(file);
   return (file.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
-}
-
-function runScenario(
-  name: string,
-  out: string,
-  seconds: number,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(
-      process.execPath,
-      [path.join(REPO_ROOT, 'scripts/scenario.mjs'), name, '--seconds', String(seconds), '--out', out],
-      {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    p.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    p.on('exit', (code) => resolve({ code, output }));
-  });
 }
 
 const EXPECT = {

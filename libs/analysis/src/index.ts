@@ -15,3 +15,4 @@ export {
   type ExpandOptions,
 } from './fold.js';
 export { analyzeRequest, dominantCause, compareRequests, type RequestInput } from './breakdown.js';
+export * from './replay.js';

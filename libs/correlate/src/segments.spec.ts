@@ -202,14 +202,14 @@ describe('buildSegments with sched data', () => {
     expect(segments[1]).toMatchObject({ state: 'idle', syscall: 'futex', lockId: 'futex:0x1' });
   });
 
-  it('ptrace stop t: counted as the running it interrupted without a covering syscall, the syscall otherwise', () => {
+  it('ptrace stop t: the traced syscall it precedes or covers, else the running it interrupted', () => {
     const { segments } = buildSegments(
       input({
         stackState: () => ({ state: 'lock', reason: 'would be wrong' }),
         sched: [
-          { timeNs: 100n, kind: 'out', prevState: 't', stackId: 'x' },
+          { timeNs: 100n, kind: 'out', prevState: 't', stackId: 'x' }, // entry stop of the read
           { timeNs: 120n, kind: 'in' },
-          { timeNs: 300n, kind: 'out', prevState: 't' },
+          { timeNs: 300n, kind: 'out', prevState: 't' }, // inside the read
           { timeNs: 320n, kind: 'in' },
         ],
         syscalls: [{ startNs: 250n, endNs: 400n, name: 'read', category: 'net', target: '10.0.0.5:5432' }],
@@ -217,13 +217,47 @@ describe('buildSegments with sched data', () => {
     );
     expect(shape(segments)).toEqual([
       [0n, 100n, 'cpu'],
-      [100n, 120n, 'cpu'],
+      [100n, 120n, 'net'],
       [120n, 300n, 'cpu'],
       [300n, 320n, 'net'],
       [320n, 1000n, 'cpu'],
     ]);
-    expect(segments[1]?.reason).toBe('ptrace stop (strace overhead) while running');
     expect(segments[3]).toMatchObject({ target: '10.0.0.5:5432', prevState: 't' });
+    const alone = buildSegments(
+      input({
+        sched: [
+          { timeNs: 100n, kind: 'out', prevState: 't' },
+          { timeNs: 120n, kind: 'in' },
+        ],
+      }),
+    );
+    expect(alone.segments[1]).toMatchObject({
+      state: 'cpu',
+      reason: 'ptrace stop (strace overhead) while running',
+    });
+  });
+
+  it('a futex wake releases waiters: the caller is not waiting', () => {
+    const { segments } = buildSegments(
+      input({
+        sched: [
+          { timeNs: 100n, kind: 'out', prevState: 'S' },
+          { timeNs: 200n, kind: 'in' },
+        ],
+        syscalls: [
+          {
+            startNs: 90n,
+            endNs: 210n,
+            name: 'futex',
+            category: 'lock',
+            futexAddr: '0xa',
+            futexOp: 'FUTEX_WAKE_PRIVATE',
+          },
+        ],
+      }),
+    );
+    expect(segments[1]).toMatchObject({ state: 'cpu', reason: 'futex wake: releasing, not waiting' });
+    expect(segments[1]?.lockId).toBeUndefined();
   });
 
   it('first point in: off-CPU before it is unknown except where syscalls say; runqueue after a wakeup', () => {

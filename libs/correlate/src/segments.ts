@@ -280,11 +280,21 @@ function runtimeState(type: RuntimeEventType): ThreadState | null {
   }
 }
 
+/** FUTEX_WAKE / REQUEUE / CMP_REQUEUE release waiters: the caller does not wait. */
+function isFutexRelease(s: SyscallSpan): boolean {
+  return s.futexOp !== undefined && /WAKE|REQUEUE/.test(s.futexOp) && !/WAIT/.test(s.futexOp);
+}
+
 function syscallDetail(s: SyscallSpan): Full {
-  const d = full(syscallState(s.category), 'strace');
+  const release = isFutexRelease(s);
+  const d = full(
+    release ? 'cpu' : syscallState(s.category),
+    'strace',
+    release ? 'futex wake: releasing, not waiting' : undefined,
+  );
   d.syscall = s.name;
   d.target = s.target;
-  if (s.category === 'lock' && s.futexAddr !== undefined) d.lockId = `futex:${s.futexAddr}`;
+  if (s.category === 'lock' && s.futexAddr !== undefined && !release) d.lockId = `futex:${s.futexAddr}`;
   return d;
 }
 
@@ -614,11 +624,15 @@ function wakeupEdge(threadId: string, p: SchedPoint, lockId?: string): Wakeup {
 }
 
 /** The blocked state at an `out` point (rule 1, evidence order). */
+/** How far before a traced syscall's printed start its ptrace entry stop may be. */
+const PTRACE_LEAD_NS = 2_000_000n;
+
 function classifyOut(
   input: ThreadInput,
   p: SchedPoint,
   sysIdx: CoverIndex<SyscallSpan>,
   rtIdx: CoverIndex<RuntimeSpan>,
+  nextSyscall: (t: Nanos) => SyscallSpan | null,
 ): Full {
   const prevState = p.prevState;
   const traced = hasFlag(prevState, 't');
@@ -658,7 +672,13 @@ function classifyOut(
   // A ptrace stop outside any traced syscall interrupts code that was running (strace stops the
   // thread at each syscall entry and exit before it prints it): measurement overhead on top of
   // on-CPU work, so it keeps that state rather than inventing a wait.
-  if (traced) return withCommon(full('cpu', 'sched', 'ptrace stop (strace overhead) while running'));
+  if (traced) {
+    // strace stops a thread at a syscall's entry before it reads the time it prints: a stop just
+    // before a traced syscall belongs to that syscall.
+    const next = nextSyscall(p.timeNs);
+    if (next !== null && next.startNs - p.timeNs <= PTRACE_LEAD_NS) return withCommon(syscallDetail(next));
+    return withCommon(full('cpu', 'sched', 'ptrace stop (strace overhead) while running'));
+  }
   const rt = rtIdx.covering(p.timeNs);
   if (rt !== null) return withCommon(idleByStack(runtimeDetail(rt, runtimeState(rt.type) ?? 'other')));
   const v = stackVerdict();
@@ -851,7 +871,13 @@ function buildFromSched(
           blocked = null;
         } else {
           mode = 'blocked';
-          blocked = classifyOut(input, p, sysIdx, rtIdx);
+          blocked = classifyOut(
+            input,
+            p,
+            sysIdx,
+            rtIdx,
+            (t) => syscalls[firstAfter(syscalls, (x) => x.startNs, t)] ?? null,
+          );
         }
         break;
       }

@@ -24,6 +24,12 @@ export interface SourceFileReport {
   detected: { format: string | null; confidence: number | null; reason: string | null };
   /** Clock of the file's timestamps: the manifest's `clock`, else the format's own. */
   clock: string | null;
+  /** Offset (ns) the correlator added to the file's times to put them on the epoch axis; null: not placed. */
+  clockOffsetNs: string | null;
+  /** How the offset was found (manifest clock pair, epoch as recorded…). */
+  clockMethod: string | null;
+  /** What the offset rests on (pairs, residuals, confidence). */
+  clockEvidence: Record<string, unknown> | null;
   state: SourceFileState;
   lines: string;
   events: string;

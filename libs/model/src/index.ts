@@ -9,3 +9,4 @@ export * from './gc-events.js';
 export * from './log-events.js';
 export * from './runtime-events.js';
 export * from './correlation.js';
+export * from './replay-api.js';

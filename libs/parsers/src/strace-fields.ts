@@ -7,6 +7,7 @@ import {
   LT,
   RBRACKET,
   RPAREN,
+  SPACE,
   allDigits,
   isDigit,
   isWs,
@@ -132,6 +133,78 @@ function scanSeconds(s: string, i: number, end: number): SecondsToken {
   return token;
 }
 
+/** The nanoseconds of whole seconds `whole` (at most 15 digits) plus `fracNs`, as scanSeconds gives them. */
+function secondsNs(whole: number, fracNs: number): Nanos {
+  if (whole === 0) return BigInt(fracNs);
+  if (whole !== lastWhole) {
+    lastWhole = whole;
+    lastWholeNs = BigInt(whole) * NS_PER_S;
+  }
+  return fracNs === 0 ? lastWholeNs : lastWholeNs + BigInt(fracNs);
+}
+
+/**
+ * `sec.frac` (1–15 whole digits, 1–9 fraction digits) from `i` up to exactly `end`, in ns;
+ * null when the text is of any other shape (the general {@link scanSeconds} then decides).
+ */
+function plainSeconds(s: string, i: number, end: number): Nanos | null {
+  let whole = 0;
+  let c = s.charCodeAt(i);
+  const ws = i;
+  while (c >= 48 && c <= 57) {
+    whole = whole * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (i === ws || i - ws > 15 || c !== DOT) return null;
+  const fs = ++i;
+  let frac = 0;
+  while (i < end) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    frac = frac * 10 + (c - 48);
+    i++;
+  }
+  const digits = i - fs;
+  if (digits === 0 || digits > 9) return null;
+  return secondsNs(whole, frac * (POW10[9 - digits] ?? 1));
+}
+
+/**
+ * The `-f -o file -ttt` prefix `PID  sec.frac ` read in one pass; null when the line starts
+ * any other way (then {@link parsePrefix} reads it in general). Same stamp as the general path.
+ */
+function plainPrefix(s: string, end: number, at: Cursor): Stamp | null {
+  let i = 0;
+  let tid = 0;
+  let c = s.charCodeAt(0);
+  while (c >= 48 && c <= 57) {
+    tid = tid * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (i === 0 || i > 10 || c !== SPACE) return null;
+  do c = s.charCodeAt(++i);
+  while (c === SPACE);
+  const ws = i;
+  let whole = 0;
+  while (c >= 48 && c <= 57) {
+    whole = whole * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  if (i === ws || i - ws > 15 || c !== DOT) return null;
+  const fs = ++i;
+  let frac = 0;
+  c = s.charCodeAt(i);
+  while (c >= 48 && c <= 57) {
+    frac = frac * 10 + (c - 48);
+    c = s.charCodeAt(++i);
+  }
+  const digits = i - fs;
+  if (digits === 0 || digits > 9 || c !== SPACE || i >= end) return null;
+  i = skipWs(s, i + 1, end);
+  at.pos = i;
+  return { tid, startNs: secondsNs(whole, frac * (POW10[9 - digits] ?? 1)), timeOfDayNs: null };
+}
+
 /** Where a line's body starts, set by {@link parsePrefix}. */
 export interface Cursor {
   pos: number;
@@ -139,6 +212,8 @@ export interface Cursor {
 
 /** Parses the pid prefix and timestamp; sets `at.pos` to where the body starts. */
 export function parsePrefix(s: string, end: number, at: Cursor): Stamp | Bad {
+  const plain = plainPrefix(s, end, at);
+  if (plain !== null) return plain;
   let i = skipWs(s, 0, end);
   let tid: number | null = null;
   if (s.startsWith('[pid', i)) {
@@ -215,6 +290,15 @@ function isErrnoName(s: string): boolean {
   return true;
 }
 
+/** The object {@link parseResult} fills: valid until its next call. */
+const result: { -readonly [K in keyof Result]: Result[K] } = {
+  ret: '',
+  errno: null,
+  errnoText: null,
+  retDetail: null,
+};
+
+/** Parses ` = ret …` from `i`; the Result returned is shared, valid until the next call. */
 export function parseResult(s: string, i: number, end: number): Result | Bad {
   i = skipWs(s, i, end);
   if (i >= end || s.charCodeAt(i) !== 61 /* = */) return bad("missing '=' after the arguments", 'ret');
@@ -257,7 +341,11 @@ export function parseResult(s: string, i: number, end: number): Result | Bad {
     }
   }
   if (i < end) return bad(`trailing text '${s.slice(i, i + 40)}' after the return value`, 'ret');
-  return { ret, errno, errnoText, retDetail };
+  result.ret = ret;
+  result.errno = errno;
+  result.errnoText = errnoText;
+  result.retDetail = retDetail;
+  return result;
 }
 
 /** A trailing `<0.000021>` / `<unavailable>` found by {@link splitDuration}. */
@@ -275,12 +363,24 @@ export function splitDuration(s: string, end: number, out: Duration): Bad | null
   out.end = end;
   out.durationNs = null;
   if (end === 0 || s.charCodeAt(end - 1) !== GT) return null;
-  const lt = s.lastIndexOf('<', end - 1);
+  // `lastIndexOf('<', end - 1)`, as a loop: the `<` is a few characters back, and
+  // lastIndexOf is a slow built-in.
+  let lt = end - 2;
+  while (lt >= 0 && s.charCodeAt(lt) !== LT) lt--;
   if (lt < 1 || !isWs(s.charCodeAt(lt - 1))) return null;
   const a = lt + 1;
   const b = end - 1;
   if (b - a === 11 && s.startsWith('unavailable', a)) {
     out.end = lt;
+    return null;
+  }
+  // Neither a digit nor a dot (`<unfinished ...>`): scanSeconds would call it OTHER.
+  const c = s.charCodeAt(a);
+  if (!isDigit(c) && c !== DOT) return null;
+  const plain = plainSeconds(s, a, b);
+  if (plain !== null) {
+    out.end = lt;
+    out.durationNs = plain;
     return null;
   }
   const num = scanSeconds(s, a, b);

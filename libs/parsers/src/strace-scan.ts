@@ -82,14 +82,18 @@ export function endsWithIn(s: string, suffix: string, start: number, end: number
   return end - start >= suffix.length && s.endsWith(suffix, end);
 }
 
-/** Index just past a quoted string starting at `i` (on the `"`), or `end` when unterminated. */
+/**
+ * Index just past a quoted string starting at `i` (on the `"`), or `end` when unterminated.
+ * A `\\` escapes the next character, so a `"` closes the string when an even number of
+ * backslashes precedes it: each candidate is found with `indexOf` rather than a character loop.
+ */
 export function skipQuoted(s: string, i: number, end: number): number {
-  i++;
-  while (i < end) {
-    const c = s.charCodeAt(i);
-    if (c === BACKSLASH) i += 2;
-    else if (c === QUOTE) return i + 1;
-    else i++;
+  let q = s.indexOf('"', i + 1);
+  while (q >= 0 && q < end) {
+    let b = q - 1;
+    while (b > i && s.charCodeAt(b) === BACKSLASH) b--;
+    if (((q - 1 - b) & 1) === 0) return q + 1;
+    q = s.indexOf('"', q + 1);
   }
   return end;
 }
@@ -117,6 +121,17 @@ export function matchClosing(s: string, i: number, end: number, open: number, cl
 }
 
 export function matchAngle(s: string, i: number, end: number): number {
+  // Common case, found with built-ins: the first `>` that is not an arrow's, with neither a
+  // nested `<` nor a quote before it, closes the decoration.
+  let k = s.indexOf('>', i + 1);
+  while (k > 0 && s.charCodeAt(k - 1) === MINUS) k = s.indexOf('>', k + 1);
+  if (k >= 0 && k < end) {
+    const lt = s.indexOf('<', i + 1);
+    if (lt < 0 || lt > k) {
+      const q = s.indexOf('"', i + 1);
+      if (q < 0 || q > k) return k + 1;
+    }
+  }
   return matchClosing(s, i, end, LT, GT);
 }
 
@@ -130,6 +145,9 @@ export function opensDecoration(s: string, i: number, start: number): boolean {
  * close on this line. Brackets, quotes and fd decorations are skipped as units.
  */
 export function findArgsClose(s: string, i: number, end: number): number {
+  // Without any `)` before `end` the list cannot close (most `<unfinished ...>` lines).
+  const first = s.indexOf(')', i);
+  if (first < 0 || first >= end) return -1;
   const start = i;
   let depth = 0;
   while (i < end) {
@@ -216,12 +234,35 @@ export function parseStraceFd(text: string): StraceFd | null {
  */
 export function firstFd(args: string, ret: string | null): StraceFd | null {
   if (hasDecoration(args)) {
+    const lead = leadingFd(args);
+    if (lead !== null) return lead;
     for (const a of splitStraceArgs(args)) {
       const fd = parseStraceFd(a);
       if (fd !== null) return fd;
     }
   }
   return ret !== null && hasDecoration(ret) ? parseStraceFd(ret) : null;
+}
+
+/**
+ * The decorated fd that starts `args` (`21<…>, …`, the usual place), without splitting the
+ * list; null when the list does not start with one, or when only the full split can tell.
+ * Same result as `parseStraceFd` of the first argument: the splitter skips the decoration as a
+ * unit, so the first argument runs at least to its `>` (and a `(deleted)` right after it).
+ */
+function leadingFd(args: string): StraceFd | null {
+  const end = args.length;
+  let i = 0;
+  while (i < end && isDigit(args.charCodeAt(i))) i++;
+  if (i === 0 || i > 10 || i >= end || args.charCodeAt(i) !== LT || args.charCodeAt(i + 1) === LT)
+    return null;
+  const close = matchAngle(args, i, end);
+  if (close < 0) return null;
+  return describeFd(
+    Number(args.slice(0, i)),
+    args.slice(i + 1, close - 1),
+    args.startsWith('(deleted)', close),
+  );
 }
 
 /** Whether some `<` follows a digit: only then can an argument be a decorated fd (`N<…>`). */
@@ -279,7 +320,8 @@ function isProtocolName(s: string, end: number): boolean {
 export function findSplice(s: string): number {
   const a = s.indexOf('strace: ');
   if (a > 0 && outsideQuotes(s, a)) return a;
-  if (!s.endsWith(' detached') && !s.endsWith(' attached')) return -1;
+  if (s.charCodeAt(s.length - 1) !== 100 /* d */ || (!s.endsWith(' detached') && !s.endsWith(' attached')))
+    return -1;
   const p = s.lastIndexOf('Process ');
   if (p > 0 && outsideQuotes(s, p)) {
     return p >= 2 && s.startsWith('^C', p - 2) ? p - 2 : p;

@@ -339,6 +339,115 @@ describe('parseStrace: verbatim samples (input-formats.md §2.3)', () => {
   });
 });
 
+describe('parseStrace: fast paths and their fallbacks', () => {
+  it('finds the argument list close quote-aware, not at the last `) = `', async () => {
+    const items = await parse(
+      [
+        '123  1700000000.000001 write(1, "a) = 5 <0.1>", 12) = 12 <0.000010>',
+        '123  1700000000.000002 write(1, "x) = 1", 6 <unfinished ...>',
+        '123  1700000000.000004 <... write resumed>) = 6 <0.000002>',
+        '125  1700000000.000005 openat(AT_FDCWD, "/tmp", O_RDONLY) = 3</tmp/we ird) = x>',
+        String.raw`125  1700000000.000009 write(1, "a\") = 1\\", 3) = 3 <0.000001>`,
+      ].join('\n'),
+    );
+    expect(issues(items)).toEqual([]);
+    const [w1, w2, open, w3] = calls(items);
+    expect(w1).toMatchObject({ args: '1, "a) = 5 <0.1>", 12', ret: '12', durationNs: 10_000n, line: 1 });
+    expect(w2).toMatchObject({
+      args: '1, "x) = 1", 6',
+      ret: '6',
+      line: 2,
+      resumedLine: 3,
+      durationNs: 2_000n,
+    });
+    expect(w2!.unfinished).toBeUndefined();
+    // `) = ` inside a decorated return value: the close is the first top-level `)`.
+    expect(open).toMatchObject({
+      args: 'AT_FDCWD, "/tmp", O_RDONLY',
+      ret: '3</tmp/we ird) = x>',
+      durationNs: null,
+    });
+    expect(open!.fd).toMatchObject({ num: 3, kind: 'file', path: '/tmp/we ird) = x' });
+    // An escaped quote does not end the string; an escaped backslash before a quote does.
+    expect(w3).toMatchObject({ args: String.raw`1, "a\") = 1\\", 3`, ret: '3' });
+  });
+
+  it('results: errno with text, hex with detail, `?`, missing and odd durations', async () => {
+    const items = await parse(
+      [
+        '125  1700000000.000006 read(0, "", 4096) = -1 EAGAIN (Resource temporarily unavailable) <0.000020>',
+        '125  1700000000.000007 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR) <0.000005>',
+        '125  1700000000.000008 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, -1, 0) = 0x7f0000 <0.000010>',
+        '125  1700000000.000014 gettid()        = 125 <5>',
+        '125  1700000000.000015 gettid() = 125 <unavailable>',
+        '125  1700000000.000016 gettid() = 125',
+        '125  1700000000.000017 exit_group(0)   = ?',
+      ].join('\n'),
+    );
+    expect(issues(items)).toEqual([]);
+    const [read, fcntl, mmap, t1, t2, t3, exit] = calls(items);
+    expect(read).toMatchObject({
+      ret: '-1',
+      errno: 'EAGAIN',
+      errnoText: 'Resource temporarily unavailable',
+      retDetail: null,
+      durationNs: 20_000n,
+      startNs: 1_700_000_000_000_006_000n,
+    });
+    expect(fcntl).toMatchObject({ ret: '0x2', errno: null, retDetail: 'flags O_RDWR', durationNs: 5_000n });
+    expect(mmap).toMatchObject({ ret: '0x7f0000', durationNs: 10_000n });
+    expect(t1).toMatchObject({ ret: '125', durationNs: 5_000_000_000n });
+    expect(t2).toMatchObject({ ret: '125', durationNs: null });
+    expect(t3).toMatchObject({ ret: '125', durationNs: null });
+    expect(exit).toMatchObject({ name: 'exit_group', ret: '?', durationNs: null });
+  });
+
+  it('fds: leading decoration, arrows, nested -yy device, (deleted); futex address and op', async () => {
+    const items = await parse(
+      [
+        '125  1700000000.000010 close(3</tmp/gone>(deleted)) = 0 <0.000001>',
+        '125  1700000000.000011 read(4<TCP:[127.0.0.1:1->127.0.0.1:2]>, "x", 1) = 1 <0.000003>',
+        '125  1700000000.000012 read(5</dev/null<char 1:3>>, "", 1) = 0 <0.000003>',
+        '125  1700000000.000013 futex(0x7f00 , FUTEX_WAKE_PRIVATE, 1) = 0 <0.000004>',
+        '125  1700000000.000014 futex_waitv([{uaddr=0x1, val=0}], 1, 0, NULL, CLOCK_MONOTONIC) = 0',
+      ].join('\n'),
+    );
+    expect(issues(items)).toEqual([]);
+    const [close, tcp, dev, futex, waitv] = calls(items);
+    expect(close!.fd).toEqual({ num: 3, kind: 'file', raw: '/tmp/gone', path: '/tmp/gone', deleted: true });
+    expect(tcp!.fd).toMatchObject({ num: 4, kind: 'socket', local: '127.0.0.1:1', peer: '127.0.0.1:2' });
+    expect(tcp!.category).toBe('net');
+    expect(dev!.fd).toMatchObject({ num: 5, kind: 'file', path: '/dev/null', device: 'char 1:3' });
+    expect(futex).toMatchObject({ futexAddr: '0x7f00', futexOp: 'FUTEX_WAKE_PRIVATE', category: 'lock' });
+    expect(waitv).toMatchObject({ futexAddr: '[{uaddr=0x1, val=0}]', futexOp: '1' });
+  });
+
+  it('-t/-tt time of day with and without [pid N]; a spliced status line under -ttt', async () => {
+    const items = await parse(
+      [
+        '12:00:01 gettid() = 5 <0.000001>',
+        '[pid 7] 12:00:01.5 futex(0x10, FUTEX_WAKE_PRIVATE, 1) = 0 <0.000002>',
+        '1234  1700000000.000001 futex(0x7f00, FUTEX_WAIT_PRIVATE, 0, NULLstrace: Process 99 attached',
+        ' <unfinished ...>',
+        '1234  1700000000.000002 <... futex resumed>) = -1 ETIMEDOUT (Connection timed out) <0.001000>',
+      ].join('\n'),
+    );
+    expect(issues(items)).toEqual([]);
+    const [a, b, c] = calls(items);
+    expect(a).toMatchObject({ tid: null, startNs: null, timeOfDayNs: 43_201_000_000_000n, ret: '5' });
+    expect(b).toMatchObject({ tid: 7, timeOfDayNs: 43_201_500_000_000n, futexAddr: '0x10' });
+    expect(c).toMatchObject({
+      tid: 1234,
+      line: 3,
+      resumedLine: 5,
+      args: '0x7f00, FUTEX_WAIT_PRIVATE, 0, NULL',
+      errno: 'ETIMEDOUT',
+      durationNs: 1_000_000n,
+      startNs: 1_700_000_000_000_001_000n,
+    });
+  });
+});
+
 describe('parseStraceFd / splitStraceArgs', () => {
   it('decodes socket, unix, pipe and other decorations', () => {
     expect(parseStraceFd('3<TCP:[12345]>')).toMatchObject({

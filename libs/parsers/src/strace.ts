@@ -20,6 +20,7 @@ import {
   type Stamp,
 } from './strace-fields.js';
 import {
+  GT,
   LPAREN,
   SPACE,
   TAB,
@@ -78,6 +79,12 @@ function issueOf(line: number, b: Bad): ParseIssue {
   return issue(line, b.reason, b.field);
 }
 
+/**
+ * The first two arguments of a futex call when nothing before the second comma (or the end)
+ * is quoted, bracketed or decorated: then they are what `splitArgs(args, 2)` gives, trimmed.
+ */
+const FUTEX_ARGS = /([^"<()[\]{},]*),([^"<()[\]{},]*)(?:,|$)/y;
+
 function makeSyscall(
   line: number,
   resumedLine: number | null,
@@ -93,9 +100,15 @@ function makeSyscall(
   let futexOp: string | null = null;
   let futexAddr: string | null = null;
   if (name.startsWith('futex')) {
-    const parts = splitArgs(args, 2);
-    futexAddr = parts[0] ?? null;
-    futexOp = parts[1] ?? null;
+    const m = ((FUTEX_ARGS.lastIndex = 0), FUTEX_ARGS.exec(args));
+    if (m !== null) {
+      futexAddr = (m[1] as string).trim();
+      futexOp = (m[2] as string).trim();
+    } else {
+      const parts = splitArgs(args, 2);
+      futexAddr = parts[0] ?? null;
+      futexOp = parts[1] ?? null;
+    }
   }
   const ev: StraceSyscall = {
     kind: 'syscall',
@@ -141,7 +154,11 @@ interface Marked {
 function stripMarker(s: string, start: number, end: number, out: Marked): Marked {
   let t = end;
   while (t > start && isTrimWs(s.charCodeAt(t - 1))) t--;
-  if (endsWithIn(s, UNFINISHED, start, t)) {
+  if (t === start || s.charCodeAt(t - 1) !== GT) {
+    // Both markers end with `>`.
+    out.args = trimmedSlice(s, start, t);
+    out.marker = null;
+  } else if (endsWithIn(s, UNFINISHED, start, t)) {
     out.args = trimmedSlice(s, start, t - UNFINISHED.length);
     out.marker = 'unfinished';
   } else if (endsWithIn(s, DETACHED, start, t)) {
@@ -312,7 +329,7 @@ function parseLine(text: string, line: number, state: StraceState, sc: Scratch, 
     return;
   }
   // Status lines start with `strace: `, `Process `, `[ Process ` or `^C`.
-  if ((c === 115 || c === 80 || c === 91 || c === 94) && isNoise(text, i, end)) return;
+  if (mayBeNoise(c) && isNoise(text, i, end)) return;
 
   const dur = sc.dur;
   const durBad = splitDuration(text, end, dur);
@@ -363,7 +380,7 @@ function parseLine(text: string, line: number, state: StraceState, sc: Scratch, 
         first?.line ?? line,
         line,
         // A call opened before strace printed pid prefixes takes the tid of its resumed half.
-        first === null ? stamp : { ...first.stamp, tid: first.stamp.tid ?? stamp.tid },
+        first === null ? stamp : first.stamp.tid !== null ? first.stamp : { ...first.stamp, tid: stamp.tid },
         dur.durationNs ?? (first !== null ? elapsed(first.stamp, stamp) : null),
         name,
         joinArgs(first?.args ?? '', m.args),
@@ -408,6 +425,11 @@ function parseLine(text: string, line: number, state: StraceState, sc: Scratch, 
   out.push(
     makeSyscall(line, null, stamp, durationNs, name, m.args, r, m.marker === null ? null : 'never-resumed'),
   );
+}
+
+/** Whether a status line can start with `c`: `strace: `, `Process `, `[ Process ` or `^C`. */
+function mayBeNoise(c: number): boolean {
+  return c === 115 || c === 80 || c === 91 || c === 94;
 }
 
 /** Whether a line is empty or whitespace only (`line.trim().length === 0`). */
@@ -460,7 +482,8 @@ export async function* parseStrace(
       // Printable ASCII other than a space: neither blank nor with whitespace to trim.
       const plain = c0 > 32 && c0 < 127;
       if (!plain && isBlank(raw)) continue;
-      if (isNoise(raw, plain ? 0 : trimStartIndex(raw), raw.length)) continue;
+      const from = plain ? 0 : trimStartIndex(raw);
+      if (mayBeNoise(raw.charCodeAt(from)) && isNoise(raw, from, raw.length)) continue;
       const cut = findSplice(raw);
       if (cut > 0) {
         heldText = raw.slice(0, cut);

@@ -14,3 +14,4 @@ export * from './events/sample-reader.js';
 export * from './events/copy-rows.js';
 export * from './events/source-writers.js';
 export * from './events/correlation-store.js';
+export * from './events/replay-reader.js';

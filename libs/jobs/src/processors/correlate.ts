@@ -1,4 +1,4 @@
-import { analyzeRequest, frameDisplayName } from '@threadreel/analysis';
+import { analyzeRequest, frameDisplayName, samplingPeriodNs } from '@threadreel/analysis';
 import {
   alignClock,
   bindSpans,
@@ -22,6 +22,7 @@ import type {
   RequestAnalysis,
   Segment,
   SpanBinding,
+  Wakeup,
 } from '@threadreel/model';
 import type { CorrelationStore, CorrelationThread, FileOffsets, SpanRow } from '@threadreel/store';
 
@@ -89,7 +90,7 @@ async function alignClocks(
   let samplePeriodNs: bigint | null = null;
   for (const f of await store.files(captureId)) {
     if (f.state !== 'parsed') continue;
-    if (f.format === 'perf-script') samplePeriodNs ??= samplePeriodFromCmdline(f.headers.cmdline);
+    if (f.format === 'perf-script') samplePeriodNs ??= samplingPeriodNs(f.headers.cmdline);
     if (
       f.format === 'jvm-unified' ||
       f.format === 'node-trace-gc' ||
@@ -129,19 +130,6 @@ async function alignClocks(
   }
   log(`clocks: ${summary.map((s) => `${s.file}=${s.offsetNs ?? 'n/a'}`).join(', ')}`);
   return { files, gcOffsets, summary, samplePeriodNs };
-}
-
-/**
- * The on-CPU sampling period from perf's recorded command line: `-F N` / `freq=N` → 1 s / N,
- * `-c N` on cpu-clock (period in ns). Null when the headers do not say.
- */
-export function samplePeriodFromCmdline(cmdline: string | undefined): bigint | null {
-  if (!cmdline) return null;
-  const freq = /(?:freq=|-F\s+|--freq[= ])(\d+)/.exec(cmdline)?.[1];
-  if (freq && Number(freq) > 0) return 1_000_000_000n / BigInt(freq);
-  const count = /cpu-clock\S*\b.*?(?:-c\s+|period=)(\d+)/.exec(cmdline)?.[1];
-  if (count && Number(count) > 1) return BigInt(count);
-  return null;
 }
 
 function offsetsOf(files: readonly FileClock[], formats: ReadonlySet<string>): Map<number, bigint> {
@@ -211,6 +199,7 @@ export async function correlateCapture(
 
   const writer = await store.openWriter(captureId);
   const segmentsByThread = new Map<string, Segment[]>();
+  const allWakeups: Wakeup[] = [];
   let segmentCount = 0;
   let wakeupCount = 0;
   const residualDiffs: bigint[] = [];
@@ -285,17 +274,24 @@ export async function correlateCapture(
       };
       const built = buildSegments(input);
       segmentsByThread.set(t.id, built.segments);
-      for (const s of built.segments) {
+      allWakeups.push(...built.wakeups);
+      await store.setThreadInfo(captureId, t.id, poolOf(t), built.quality);
+    }
+    // Futex pairs: a lock wait with no recorded wakeup was ended by the FUTEX_WAKE on its
+    // address that another thread made last before the wait returned: that thread held it.
+    allWakeups.push(
+      ...pairFutexes(segmentsByThread, await store.futexWakes(captureId, straceOffsets), byTid),
+    );
+    for (const segs of segmentsByThread.values())
+      for (const s of segs) {
         const p = writer.segment(s);
         if (p) await p;
+        segmentCount++;
       }
-      for (const w of built.wakeups) {
-        const p = writer.wakeup(w);
-        if (p) await p;
-      }
-      segmentCount += built.segments.length;
-      wakeupCount += built.wakeups.length;
-      await store.setThreadInfo(captureId, t.id, poolOf(t), built.quality);
+    for (const w of allWakeups) {
+      const p = writer.wakeup(w);
+      if (p) await p;
+      wakeupCount++;
     }
     const residual = estimateResidual(residualDiffs);
     if (residual) {
@@ -353,6 +349,7 @@ export async function correlateCapture(
       gcEvidence,
       perfOffsets,
       samplePeriodNs,
+      runtime,
     });
     await writer.commit(requests);
     log(
@@ -370,6 +367,62 @@ export async function correlateCapture(
     await writer.rollback().catch(() => undefined);
     throw e;
   }
+}
+
+/** How long after a FUTEX_WAKE the woken waiter's futex may return (strace prints the wake first). */
+const FUTEX_PAIR_SLACK_NS = 2_000_000n;
+
+/**
+ * Names the holder of futex lock waits from the FUTEX_WAKE calls on the wait's address by
+ * other threads during the wait (up to a little after strace printed its return). In a convoy a
+ * wait outlives several holders: each wake ends one holder's tenure (the stretch since the
+ * previous wake), and the thread whose tenure covered most of the wait is named the holder —
+ * the one the waiter really waited for. When that is not the thread whose wakeup ended the wait,
+ * the waker's stack (the last releaser's) is dropped rather than shown as the holder's.
+ * Segments are patched in place; each naming is also returned as a `futex` wakeup edge.
+ */
+export function pairFutexes(
+  segmentsByThread: Map<string, Segment[]>,
+  wakes: readonly { tid: number; startNs: bigint; addr: string }[],
+  byTid: ReadonlyMap<number, CorrelationThread>,
+): Wakeup[] {
+  const byAddr = new Map<string, { tid: number; startNs: bigint }[]>();
+  for (const w of wakes) byAddr.set(w.addr, [...(byAddr.get(w.addr) ?? []), w]);
+  const out: Wakeup[] = [];
+  for (const [threadId, segs] of segmentsByThread) {
+    for (let i = 0; i < segs.length; i++) {
+      const s = segs[i] as Segment;
+      if (s.state !== 'lock' || !s.lockId?.startsWith('futex:')) continue;
+      const list = byAddr.get(s.lockId.slice(6));
+      if (!list) continue;
+      let prev = s.startNs;
+      let best: { id: string; tenure: bigint; at: bigint } | null = null;
+      for (const w of list) {
+        if (w.startNs < s.startNs || w.startNs > s.endNs + FUTEX_PAIR_SLACK_NS) continue;
+        const waker = byTid.get(w.tid);
+        if (!waker || waker.id === threadId) continue;
+        const tenure = w.startNs - prev;
+        prev = w.startNs;
+        if (best === null || tenure > best.tenure) best = { id: waker.id, tenure, at: w.startNs };
+      }
+      if (best === null || best.id === s.wakerThreadId) continue;
+      const patched: Segment = {
+        ...s,
+        wakerThreadId: best.id,
+        reason: 'holder from the FUTEX_WAKE calls on this address',
+      };
+      if (s.wakerThreadId) delete (patched as { wakerStackId?: string }).wakerStackId;
+      segs[i] = patched;
+      out.push({
+        timeNs: best.at,
+        wakerThreadId: best.id,
+        wakeeThreadId: threadId,
+        source: 'futex',
+        lockId: s.lockId,
+      });
+    }
+  }
+  return out;
 }
 
 function bestName(t: CorrelationThread): string {
@@ -442,6 +495,7 @@ interface RequestContext {
   gcEvidence: readonly GcEvidence[];
   perfOffsets: FileOffsets;
   samplePeriodNs: bigint | null;
+  runtime: string | null;
 }
 
 /** Requests: server spans (or root spans when a trace has no server span). */
@@ -489,8 +543,10 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
   // thread finished the previous one (its span includes the time queued for a worker, as
   // when the acceptor starts it), the handler really starts when that thread is free.
   const perThread = new Map<string, SpanBinding[]>();
-  for (const b of c.bindings)
-    if (rootIds.has(b.spanId)) perThread.set(b.threadId, [...(perThread.get(b.threadId) ?? []), b]);
+  // (Not for an event loop — Node — where requests interleave on one thread by design.)
+  if (c.runtime !== 'node')
+    for (const b of c.bindings)
+      if (rootIds.has(b.spanId)) perThread.set(b.threadId, [...(perThread.get(b.threadId) ?? []), b]);
   const clipped = new Map<SpanBinding, SpanBinding>();
   for (const list of perThread.values()) {
     list.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
@@ -507,6 +563,10 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
     bySpan.set(x.spanId, [...(bySpan.get(x.spanId) ?? []), x]);
   }
   const threadById = new Map(c.threads.map((t) => [t.id, t]));
+  const spanById = new Map(c.spans.map((s) => [s.spanId, s]));
+  /** The state of a thread at an instant. */
+  const stateAt = (threadId: string, t: bigint): string | null =>
+    (c.segmentsByThread.get(threadId) ?? []).find((s) => s.startNs <= t && t < s.endNs)?.state ?? null;
   // Busy intervals per pool: which worker runs which request when.
   const serverBindings = roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => ({ b, r })));
   const out: RequestAnalysis[] = [];
@@ -522,6 +582,10 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
     for (const l of traceLogs)
       if (l.timeNs !== null && l.timeNs < arrival && l.timeNs > r.startNs - 10_000_000_000n)
         arrival = l.timeNs;
+    // A client span of the caller (the server span's parent) on the same host: when it started.
+    const parent = r.parentSpanId ? spanById.get(r.parentSpanId) : undefined;
+    if (parent?.kind === 'client' && parent.startNs < arrival && parent.startNs > r.startNs - 10_000_000_000n)
+      arrival = parent.startNs;
     if (first) {
       const h = c.handoffs.find(
         (x) =>
@@ -542,12 +606,25 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
               other.spanId !== r.spanId &&
               b.startNs <= arrival + 1_000_000n &&
               b.endNs > arrival &&
-              members.some((m) => m.id === b.threadId),
+              members.some((m) => m.id === b.threadId) &&
+              // An event loop waiting in epoll is free even with requests in flight.
+              (c.runtime !== 'node' || stateAt(b.threadId, arrival) !== 'idle'),
           )
           .map(({ b }) => b.threadId),
       );
       if (busy.size >= members.length) {
         pool = { pool: poolName ?? bestName(worker), size: members.length, busy: busy.size };
+        if (members.length === 1) {
+          // A pool of one (an event loop): name the request whose handler held it.
+          const holder = serverBindings.find(
+            ({ b, r: other }) =>
+              other.spanId !== r.spanId &&
+              b.threadId === worker.id &&
+              b.startNs <= arrival &&
+              b.endNs > arrival,
+          );
+          if (holder) pool = { ...pool, blockingTraceId: holder.r.traceId };
+        }
       }
     }
     const threadIds = [...new Set(own.map((b) => b.threadId))];
@@ -556,6 +633,23 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
       c.captureId,
       samples.flatMap((s) => (s.stackId ? [s.stackId] : [])),
     );
+    if (pool?.blockingTraceId && worker) {
+      // What the loop ran meanwhile: the leaf frames of its samples before this handler started.
+      const counts = new Map<string, number>();
+      for (const x of samples) {
+        if (x.threadId !== worker.id || x.timeNs >= handlerStart || !x.stackId) continue;
+        const leaf = (frames.get(x.stackId) ?? []).find((f) => !f.dso.includes('kernel'));
+        if (leaf) {
+          const name = frameDisplayName(leaf.symbol, leaf.dso) ?? leaf.symbol;
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+        }
+      }
+      const top = [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([f]) => f);
+      if (top.length) pool = { ...pool, blockingFrames: top };
+    }
     const segments = new Map<string, readonly Segment[]>();
     const holders = new Set<string>();
     for (const id of threadIds) {

@@ -43,6 +43,17 @@ export class SourceFileEntity {
   @Column('text', { nullable: true })
   clock!: string | null;
 
+  /** Set by the correlate job: ns added to the file's times (int8 → string); null when not on the axis. */
+  @Column({ name: 'clock_offset_ns', type: 'bigint', nullable: true })
+  clockOffsetNs!: string | null;
+
+  @Column({ name: 'clock_method', type: 'text', nullable: true })
+  clockMethod!: string | null;
+
+  /** A JSON object (typed loosely: TypeORM's partial-update types reject `unknown` values). */
+  @Column({ name: 'clock_evidence', type: 'jsonb', nullable: true })
+  clockEvidence!: object | null;
+
   @Column('text')
   state!: SourceFileState;
 

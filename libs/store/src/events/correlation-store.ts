@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { RequestAnalysis, Segment, SpanBinding, SpanKind, Wakeup } from '@threadreel/model';
 import { copyField, CopyTransaction } from './copy-rows.js';
 import { poolOf } from './pg.js';
+import { readStackFrames } from './stacks.js';
 
 /** Offset (ns) to add to a file's times, per file ordinal and clock; files not listed are not on the axis. */
 export type FileOffsets = ReadonlyMap<number, bigint>;
@@ -150,6 +151,34 @@ export class CorrelationStore {
    * collects its names and Java ids with the mappings that joined them.
    */
   async resolveThreads(captureId: string, targetPid: number | null): Promise<CorrelationThread[]> {
+    // Runtime profilers (JFR, py-spy) name the OS tid but not the pid: their thread rows join the
+    // row perf made for the same tid (one OS thread, one row), their samples moving with them.
+    await this.ds.transaction(async (em) => {
+      await em.query(
+        `UPDATE samples s SET thread_id = k.id
+         FROM threads n JOIN threads k ON k.capture_id = n.capture_id AND k.tid = n.tid AND k.pid IS NOT NULL
+         WHERE n.capture_id = $1 AND n.pid IS NULL AND s.capture_id = $1 AND s.thread_id = n.id`,
+        [captureId],
+      );
+      await em.query(
+        `UPDATE threads k SET names = ARRAY(SELECT DISTINCT unnest(k.names || n.names))
+         FROM threads n
+         WHERE n.capture_id = $1 AND k.capture_id = $1 AND n.pid IS NULL AND k.pid IS NOT NULL AND n.tid = k.tid`,
+        [captureId],
+      );
+      await em.query(
+        `DELETE FROM threads n WHERE n.capture_id = $1 AND n.pid IS NULL
+           AND EXISTS (SELECT 1 FROM threads k WHERE k.capture_id = $1 AND k.tid = n.tid AND k.pid IS NOT NULL)`,
+        [captureId],
+      );
+      // A tid only a runtime profiler saw belongs to the process the thread map or the manifest names.
+      await em.query(
+        `UPDATE threads n SET pid = coalesce(
+           (SELECT s.pid FROM thread_sightings s WHERE s.capture_id = $1 AND s.tid = n.tid AND s.pid IS NOT NULL LIMIT 1), $2::int)
+         WHERE n.capture_id = $1 AND n.pid IS NULL AND $2::int IS NOT NULL`,
+        [captureId, targetPid],
+      );
+    });
     await this.ds.query(
       `INSERT INTO threads (capture_id, pid, tid, names)
        SELECT $1, coalesce(p.pid, $2::int), x.tid, '{}'::text[]
@@ -357,35 +386,11 @@ export class CorrelationStore {
   }
 
   /** Frames (leaf first) of interned stacks. */
-  async stackFrames(
+  stackFrames(
     captureId: string,
     stackIds: readonly string[],
   ): Promise<Map<string, { symbol: string; dso: string }[]>> {
-    const out = new Map<string, { symbol: string; dso: string }[]>();
-    if (!stackIds.length) return out;
-    const rows = await this.ds.query<{ id: string; parent: string | null; symbol: string; dso: string }[]>(
-      `WITH RECURSIVE chain AS (
-         SELECT id, parent_id, frame_id FROM stacks WHERE capture_id = $1 AND id = ANY($2::bigint[])
-         UNION
-         SELECT s.id, s.parent_id, s.frame_id FROM stacks s JOIN chain c ON s.id = c.parent_id WHERE s.capture_id = $1
-       )
-       SELECT c.id::text AS id, c.parent_id::text AS parent, f.symbol, f.dso
-       FROM chain c JOIN frames f ON f.capture_id = $1 AND f.id = c.frame_id`,
-      [captureId, [...new Set(stackIds)]],
-    );
-    const nodes = new Map(rows.map((r) => [r.id, r]));
-    for (const id of stackIds) {
-      const frames: { symbol: string; dso: string }[] = [];
-      let at: string | null = id;
-      for (let guard = 0; at !== null && guard < 4096; guard++) {
-        const n = nodes.get(at);
-        if (!n) break;
-        frames.push({ symbol: n.symbol, dso: n.dso });
-        at = n.parent;
-      }
-      out.set(id, frames);
-    }
-    return out;
+    return readStackFrames(this.ds, captureId, stackIds);
   }
 
   async spans(captureId: string): Promise<SpanRow[]> {
@@ -444,6 +449,23 @@ export class CorrelationStore {
       spanId: r.span_id,
       message: r.message,
     }));
+  }
+
+  /** FUTEX_WAKE calls (who released which futex when), aligned. */
+  async futexWakes(
+    captureId: string,
+    offsets: FileOffsets,
+  ): Promise<{ tid: number; startNs: bigint; addr: string }[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<{ tid: number; s: string; addr: string }[]>(
+      `SELECT y.tid, (y.start_ns + o.off)::text AS s, y.futex_addr AS addr
+       FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE y.capture_id = $1 AND y.name LIKE 'futex%' AND y.futex_addr IS NOT NULL AND y.tid IS NOT NULL
+         AND y.futex_op ~ '(WAKE|REQUEUE)' AND y.futex_op !~ 'WAIT' AND y.start_ns IS NOT NULL
+       ORDER BY 2`,
+      [captureId, ...offsetArgs(offsets)],
+    );
+    return rows.map((r) => ({ tid: r.tid, startNs: BigInt(r.s), addr: r.addr }));
   }
 
   /** Accepted connections (strace accept/accept4) with the client's address. */

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { SampleDto, SampleTimeline, ThreadSummary } from '@threadreel/model';
+import { readStackNodes, type StackNode } from './stacks.js';
 
 export interface FoldRow {
   comm: string;
@@ -9,12 +10,6 @@ export interface FoldRow {
   /** Frames leaf first. */
   frames: { symbol: string; dso: string }[];
   count: number;
-}
-
-interface StackNode {
-  parent: string | null;
-  symbol: string;
-  dso: string;
 }
 
 /**
@@ -211,21 +206,8 @@ export class SampleReader {
     );
   }
 
-  private async stackNodes(captureId: string, leafIds: string[]): Promise<Map<string, StackNode>> {
-    const nodes = new Map<string, StackNode>();
-    if (!leafIds.length) return nodes;
-    const rows = await this.ds.query<{ id: string; parent: string | null; symbol: string; dso: string }[]>(
-      `WITH RECURSIVE chain AS (
-         SELECT id, parent_id, frame_id FROM stacks WHERE capture_id = $1 AND id = ANY($2::bigint[])
-         UNION
-         SELECT s.id, s.parent_id, s.frame_id FROM stacks s JOIN chain c ON s.id = c.parent_id WHERE s.capture_id = $1
-       )
-       SELECT c.id::text AS id, c.parent_id::text AS parent, f.symbol, f.dso
-       FROM chain c JOIN frames f ON f.capture_id = $1 AND f.id = c.frame_id`,
-      [captureId, [...new Set(leafIds)]],
-    );
-    for (const r of rows) nodes.set(r.id, { parent: r.parent, symbol: r.symbol, dso: r.dso });
-    return nodes;
+  private stackNodes(captureId: string, leafIds: string[]): Promise<Map<string, StackNode>> {
+    return readStackNodes(this.ds, captureId, leafIds);
   }
 
   private async allStackNodes(captureId: string): Promise<Map<string, StackNode>> {

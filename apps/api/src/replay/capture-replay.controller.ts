@@ -1,0 +1,93 @@
+import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  FLAME_KINDS,
+  type FlameGraphDto,
+  type ThreadMapDto,
+  type ThreadTimelineDto,
+} from '@threadreel/model';
+import { ReplayReader } from '@threadreel/store';
+import {
+  bad,
+  nanos,
+  oneOf,
+  requiredUuid,
+  resolution as resolutionParam,
+  spanId,
+  threadId,
+  traceId,
+} from './params.js';
+import { ReplayService } from './replay.service.js';
+
+@ApiTags('replay')
+@Controller('api/captures/:id')
+export class CaptureReplayController {
+  constructor(
+    private readonly reader: ReplayReader,
+    private readonly replay: ReplayService,
+  ) {}
+
+  @Get('threads/:threadId/timeline')
+  @ApiOperation({
+    summary: "One thread's segments in [from, to) at a resolution (ns per pixel)",
+    description:
+      "Default window: the thread's observed life; default resolution: window / 1000. Sub-pixel segments are merged into summary items.",
+  })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  @ApiParam({ name: 'threadId', description: 'thread surrogate id' })
+  @ApiQuery({ name: 'from', required: false })
+  @ApiQuery({ name: 'to', required: false })
+  @ApiQuery({ name: 'resolution', required: false })
+  async timeline(
+    @Param('id') id: string,
+    @Param('threadId') thread: string,
+    @Query('from') from: unknown,
+    @Query('to') to: unknown,
+    @Query('resolution') resolution: unknown,
+  ): Promise<ThreadTimelineDto> {
+    const t = threadId('threadId', thread);
+    if (t === undefined) throw bad('threadId', 'a thread id');
+    const fromNs = nanos('from', from);
+    const toNs = nanos('to', to);
+    if (fromNs !== undefined && toNs !== undefined && toNs < fromNs)
+      throw bad('to', 'a time not before from');
+    return this.replay.timeline(requiredUuid('id', id), t, fromNs, toNs, resolutionParam(resolution));
+  }
+
+  @Get('flame')
+  @ApiOperation({
+    summary: 'Flame graph as a JSON tree {name, value, samples, children} with root "all"',
+    description:
+      'kind=cpu: on-CPU samples (value = samples); offcpu: blocked segments weighted by ns by their blocked stack; wakers: blocked segments weighted by ns by the stack of the thread that woke them. Select by threadId, traceId (+ spanId: its bound threads while bound) and/or from/to (ns).',
+  })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  @ApiQuery({ name: 'kind', required: false, enum: FLAME_KINDS })
+  @ApiQuery({ name: 'threadId', required: false })
+  @ApiQuery({ name: 'traceId', required: false })
+  @ApiQuery({ name: 'spanId', required: false })
+  @ApiQuery({ name: 'from', required: false })
+  @ApiQuery({ name: 'to', required: false })
+  @ApiOkResponse({ description: '{ kind, unit, threadIds, fromNs, toNs, samples, root }' })
+  async flame(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<FlameGraphDto> {
+    return this.replay.flame(requiredUuid('id', id), oneOf('kind', query.kind, FLAME_KINDS, 'cpu'), {
+      threadId: threadId('threadId', query.threadId),
+      traceId: traceId('traceId', query.traceId),
+      spanId: spanId('spanId', query.spanId),
+      from: nanos('from', query.from),
+      to: nanos('to', query.to),
+    });
+  }
+
+  @Get('thread-map')
+  @ApiOperation({
+    summary:
+      'Every thread of the capture: tid, pid, names, runtime ids, pool, segment quality and the mappings that joined them',
+  })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  async threadMap(@Param('id') id: string): Promise<ThreadMapDto> {
+    const captureId = requiredUuid('id', id);
+    if (!(await this.reader.captureExists(captureId)))
+      throw new NotFoundException(`capture ${captureId} not found`);
+    return { captureId, threads: await this.reader.threadMap(captureId) };
+  }
+}

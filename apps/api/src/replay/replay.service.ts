@@ -1,0 +1,434 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import {
+  buildFlameTree,
+  compareRequests,
+  frameDisplayName,
+  isShort,
+  levelOfDetail,
+  paddedWindow,
+  samplingPeriodNs,
+  type WeightedStack,
+} from '@threadreel/analysis';
+import {
+  CAUSES,
+  type CauseBreakdown,
+  type CompareDto,
+  type FlameGraphDto,
+  type FlameKind,
+  type ReplayDto,
+  type ReplaySpanDto,
+  type ReplayThreadDto,
+  type RequestAnalysis,
+  type RequestDetailDto,
+  type RequestRowDto,
+  type ThreadRole,
+  type ThreadTimelineDto,
+} from '@threadreel/model';
+import { NS_MAX, NS_MIN, ReplayReader, type ReplaySegmentRow, type ThreadInterval } from '@threadreel/store';
+import { bad, resolutionFor } from './params.js';
+
+/** Caps of one replay payload (each says when it cut). */
+const MAX_LOGS = 2000;
+const MAX_SYSCALLS = 2000;
+const MAX_WAKEUPS = 2000;
+const SECOND = 1_000_000_000n;
+/** How far before a window a GC pause may start and still overlap it. */
+const GC_LOOKBACK = 60n * SECOND;
+
+const ROLE_RANK: Record<ThreadRole, number> = { bound: 0, holder: 1, waker: 2 };
+
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function bestName(names: readonly string[]): string {
+  let best = '';
+  for (const n of names) if (n.length > best.length) best = n;
+  return best || '?';
+}
+
+/** Merges overlapping intervals of the same thread (so nothing is counted twice). */
+export function mergeIntervals(intervals: readonly ThreadInterval[]): ThreadInterval[] {
+  const byThread = new Map<string, ThreadInterval[]>();
+  for (const i of intervals) {
+    if (i.toNs <= i.fromNs) continue;
+    const list = byThread.get(i.threadId) ?? [];
+    list.push(i);
+    byThread.set(i.threadId, list);
+  }
+  const out: ThreadInterval[] = [];
+  for (const list of byThread.values()) {
+    list.sort((a, b) => (a.fromNs < b.fromNs ? -1 : a.fromNs > b.fromNs ? 1 : 0));
+    let cur: ThreadInterval | null = null;
+    for (const i of list) {
+      if (cur && i.fromNs <= cur.toNs) cur.toNs = maxBig(cur.toNs, i.toNs);
+      else {
+        if (cur) out.push(cur);
+        cur = { ...i };
+      }
+    }
+    if (cur) out.push(cur);
+  }
+  return out;
+}
+
+/** Display frames root → leaf of a leaf-first stack (inlined chains expanded). */
+function displayFrames(frames: readonly { symbol: string; dso: string }[]): string[] {
+  const out: string[] = [];
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (!f) continue;
+    const name = frameDisplayName(f.symbol, f.dso, { tidyJava: true });
+    if (name !== null) out.push(...name.split(';'));
+  }
+  return out;
+}
+
+export function toAnalysis(r: RequestRowDto): RequestAnalysis {
+  const breakdown = Object.fromEntries(
+    [...CAUSES, 'unknown' as const].map((k) => [k, BigInt(r.breakdown[k] ?? '0')]),
+  ) as CauseBreakdown;
+  return {
+    traceId: r.traceId,
+    spanId: r.spanId,
+    service: r.service,
+    route: r.route,
+    name: r.name,
+    startNs: BigInt(r.startNs),
+    endNs: BigInt(r.endNs),
+    durationNs: BigInt(r.durationNs),
+    breakdown,
+    dominantCause: r.dominantCause,
+    evidence: {},
+    sampleCount: r.sampleCount,
+    sparse: r.sparse,
+    threadIds: [],
+  };
+}
+
+function rowOf(d: RequestDetailDto): RequestRowDto {
+  const { evidence: _e, threadIds: _t, ...row } = d;
+  return row;
+}
+
+/** Assembles replay payloads, timelines and flame graphs from the reader's window reads. */
+@Injectable()
+export class ReplayService {
+  constructor(private readonly reader: ReplayReader) {}
+
+  async mustHaveCapture(captureId: string): Promise<void> {
+    if (!(await this.reader.captureExists(captureId)))
+      throw new NotFoundException(`capture ${captureId} not found`);
+  }
+
+  async request(traceId: string, captureId: string | undefined, label = 'trace'): Promise<RequestDetailDto> {
+    if (captureId !== undefined) await this.mustHaveCapture(captureId);
+    const r = await this.reader.request(traceId, captureId ?? null);
+    if (!r)
+      throw new NotFoundException(
+        `${label} ${traceId}: no request with this trace id${captureId ? ` in capture ${captureId}` : ' in any capture'}`,
+      );
+    return r;
+  }
+
+  async replay(
+    traceId: string,
+    captureId: string | undefined,
+    given: bigint | undefined,
+  ): Promise<ReplayDto> {
+    const request = await this.request(traceId, captureId);
+    const cap = request.captureId;
+    const { fromNs, toNs } = paddedWindow(BigInt(request.startNs), BigInt(request.endNs));
+    const res = resolutionFor(given, fromNs, toNs);
+    const [spanRows, bindings, cmdline] = await Promise.all([
+      this.reader.spans(cap, traceId),
+      this.reader.bindings(cap, traceId),
+      this.reader.perfCmdline(cap),
+    ]);
+    const period = samplingPeriodNs(cmdline);
+
+    // Involved threads: bound, then the holders of their lock waits, then their other wakers.
+    const roles = new Map<string, Set<ThreadRole>>();
+    const addRole = (id: string, role: ThreadRole) => {
+      const s = roles.get(id) ?? new Set<ThreadRole>();
+      s.add(role);
+      roles.set(id, s);
+    };
+    for (const id of request.threadIds) addRole(id, 'bound');
+    for (const b of bindings) addRole(b.threadId, 'bound');
+    const bound = [...roles.keys()];
+    const window = (ids: readonly string[]) => ids.map((threadId) => ({ threadId, fromNs, toNs }));
+    const boundSegs = await this.reader.segments(cap, window(bound));
+    for (const s of boundSegs) {
+      if (s.wakerThreadId === undefined || s.wakerThreadId === s.threadId) continue;
+      addRole(s.wakerThreadId, s.state === 'lock' ? 'holder' : 'waker');
+    }
+    const others = [...roles.keys()].filter((id) => !bound.includes(id));
+    const otherSegs = await this.reader.segments(cap, window(others));
+    const segsByThread = new Map<string, ReplaySegmentRow[]>();
+    for (const s of [...boundSegs, ...otherSegs]) {
+      const list = segsByThread.get(s.threadId) ?? [];
+      list.push(s);
+      segsByThread.set(s.threadId, list);
+    }
+    const ids = [...roles.keys()];
+    const info = await this.reader.threadInfo(cap, ids);
+    const firstBinding = new Map<string, bigint>();
+    for (const b of bindings) {
+      const t = BigInt(b.startNs);
+      const cur = firstBinding.get(b.threadId);
+      if (cur === undefined || t < cur) firstBinding.set(b.threadId, t);
+    }
+    const threads: ReplayThreadDto[] = info.map((t) => {
+      const rs = [...(roles.get(t.threadId) ?? [])].sort((a, b) => ROLE_RANK[a] - ROLE_RANK[b]);
+      return {
+        threadId: t.threadId,
+        tid: t.tid,
+        pid: t.pid,
+        name: bestName(t.names),
+        names: t.names,
+        pool: t.pool,
+        role: rs[0] ?? 'waker',
+        roles: rs,
+        segments: levelOfDetail(segsByThread.get(t.threadId) ?? [], res),
+      };
+    });
+    const fb = (id: string) => firstBinding.get(id) ?? NS_MAX;
+    threads.sort(
+      (a, b) =>
+        ROLE_RANK[a.role] - ROLE_RANK[b.role] || cmpBig(fb(a.threadId), fb(b.threadId)) || a.tid - b.tid,
+    );
+
+    // Samples per span: on its bound threads while bound.
+    const spanIntervals: { spanId: string; interval: ThreadInterval }[] = [];
+    const bySpan = new Map<string, ThreadInterval[]>();
+    for (const b of bindings) {
+      const list = bySpan.get(b.spanId) ?? [];
+      list.push({ threadId: b.threadId, fromNs: BigInt(b.startNs), toNs: BigInt(b.endNs) });
+      bySpan.set(b.spanId, list);
+    }
+    for (const [spanId, list] of bySpan)
+      for (const interval of mergeIntervals(list)) spanIntervals.push({ spanId, interval });
+    const counts = await this.reader.sampleStacks(
+      cap,
+      spanIntervals.map((s) => s.interval),
+    );
+    const spanSamples = new Map<string, number>();
+    for (const c of counts) {
+      const s = spanIntervals[c.interval];
+      if (s) spanSamples.set(s.spanId, (spanSamples.get(s.spanId) ?? 0) + c.samples);
+    }
+    const spans: ReplaySpanDto[] = spanRows.map((s) => {
+      const sampleCount = spanSamples.get(s.spanId) ?? 0;
+      return {
+        ...s,
+        bindings: bindings
+          .filter((b) => b.spanId === s.spanId)
+          .map((b) => ({
+            threadId: b.threadId,
+            startNs: b.startNs,
+            endNs: b.endNs,
+            method: b.method,
+            confidence: b.confidence,
+          })),
+        sampleCount,
+        short: isShort(BigInt(s.endNs) - BigInt(s.startNs), period, sampleCount),
+      };
+    });
+
+    const tidToThread = new Map<number, string>();
+    for (const t of info) if (!tidToThread.has(t.tid)) tidToThread.set(t.tid, t.threadId);
+    const nameToThread = new Map<string, string | null>();
+    for (const t of info)
+      for (const n of t.names) nameToThread.set(n, nameToThread.has(n) ? null : t.threadId);
+    const span = toNs - fromNs;
+    const [logs, gcPauses, sys, wakeups] = await Promise.all([
+      this.reader.windowLogs(
+        cap,
+        fromNs,
+        toNs,
+        [...tidToThread.keys()],
+        [...nameToThread.keys()],
+        traceId,
+        MAX_LOGS,
+      ),
+      this.reader.gcPauses(cap, fromNs, toNs, GC_LOOKBACK),
+      this.reader.syscalls(cap, tidToThread, fromNs, toNs, maxBig(span, SECOND), MAX_SYSCALLS),
+      this.reader.wakeups(cap, ids, fromNs, toNs, MAX_WAKEUPS),
+    ]);
+    for (const l of logs.logs) {
+      l.threadId =
+        (l.tid !== null ? tidToThread.get(l.tid) : undefined) ??
+        (l.threadName !== null ? nameToThread.get(l.threadName) : undefined) ??
+        null;
+    }
+    return {
+      captureId: cap,
+      request,
+      window: { fromNs: fromNs.toString(), toNs: toNs.toString() },
+      resolutionNs: res.toString(),
+      samplePeriodNs: period?.toString() ?? null,
+      spans,
+      threads,
+      logs: logs.logs,
+      logsTruncated: logs.truncated,
+      gcPauses,
+      syscalls: sys.syscalls,
+      syscallsTruncated: sys.truncated,
+      wakeups: wakeups.wakeups,
+      wakeupsTruncated: wakeups.truncated,
+    };
+  }
+
+  async timeline(
+    captureId: string,
+    threadId: string,
+    from: bigint | undefined,
+    to: bigint | undefined,
+    given: bigint | undefined,
+  ): Promise<ThreadTimelineDto> {
+    await this.mustHaveCapture(captureId);
+    const [t] = await this.reader.threadInfo(captureId, [threadId]);
+    if (!t) throw new NotFoundException(`thread ${threadId} not found in capture ${captureId}`);
+    let fromNs = from;
+    let toNs = to;
+    if (fromNs === undefined || toNs === undefined) {
+      const life = await this.reader.threadLife(captureId, threadId);
+      fromNs ??= life?.fromNs ?? toNs ?? 0n;
+      toNs ??= life?.toNs ?? fromNs;
+    }
+    if (toNs < fromNs) throw bad('to', 'a time not before from');
+    if (toNs === fromNs) toNs = fromNs + 1n;
+    const res = resolutionFor(given, fromNs, toNs);
+    const segs = await this.reader.segments(captureId, [{ threadId, fromNs, toNs }]);
+    return {
+      captureId,
+      threadId,
+      tid: t.tid,
+      pid: t.pid,
+      names: t.names,
+      fromNs: fromNs.toString(),
+      toNs: toNs.toString(),
+      resolutionNs: res.toString(),
+      items: levelOfDetail(segs, res),
+    };
+  }
+
+  async flame(
+    captureId: string,
+    kind: FlameKind,
+    sel: { threadId?: string; traceId?: string; spanId?: string; from?: bigint; to?: bigint },
+  ): Promise<FlameGraphDto> {
+    await this.mustHaveCapture(captureId);
+    const lo = sel.from ?? NS_MIN;
+    const hi = sel.to ?? NS_MAX;
+    if (hi < lo) throw bad('to', 'a time not before from');
+    let intervals: ThreadInterval[];
+    if (sel.spanId !== undefined && sel.traceId === undefined) throw bad('spanId', 'to come with traceId');
+    if (sel.threadId !== undefined) {
+      const [t] = await this.reader.threadInfo(captureId, [sel.threadId]);
+      if (!t) throw new NotFoundException(`thread ${sel.threadId} not found in capture ${captureId}`);
+    }
+    if (sel.traceId !== undefined) {
+      const bindings = await this.reader.bindings(captureId, sel.traceId, sel.spanId ?? null);
+      if (!bindings.length) {
+        const spans = await this.reader.spans(captureId, sel.traceId);
+        if (!spans.length)
+          throw new NotFoundException(`trace ${sel.traceId} not found in capture ${captureId}`);
+        if (sel.spanId !== undefined && !spans.some((s) => s.spanId === sel.spanId))
+          throw new NotFoundException(`span ${sel.spanId} not found in trace ${sel.traceId}`);
+      }
+      intervals = bindings
+        .filter((b) => sel.threadId === undefined || b.threadId === sel.threadId)
+        .map((b) => ({
+          threadId: b.threadId,
+          fromNs: maxBig(BigInt(b.startNs), lo),
+          toNs: minBig(BigInt(b.endNs), hi),
+        }));
+    } else if (sel.threadId !== undefined) {
+      intervals = [{ threadId: sel.threadId, fromNs: lo, toNs: hi }];
+    } else {
+      if (sel.from === undefined || sel.to === undefined)
+        throw bad('threadId', 'threadId, traceId, or both from and to');
+      const all = await this.reader.threadMap(captureId);
+      intervals = all.map((t) => ({ threadId: t.threadId, fromNs: lo, toNs: hi }));
+    }
+    intervals = mergeIntervals(intervals);
+
+    const stacks: { stackId: string | null; value: bigint; samples: number; fallback: string }[] = [];
+    if (kind === 'cpu') {
+      const rows = await this.reader.sampleStacks(captureId, intervals);
+      for (const r of rows)
+        stacks.push({
+          stackId: r.stackId,
+          value: BigInt(r.samples),
+          samples: r.samples,
+          fallback: '[no stack]',
+        });
+    } else {
+      const segs = await this.reader.segments(captureId, intervals, true);
+      for (const s of segs) {
+        const iv = intervals[s.interval];
+        if (!iv) continue;
+        const ns = minBig(s.endNs, iv.toNs) - maxBig(s.startNs, iv.fromNs);
+        if (ns <= 0n) continue;
+        if (kind === 'offcpu') {
+          stacks.push({
+            stackId: s.blockedStackId ?? null,
+            value: ns,
+            samples: 1,
+            fallback: `[${s.state}, no stack]`,
+          });
+        } else if (s.wakerStackId !== undefined || s.wakerThreadId !== undefined) {
+          stacks.push({
+            stackId: s.wakerStackId ?? null,
+            value: ns,
+            samples: 1,
+            fallback: '[waker, no stack]',
+          });
+        }
+      }
+    }
+    const frames = await this.reader.stackFrames(
+      captureId,
+      stacks.map((s) => s.stackId).filter((s): s is string => s !== null),
+    );
+    const weighted: WeightedStack[] = stacks.map((s) => {
+      const f = s.stackId === null ? [] : displayFrames(frames.get(s.stackId) ?? []);
+      return { frames: f.length ? f : [s.fallback], value: Number(s.value), samples: s.samples };
+    });
+    const root = buildFlameTree(weighted);
+    return {
+      captureId,
+      kind,
+      unit: kind === 'cpu' ? 'samples' : 'ns',
+      threadIds: [...new Set(intervals.map((i) => i.threadId))],
+      fromNs: sel.from?.toString() ?? null,
+      toNs: sel.to?.toString() ?? null,
+      samples: root.samples,
+      root,
+    };
+  }
+
+  async compare(a: string, b: string, captureId: string | undefined): Promise<CompareDto> {
+    const ra = rowOf(await this.request(a, captureId, 'a'));
+    const rb = rowOf(await this.request(b, captureId, 'b'));
+    return {
+      a: ra,
+      b: rb,
+      causes: compareRequests(toAnalysis(ra), toAnalysis(rb)).map((c) => ({
+        cause: c.cause,
+        aNs: c.aNs.toString(),
+        bNs: c.bNs.toString(),
+        deltaNs: c.deltaNs.toString(),
+      })),
+    };
+  }
+}

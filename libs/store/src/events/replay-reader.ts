@@ -1,0 +1,720 @@
+import type { DataSource } from 'typeorm';
+import { readStackFrames } from './stacks.js';
+import type {
+  LogSearchRowDto,
+  ReplayBindingDto,
+  ReplayGcPauseDto,
+  ReplayLogDto,
+  ReplaySyscallDto,
+  ReplayWakeupDto,
+  RequestCauseKey,
+  RequestDetailDto,
+  RequestRowDto,
+  RequestSort,
+  SortOrder,
+  ThreadMapRowDto,
+  ThreadMappingDto,
+  ThreadState,
+} from '@threadreel/model';
+
+/** Open bounds of an interval: far from any epoch ns and from int8 overflow after an offset. */
+export const NS_MIN = -4_000_000_000_000_000_000n;
+export const NS_MAX = 4_000_000_000_000_000_000n;
+
+/** Files placed on the time axis, with the offset (ns) the correlator added to their times. */
+const OFFSETS = `(SELECT ordinal AS file_ordinal, clock_offset_ns AS off
+                   FROM source_files WHERE capture_id = $1 AND clock_offset_ns IS NOT NULL)`;
+
+export interface RequestFilter {
+  captureId?: string;
+  service?: string;
+  route?: string;
+  minNs?: bigint;
+  maxNs?: bigint;
+  cause?: string;
+  /** Trace id prefix, or text in the route or name. */
+  q?: string;
+  sort: RequestSort;
+  order: SortOrder;
+  limit: number;
+  offset: number;
+}
+
+/** One thread on one interval [lo, hi). */
+export interface ThreadInterval {
+  threadId: string;
+  fromNs: bigint;
+  toNs: bigint;
+}
+
+export interface ReplaySegmentRow {
+  /** Index of the interval the row was read for. */
+  interval: number;
+  threadId: string;
+  startNs: bigint;
+  endNs: bigint;
+  state: ThreadState;
+  source: string;
+  syscall?: string;
+  target?: string;
+  lockId?: string;
+  blockedStackId?: string;
+  wakerThreadId?: string;
+  wakerStackId?: string;
+  prevState?: string;
+  reason?: string;
+}
+
+export interface ThreadInfoRow {
+  threadId: string;
+  pid: number | null;
+  tid: number;
+  names: string[];
+  pool: string | null;
+}
+
+export interface SpanReadRow {
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: string;
+  service: string | null;
+  startNs: string;
+  endNs: string;
+  status: string;
+  attributes: Record<string, unknown>;
+}
+
+export interface BindingReadRow extends ReplayBindingDto {
+  spanId: string;
+}
+
+interface RequestDbRow {
+  capture_id: string;
+  trace_id: string;
+  span_id: string;
+  service: string | null;
+  route: string | null;
+  name: string;
+  start_ns: string;
+  end_ns: string;
+  duration_ns: string;
+  dominant_cause: RequestCauseKey;
+  breakdown: Record<string, string>;
+  sample_count: number;
+  sparse: boolean;
+}
+
+const REQUEST_COLUMNS = `r.capture_id, r.trace_id, r.span_id, r.service, r.route, r.name, r.start_ns::text AS start_ns,
+  r.end_ns::text AS end_ns, r.duration_ns::text AS duration_ns, r.dominant_cause, r.breakdown, r.sample_count, r.sparse`;
+
+function toRow(r: RequestDbRow): RequestRowDto {
+  return {
+    captureId: r.capture_id,
+    traceId: r.trace_id,
+    spanId: r.span_id,
+    service: r.service,
+    route: r.route,
+    name: r.name,
+    startNs: r.start_ns,
+    endNs: r.end_ns,
+    durationNs: r.duration_ns,
+    dominantCause: r.dominant_cause,
+    breakdown: Object.fromEntries(Object.entries(r.breakdown).map(([k, v]) => [k, String(v)])),
+    sampleCount: r.sample_count,
+    sparse: r.sparse,
+  };
+}
+
+function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function opt(v: string | null): string | undefined {
+  return v === null ? undefined : v;
+}
+
+interface LogDbRow {
+  capture_id: string;
+  file_ordinal: number;
+  line: number;
+  t: string | null;
+  level: string | null;
+  thread_name: string | null;
+  tid: number | null;
+  trace_ids: string[];
+  span_id: string | null;
+  logger: string | null;
+  message: string;
+}
+
+const LOG_COLUMNS = `l.capture_id, l.file_ordinal, l.line, l.level, l.thread_name, l.tid, l.trace_ids, l.span_id,
+  l.logger, left(l.message, 2000) AS message`;
+
+function toLog(r: LogDbRow): ReplayLogDto {
+  return {
+    timeNs: r.t,
+    level: r.level,
+    threadName: r.thread_name,
+    tid: r.tid,
+    threadId: null,
+    traceIds: r.trace_ids,
+    spanId: r.span_id,
+    logger: r.logger,
+    message: r.message,
+  };
+}
+
+/**
+ * SQL readers of the replay API. The request list reads only `requests`; everything about
+ * one request is read for its window alone: every event query is bounded by capture
+ * (one partition) and by the (capture, thread|tid, time) indexes, with the window shifted
+ * into each file's own clock (raw time = aligned time − the file's offset), so an index
+ * range applies per file.
+ */
+export class ReplayReader {
+  constructor(private readonly ds: DataSource) {}
+
+  async captureExists(captureId: string): Promise<boolean> {
+    const r = await this.ds.query<unknown[]>('SELECT 1 FROM captures WHERE id = $1', [captureId]);
+    return r.length > 0;
+  }
+
+  async listRequests(f: RequestFilter): Promise<{ total: number; rows: RequestRowDto[] }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.captureId !== undefined) where.push(`r.capture_id = ${p(f.captureId)}`);
+    if (f.service !== undefined) where.push(`r.service = ${p(f.service)}`);
+    if (f.route !== undefined) where.push(`r.route = ${p(f.route)}`);
+    if (f.minNs !== undefined) where.push(`r.duration_ns >= ${p(f.minNs.toString())}`);
+    if (f.maxNs !== undefined) where.push(`r.duration_ns <= ${p(f.maxNs.toString())}`);
+    if (f.cause !== undefined) where.push(`r.dominant_cause = ${p(f.cause)}`);
+    if (f.q !== undefined) {
+      const prefix = p(`${likeEscape(f.q.toLowerCase())}%`);
+      const inner = p(`%${likeEscape(f.q)}%`);
+      where.push(`(r.trace_id LIKE ${prefix} OR r.route ILIKE ${inner} OR r.name ILIKE ${inner})`);
+    }
+    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+    const key = f.sort === 'start' ? 'r.start_ns' : 'r.duration_ns';
+    const countRows = await this.ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM requests r ${cond}`,
+      params,
+    );
+    const rows = await this.ds.query<RequestDbRow[]>(
+      `SELECT ${REQUEST_COLUMNS} FROM requests r ${cond}
+       ORDER BY ${key} ${dir}, r.id ${dir} LIMIT ${p(f.limit)} OFFSET ${p(f.offset)}`,
+      params,
+    );
+    return { total: countRows[0]?.n ?? 0, rows: rows.map(toRow) };
+  }
+
+  /** The request of a trace: in the given capture, else in the newest capture holding it; its root-most row. */
+  async request(traceId: string, captureId: string | null): Promise<RequestDetailDto | null> {
+    const rows = await this.ds.query<
+      (RequestDbRow & { evidence: Record<string, unknown>; thread_ids: string[] })[]
+    >(
+      `SELECT ${REQUEST_COLUMNS}, r.evidence, r.thread_ids::text[] AS thread_ids
+       FROM requests r JOIN captures c ON c.id = r.capture_id
+       WHERE r.trace_id = $1 AND ($2::uuid IS NULL OR r.capture_id = $2::uuid)
+       ORDER BY c.created_at DESC, r.start_ns, r.id LIMIT 1`,
+      [traceId, captureId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return { ...toRow(r), evidence: r.evidence, threadIds: r.thread_ids };
+  }
+
+  /** Requests of trace ids (full 32 hex) or of Datadog ids (the low 16 hex), newest capture first. */
+  async requestsByTraceIds(
+    full: readonly string[],
+    low64: readonly string[],
+    limit: number,
+  ): Promise<RequestRowDto[]> {
+    if (!full.length && !low64.length) return [];
+    const rows = await this.ds.query<RequestDbRow[]>(
+      `SELECT ${REQUEST_COLUMNS} FROM requests r JOIN captures c ON c.id = r.capture_id
+       WHERE r.trace_id = ANY($1::text[]) OR right(r.trace_id, 16) = ANY($2::text[])
+       ORDER BY c.created_at DESC, r.start_ns, r.id LIMIT $3`,
+      [full, low64, limit],
+    );
+    return rows.map(toRow);
+  }
+
+  /** The perf command line of the capture's first parsed perf file (for the sampling period). */
+  async perfCmdline(captureId: string): Promise<string | null> {
+    const r = await this.ds.query<{ cmdline: string | null }[]>(
+      `SELECT headers->>'cmdline' AS cmdline FROM source_files
+       WHERE capture_id = $1 AND format = 'perf-script' AND headers ? 'cmdline' ORDER BY ordinal LIMIT 1`,
+      [captureId],
+    );
+    return r[0]?.cmdline ?? null;
+  }
+
+  async threadInfo(captureId: string, threadIds: readonly string[]): Promise<ThreadInfoRow[]> {
+    if (!threadIds.length) return [];
+    const rows = await this.ds.query<
+      { id: string; pid: number | null; tid: number; names: string[]; pool: string | null }[]
+    >(
+      `SELECT id::text AS id, pid, tid, names, pool FROM threads WHERE capture_id = $1 AND id = ANY($2::bigint[])`,
+      [captureId, threadIds],
+    );
+    return rows.map((r) => ({ threadId: r.id, pid: r.pid, tid: r.tid, names: r.names, pool: r.pool }));
+  }
+
+  /** Every thread of a capture with its identity, runtime ids, pool, segment quality and mappings. */
+  async threadMap(captureId: string): Promise<ThreadMapRowDto[]> {
+    const rows = await this.ds.query<
+      {
+        id: string;
+        pid: number | null;
+        tid: number;
+        names: string[];
+        runtime_ids: Record<string, unknown> | null;
+        pool: string | null;
+        segment_quality: string | null;
+        sample_count: string;
+        mappings: unknown;
+      }[]
+    >(
+      `SELECT id::text AS id, pid, tid, names, runtime_ids, pool, segment_quality, sample_count::text AS sample_count, mappings
+       FROM threads WHERE capture_id = $1 ORDER BY pid NULLS LAST, tid, id`,
+      [captureId],
+    );
+    return rows.map((r) => ({
+      threadId: r.id,
+      tid: r.tid,
+      pid: r.pid,
+      names: r.names,
+      runtimeIds: Object.fromEntries(
+        Object.entries(r.runtime_ids ?? {}).map(([k, v]) => [
+          k,
+          Array.isArray(v) ? v.map(String) : [String(v)],
+        ]),
+      ),
+      pool: r.pool,
+      segmentQuality: r.segment_quality,
+      sampleCount: r.sample_count,
+      mappings: (Array.isArray(r.mappings) ? r.mappings : []).map((m: unknown): ThreadMappingDto => {
+        const o = (m ?? {}) as Record<string, unknown>;
+        return {
+          source: typeof o.source === 'string' ? o.source : 'unknown',
+          name: typeof o.name === 'string' ? o.name : null,
+          runtimeId:
+            typeof o.runtimeId === 'string' || typeof o.runtimeId === 'number' ? String(o.runtimeId) : null,
+          confidence: typeof o.confidence === 'number' ? o.confidence : Number(o.confidence ?? 0),
+        };
+      }),
+    }));
+  }
+
+  /** The observed life of a thread: its first segment's start … last segment's end (else its aligned samples). */
+  async threadLife(captureId: string, threadId: string): Promise<{ fromNs: bigint; toNs: bigint } | null> {
+    const r = await this.ds.query<{ lo: string | null; hi: string | null }[]>(
+      `SELECT (SELECT start_ns FROM segments WHERE capture_id = $1 AND thread_id = $2 ORDER BY start_ns LIMIT 1)::text AS lo,
+              (SELECT end_ns FROM segments WHERE capture_id = $1 AND thread_id = $2 ORDER BY start_ns DESC LIMIT 1)::text AS hi`,
+      [captureId, threadId],
+    );
+    let lo = r[0]?.lo ?? null;
+    let hi = r[0]?.hi ?? null;
+    if (lo === null || hi === null) {
+      const s = await this.ds.query<{ lo: string | null; hi: string | null }[]>(
+        `SELECT min(s.time_ns + o.off)::text AS lo, (max(s.time_ns + o.off) + 1)::text AS hi
+         FROM ${OFFSETS} o JOIN samples s ON s.capture_id = $1 AND s.thread_id = $2 AND s.file_ordinal = o.file_ordinal`,
+        [captureId, threadId],
+      );
+      lo = s[0]?.lo ?? null;
+      hi = s[0]?.hi ?? null;
+    }
+    return lo === null || hi === null ? null : { fromNs: BigInt(lo), toNs: BigInt(hi) };
+  }
+
+  /**
+   * Segments overlapping each interval, oldest first per interval: the one segment that
+   * starts before the interval (segments of a thread do not overlap) and those starting in it.
+   * `blockedOnly`: states other than cpu, runqueue and unknown.
+   */
+  async segments(
+    captureId: string,
+    intervals: readonly ThreadInterval[],
+    blockedOnly = false,
+  ): Promise<ReplaySegmentRow[]> {
+    if (!intervals.length) return [];
+    const rows = await this.ds.query<
+      {
+        idx: string;
+        thread: string;
+        s: string;
+        e: string;
+        state: ThreadState;
+        source: string;
+        syscall: string | null;
+        target: string | null;
+        lock_id: string | null;
+        bstack: string | null;
+        waker: string | null;
+        wstack: string | null;
+        prev_state: string | null;
+        reason: string | null;
+      }[]
+    >(
+      `SELECT iv.idx::text AS idx, x.thread_id::text AS thread, x.start_ns::text AS s, x.end_ns::text AS e, x.state,
+              x.source, x.syscall, x.target, x.lock_id, x.blocked_stack_id::text AS bstack,
+              x.waker_thread_id::text AS waker, x.waker_stack_id::text AS wstack, x.prev_state, x.reason
+       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
+       CROSS JOIN LATERAL (
+         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id AND g.start_ns < iv.lo
+          ORDER BY g.start_ns DESC LIMIT 1)
+         UNION ALL
+         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
+            AND g.start_ns >= iv.lo AND g.start_ns < iv.hi)
+       ) x
+       WHERE x.end_ns > iv.lo ${blockedOnly ? `AND x.state NOT IN ('cpu', 'runqueue', 'unknown')` : ''}
+       ORDER BY iv.idx, x.start_ns`,
+      [
+        captureId,
+        intervals.map((i) => i.threadId),
+        intervals.map((i) => i.fromNs.toString()),
+        intervals.map((i) => i.toNs.toString()),
+      ],
+    );
+    return rows.map((r) => ({
+      interval: Number(r.idx) - 1,
+      threadId: r.thread,
+      startNs: BigInt(r.s),
+      endNs: BigInt(r.e),
+      state: r.state,
+      source: r.source,
+      syscall: opt(r.syscall),
+      target: opt(r.target),
+      lockId: opt(r.lock_id),
+      blockedStackId: opt(r.bstack),
+      wakerThreadId: opt(r.waker),
+      wakerStackId: opt(r.wstack),
+      prevState: opt(r.prev_state),
+      reason: opt(r.reason),
+    }));
+  }
+
+  /** On-CPU samples (sampling events, not tracepoints) per interval and stack, times aligned. */
+  async sampleStacks(
+    captureId: string,
+    intervals: readonly ThreadInterval[],
+  ): Promise<{ interval: number; stackId: string | null; samples: number }[]> {
+    if (!intervals.length) return [];
+    const rows = await this.ds.query<{ idx: string; stack: string | null; n: number }[]>(
+      `SELECT iv.idx::text AS idx, x.stack_id::text AS stack, count(*)::int AS n
+       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
+       CROSS JOIN ${OFFSETS} o
+       CROSS JOIN LATERAL (
+         SELECT s.stack_id, s.event_id FROM samples s
+         WHERE s.capture_id = $1 AND s.thread_id = iv.thread_id AND s.file_ordinal = o.file_ordinal
+           AND s.time_ns >= iv.lo - o.off AND s.time_ns < iv.hi - o.off
+       ) x
+       JOIN capture_strings e ON e.id = x.event_id AND e.kind = 'event'
+       GROUP BY iv.idx, x.stack_id`,
+      [
+        captureId,
+        intervals.map((i) => i.threadId),
+        intervals.map((i) => i.fromNs.toString()),
+        intervals.map((i) => i.toNs.toString()),
+      ],
+    );
+    return rows.map((r) => ({ interval: Number(r.idx) - 1, stackId: r.stack, samples: r.n }));
+  }
+
+  /** Frames (symbol, dso) leaf first of interned stacks. */
+  stackFrames(
+    captureId: string,
+    stackIds: readonly string[],
+  ): Promise<Map<string, { symbol: string; dso: string }[]>> {
+    return readStackFrames(this.ds, captureId, stackIds);
+  }
+
+  /** The spans of a trace (one row per span id), times aligned, oldest first. */
+  async spans(captureId: string, traceId: string): Promise<SpanReadRow[]> {
+    const rows = await this.ds.query<
+      {
+        span_id: string;
+        parent_span_id: string | null;
+        name: string;
+        kind: string;
+        service: string | null;
+        s: string;
+        e: string;
+        status: string;
+        attributes: Record<string, unknown>;
+      }[]
+    >(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (sp.span_id) sp.span_id, sp.parent_span_id, sp.name, sp.kind, sp.service,
+                (sp.start_ns + coalesce(f.clock_offset_ns, 0))::text AS s, (sp.end_ns + coalesce(f.clock_offset_ns, 0))::text AS e,
+                sp.status, sp.attributes, sp.start_ns + coalesce(f.clock_offset_ns, 0) AS t
+         FROM spans sp LEFT JOIN source_files f ON f.capture_id = sp.capture_id AND f.ordinal = sp.file_ordinal
+         WHERE sp.capture_id = $1 AND sp.trace_id = $2
+         ORDER BY sp.span_id, sp.file_ordinal
+       ) x ORDER BY x.t, x.span_id`,
+      [captureId, traceId],
+    );
+    return rows.map((r) => ({
+      spanId: r.span_id,
+      parentSpanId: r.parent_span_id,
+      name: r.name,
+      kind: r.kind,
+      service: r.service,
+      startNs: r.s,
+      endNs: r.e,
+      status: r.status,
+      attributes: r.attributes,
+    }));
+  }
+
+  async bindings(
+    captureId: string,
+    traceId: string,
+    spanId: string | null = null,
+  ): Promise<BindingReadRow[]> {
+    const rows = await this.ds.query<
+      { span_id: string; thread: string; s: string; e: string; method: string; confidence: number }[]
+    >(
+      `SELECT span_id, thread_id::text AS thread, start_ns::text AS s, end_ns::text AS e, method, confidence
+       FROM span_bindings WHERE capture_id = $1 AND trace_id = $2 AND ($3::text IS NULL OR span_id = $3)
+       ORDER BY start_ns, thread_id`,
+      [captureId, traceId, spanId],
+    );
+    return rows.map((r) => ({
+      spanId: r.span_id,
+      threadId: r.thread,
+      startNs: r.s,
+      endNs: r.e,
+      method: r.method,
+      confidence: r.confidence,
+    }));
+  }
+
+  /**
+   * Log records in [from, to) written by the given threads (tid or thread name) or carrying
+   * the trace id, plus the trace's records outside the window (GIN on trace_ids), oldest first.
+   */
+  async windowLogs(
+    captureId: string,
+    fromNs: bigint,
+    toNs: bigint,
+    tids: readonly number[],
+    names: readonly string[],
+    traceId: string,
+    limit: number,
+  ): Promise<{ logs: ReplayLogDto[]; truncated: boolean }> {
+    const inWindow = await this.ds.query<LogDbRow[]>(
+      `SELECT ${LOG_COLUMNS}, (l.time_ns + o.off)::text AS t
+       FROM ${OFFSETS} o CROSS JOIN LATERAL (
+         SELECT * FROM log_records l WHERE l.capture_id = $1 AND l.file_ordinal = o.file_ordinal
+           AND l.time_ns >= $2::bigint - o.off AND l.time_ns < $3::bigint - o.off
+           AND (l.tid = ANY($4::int[]) OR l.thread_name = ANY($5::text[]) OR l.trace_ids @> ARRAY[$6::text])
+       ) l
+       ORDER BY l.time_ns + o.off, l.file_ordinal, l.line LIMIT $7`,
+      [captureId, fromNs.toString(), toNs.toString(), tids, names, traceId, limit + 1],
+    );
+    const traced = await this.ds.query<LogDbRow[]>(
+      `SELECT ${LOG_COLUMNS}, (l.time_ns + f.clock_offset_ns)::text AS t
+       FROM log_records l LEFT JOIN source_files f ON f.capture_id = l.capture_id AND f.ordinal = l.file_ordinal
+       WHERE l.capture_id = $1 AND l.trace_ids @> ARRAY[$2::text]
+       ORDER BY l.time_ns NULLS FIRST, l.file_ordinal, l.line LIMIT $3`,
+      [captureId, traceId, limit + 1],
+    );
+    const seen = new Set<string>();
+    const all: LogDbRow[] = [];
+    for (const r of [...inWindow, ...traced]) {
+      const k = `${r.file_ordinal}:${r.line}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      all.push(r);
+    }
+    all.sort((a, b) => {
+      const ta = a.t === null ? NS_MIN : BigInt(a.t);
+      const tb = b.t === null ? NS_MIN : BigInt(b.t);
+      return ta < tb ? -1 : ta > tb ? 1 : a.file_ordinal - b.file_ordinal || a.line - b.line;
+    });
+    return { logs: all.slice(0, limit).map(toLog), truncated: all.length > limit };
+  }
+
+  /** Stop-the-world GC pauses and safepoints overlapping [from, to), times aligned. */
+  async gcPauses(
+    captureId: string,
+    fromNs: bigint,
+    toNs: bigint,
+    lookbackNs: bigint,
+  ): Promise<ReplayGcPauseDto[]> {
+    const rows = await this.ds.query<
+      {
+        s: string;
+        d: string | null;
+        kind: string;
+        phase: string;
+        gc_id: number | null;
+        cause: string | null;
+        runtime: string | null;
+      }[]
+    >(
+      `SELECT (g.start_ns + o.off)::text AS s, g.duration_ns::text AS d, g.kind, g.phase, g.gc_id, g.cause, g.runtime
+       FROM ${OFFSETS} o CROSS JOIN LATERAL (
+         SELECT * FROM gc_events g WHERE g.capture_id = $1 AND g.file_ordinal = o.file_ordinal AND g.pause
+           AND g.start_ns >= $2::bigint - o.off - $4::bigint AND g.start_ns < $3::bigint - o.off
+           AND g.start_ns + coalesce(g.duration_ns, 0) > $2::bigint - o.off
+       ) g
+       ORDER BY g.start_ns + o.off LIMIT 2000`,
+      [captureId, fromNs.toString(), toNs.toString(), lookbackNs.toString()],
+    );
+    return rows.map((r) => {
+      const d = BigInt(r.d ?? '0');
+      return {
+        startNs: r.s,
+        endNs: (BigInt(r.s) + d).toString(),
+        durationNs: d.toString(),
+        kind: r.kind,
+        phase: r.phase,
+        gcId: r.gc_id,
+        cause: r.cause,
+        runtime: r.runtime,
+      };
+    });
+  }
+
+  /** Syscalls of the given tids overlapping [from, to) (started at most `lookbackNs` before), oldest first. */
+  async syscalls(
+    captureId: string,
+    tids: ReadonlyMap<number, string>,
+    fromNs: bigint,
+    toNs: bigint,
+    lookbackNs: bigint,
+    limit: number,
+  ): Promise<{ syscalls: ReplaySyscallDto[]; truncated: boolean }> {
+    if (!tids.size) return { syscalls: [], truncated: false };
+    const rows = await this.ds.query<
+      {
+        tid: number;
+        s: string;
+        d: string | null;
+        name: string;
+        category: string;
+        fd_path: string | null;
+        fd_peer: string | null;
+        ret: string | null;
+        errno: string | null;
+        futex_addr: string | null;
+        futex_op: string | null;
+      }[]
+    >(
+      `SELECT y.tid, (y.start_ns + o.off)::text AS s, y.duration_ns::text AS d, y.name, y.category, y.fd_path, y.fd_peer,
+              y.ret, y.errno, y.futex_addr, y.futex_op
+       FROM unnest($2::int[]) AS t(tid) CROSS JOIN ${OFFSETS} o
+       CROSS JOIN LATERAL (
+         SELECT * FROM syscalls y WHERE y.capture_id = $1 AND y.tid = t.tid AND y.file_ordinal = o.file_ordinal
+           AND y.start_ns >= $3::bigint - o.off - $5::bigint AND y.start_ns < $4::bigint - o.off
+           AND y.start_ns + coalesce(y.duration_ns, 0) >= $3::bigint - o.off
+       ) y
+       ORDER BY y.start_ns + o.off, y.tid LIMIT $6`,
+      [captureId, [...tids.keys()], fromNs.toString(), toNs.toString(), lookbackNs.toString(), limit + 1],
+    );
+    return {
+      truncated: rows.length > limit,
+      syscalls: rows.slice(0, limit).map((r) => ({
+        threadId: tids.get(r.tid) ?? '',
+        tid: r.tid,
+        startNs: r.s,
+        endNs: (BigInt(r.s) + BigInt(r.d ?? '0')).toString(),
+        durationNs: r.d,
+        name: r.name,
+        category: r.category,
+        target: r.fd_peer ?? r.fd_path,
+        ret: r.ret,
+        errno: r.errno,
+        futexAddr: r.futex_addr,
+        futexOp: r.futex_op,
+      })),
+    };
+  }
+
+  /** Wakeups in [from, to) whose wakee or waker is one of the threads, oldest first. */
+  async wakeups(
+    captureId: string,
+    threadIds: readonly string[],
+    fromNs: bigint,
+    toNs: bigint,
+    limit: number,
+  ): Promise<{ wakeups: ReplayWakeupDto[]; truncated: boolean }> {
+    if (!threadIds.length) return { wakeups: [], truncated: false };
+    const rows = await this.ds.query<
+      {
+        t: string;
+        waker: string | null;
+        wakee: string;
+        wstack: string | null;
+        source: string;
+        lock_id: string | null;
+      }[]
+    >(
+      `SELECT * FROM (
+         SELECT w.time_ns::text AS t, w.waker_thread_id::text AS waker, w.wakee_thread_id::text AS wakee,
+                w.waker_stack_id::text AS wstack, w.source, w.lock_id, w.time_ns
+         FROM unnest($2::bigint[]) AS th(id) CROSS JOIN LATERAL (
+           SELECT * FROM wakeups w WHERE w.capture_id = $1 AND w.wakee_thread_id = th.id
+             AND w.time_ns >= $3::bigint AND w.time_ns < $4::bigint) w
+         UNION ALL
+         SELECT w.time_ns::text, w.waker_thread_id::text, w.wakee_thread_id::text, w.waker_stack_id::text, w.source,
+                w.lock_id, w.time_ns
+         FROM unnest($2::bigint[]) AS th(id) CROSS JOIN LATERAL (
+           SELECT * FROM wakeups w WHERE w.capture_id = $1 AND w.waker_thread_id = th.id
+             AND w.time_ns >= $3::bigint AND w.time_ns < $4::bigint AND NOT (w.wakee_thread_id = ANY($2::bigint[]))) w
+       ) x ORDER BY x.time_ns, x.wakee LIMIT $5`,
+      [captureId, threadIds, fromNs.toString(), toNs.toString(), limit + 1],
+    );
+    return {
+      truncated: rows.length > limit,
+      wakeups: rows.slice(0, limit).map((r) => ({
+        timeNs: r.t,
+        wakerThreadId: r.waker,
+        wakeeThreadId: r.wakee,
+        wakerStackId: r.wstack,
+        source: r.source,
+        lockId: r.lock_id,
+      })),
+    };
+  }
+
+  /** Log records carrying a trace id and/or matching text (ILIKE), newest capture first. */
+  async searchLogs(opts: {
+    traceId?: string;
+    q?: string;
+    captureId?: string;
+    limit: number;
+  }): Promise<{ rows: LogSearchRowDto[]; truncated: boolean }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (opts.traceId !== undefined) where.push(`l.trace_ids @> ARRAY[${p(opts.traceId)}::text]`);
+    if (opts.q !== undefined) where.push(`l.message ILIKE ${p(`%${likeEscape(opts.q)}%`)}`);
+    if (opts.captureId !== undefined) where.push(`l.capture_id = ${p(opts.captureId)}::uuid`);
+    const rows = await this.ds.query<LogDbRow[]>(
+      `SELECT ${LOG_COLUMNS}, (l.time_ns + f.clock_offset_ns)::text AS t
+       FROM log_records l
+       JOIN captures c ON c.id = l.capture_id
+       LEFT JOIN source_files f ON f.capture_id = l.capture_id AND f.ordinal = l.file_ordinal
+       WHERE ${where.join(' AND ') || 'true'}
+       ORDER BY c.created_at DESC, l.capture_id, l.time_ns NULLS LAST, l.file_ordinal, l.line
+       LIMIT ${p(opts.limit + 1)}`,
+      params,
+    );
+    return {
+      truncated: rows.length > opts.limit,
+      rows: rows.slice(0, opts.limit).map((r) => ({ ...toLog(r), captureId: r.capture_id })),
+    };
+  }
+}

@@ -1,0 +1,194 @@
+// Replay benchmark: the cost of GET /api/traces/:traceId must depend on the request's window,
+// not on the size of the database. Loads the real java fixture capture, measures replay
+// latency, then grows the same capture to ~1 M and ~20 M events by repeating its real events
+// shifted in time (new trace ids for the copies, so every copy is its own set of requests)
+// and measures again in the same run.
+// Usage: npm run bench:replay [-- SMALL LARGE]   (default 1000000 20000000 events)
+import { readdirSync, openAsBlob, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const SMALL = Number(process.argv[2] ?? 1_000_000);
+const LARGE = Number(process.argv[3] ?? 20_000_000);
+const QUERIES = 200;
+
+const EVENT_TABLES = [
+  'samples',
+  'sched_events',
+  'syscalls',
+  'log_records',
+  'spans',
+  'gc_events',
+  'runtime_events',
+  'thread_sightings',
+  'segments',
+  'wakeups',
+  'span_bindings',
+];
+
+/** Copy k of the original rows, `shift` ns later; trace ids rewritten so copies are new requests. */
+const TRACE = (col) => `substr(md5(${col} || ':' || $3::text), 1, 32)`;
+const CLONES = {
+  samples: `INSERT INTO samples (capture_id, thread_id, time_ns, file_ordinal, stack_id, weight, cpu, event_id, comm_id)
+    SELECT capture_id, thread_id, time_ns + $2, file_ordinal, stack_id, weight, cpu, event_id, comm_id
+    FROM samples WHERE capture_id = $1 AND time_ns <= $4`,
+  sched_events: `INSERT INTO sched_events SELECT capture_id, file_ordinal, line, kind, time_ns + $2, cpu, pid, tid, prio,
+    prev_state, other_tid, other_comm, other_prio, target_cpu, stack_id FROM sched_events WHERE capture_id = $1 AND time_ns <= $4`,
+  syscalls: `INSERT INTO syscalls (capture_id, file_ordinal, line, tid, start_ns, duration_ns, name, category, fd_kind, fd_path,
+      fd_peer, ret, errno, futex_op, incomplete, futex_addr, time_of_day_ns)
+    SELECT capture_id, file_ordinal, line, tid, start_ns + $2, duration_ns, name, category, fd_kind, fd_path, fd_peer, ret,
+      errno, futex_op, incomplete, futex_addr, time_of_day_ns FROM syscalls WHERE capture_id = $1 AND start_ns <= $5`,
+  log_records: `INSERT INTO log_records (capture_id, file_ordinal, line, time_ns, zone, level, thread_name, tid, trace_ids, span_id, logger, message)
+    SELECT capture_id, file_ordinal, line, time_ns + $2, zone, level, thread_name, tid,
+      ARRAY(SELECT ${TRACE('t')} FROM unnest(trace_ids) t), span_id, logger, message
+    FROM log_records WHERE capture_id = $1 AND time_ns <= $5`,
+  spans: `INSERT INTO spans (capture_id, file_ordinal, line, trace_id, span_id, parent_span_id, name, kind, service, start_ns, end_ns, status, attributes)
+    SELECT capture_id, file_ordinal, line, ${TRACE('trace_id')}, span_id, parent_span_id, name, kind, service, start_ns + $2,
+      end_ns + $2, status, attributes FROM spans WHERE capture_id = $1 AND start_ns <= $5`,
+  segments: `INSERT INTO segments SELECT capture_id, thread_id, start_ns + $2, end_ns + $2, state, source, syscall, target, lock_id,
+    blocked_stack_id, waker_thread_id, waker_stack_id, prev_state, reason FROM segments WHERE capture_id = $1 AND start_ns <= $5`,
+  wakeups: `INSERT INTO wakeups SELECT capture_id, time_ns + $2, waker_thread_id, wakee_thread_id, waker_stack_id, source, lock_id
+    FROM wakeups WHERE capture_id = $1 AND time_ns <= $5`,
+  span_bindings: `INSERT INTO span_bindings SELECT capture_id, ${TRACE('trace_id')}, span_id, thread_id, start_ns + $2, end_ns + $2,
+    method, confidence FROM span_bindings WHERE capture_id = $1 AND start_ns <= $5`,
+  requests: `INSERT INTO requests (capture_id, trace_id, span_id, service, route, name, start_ns, end_ns, duration_ns, dominant_cause,
+      breakdown, evidence, sample_count, sparse, thread_ids)
+    SELECT capture_id, ${TRACE('trace_id')}, span_id, service, route, name, start_ns + $2, end_ns + $2, duration_ns, dominant_cause,
+      breakdown, evidence, sample_count, sparse, thread_ids FROM requests WHERE capture_id = $1 AND start_ns <= $5`,
+};
+
+const dbUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const admin = new pg.Client({ connectionString: dbUrl });
+await admin.connect();
+const dbName = `threadreel_bench_replay_${process.pid}`;
+await admin.query(`CREATE DATABASE ${dbName}`);
+const u = new URL(dbUrl);
+u.pathname = `/${dbName}`;
+const dir = mkdtempSync(path.join(tmpdir(), 'threadreel-bench-replay-'));
+const port = await new Promise((r) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => r(p));
+  });
+});
+const env = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  DATABASE_URL: u.toString(),
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  DATA_DIR: path.join(dir, 'data'),
+  QUEUE_PREFIX: 'benchreplay',
+};
+if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
+const baseUrl = `http://127.0.0.1:${port}`;
+const db = new pg.Client({ connectionString: u.toString() });
+
+async function eventCount(captureId) {
+  let n = 0;
+  for (const t of EVENT_TABLES)
+    n += Number(
+      (await db.query(`SELECT count(*)::bigint AS n FROM ${t} WHERE capture_id = $1`, [captureId])).rows[0].n,
+    );
+  return n;
+}
+
+async function measure(label, captureId, events) {
+  const ids = (
+    await db.query(`SELECT trace_id FROM requests WHERE capture_id = $1 ORDER BY random() LIMIT $2`, [
+      captureId,
+      QUERIES,
+    ])
+  ).rows.map((r) => r.trace_id);
+  const times = [];
+  for (const id of ids) {
+    const t0 = performance.now();
+    const r = await fetch(`${baseUrl}/api/traces/${id}?capture=${captureId}`);
+    await r.arrayBuffer();
+    if (!r.ok) throw new Error(`GET /api/traces/${id}: ${r.status}`);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
+  console.log(
+    `${label.padEnd(8)} ${String(events).padStart(10)} events  ${ids.length} replays  p50 ${q(0.5).toFixed(1)} ms  p95 ${q(0.95).toFixed(1)} ms`,
+  );
+  return { p50: q(0.5), p95: q(0.95) };
+}
+
+try {
+  await db.connect();
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${baseUrl}/api/health`)).ok) break;
+    } catch {}
+    if (i > 300) throw new Error('API did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const fixture = path.join(root, 'test/fixtures/captures/java');
+  const form = new FormData();
+  for (const e of readdirSync(fixture, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || e.name === 'README.md') continue;
+    const rel = path.relative(fixture, path.join(e.parentPath, e.name));
+    form.append('files', await openAsBlob(path.join(fixture, rel)), rel);
+  }
+  const { captureId } = await (await fetch(`${baseUrl}/api/captures`, { method: 'POST', body: form })).json();
+  for (;;) {
+    const c = await (await fetch(`${baseUrl}/api/captures/${captureId}`)).json();
+    if (c.state === 'ready') break;
+    if (c.state === 'failed') throw new Error(c.error);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const base = await eventCount(captureId);
+  // The original rows end here (raw clocks: perf times are monotonic, others epoch).
+  const { rows } = await db.query(
+    `SELECT (SELECT max(time_ns) FROM samples WHERE capture_id = $1)::text AS raw_end,
+            (SELECT max(end_ns) FROM segments WHERE capture_id = $1)::text AS epoch_end,
+            (SELECT max(end_ns) - min(start_ns) FROM segments WHERE capture_id = $1)::text AS span`,
+    [captureId],
+  );
+  const rawEnd = BigInt(rows[0].raw_end ?? '0');
+  const epochEnd = BigInt(rows[0].epoch_end);
+  const spanNs = BigInt(rows[0].span) + 1_000_000_000n;
+  console.log(`real capture (java fixture): ${base} events`);
+  let copies = 0;
+  let events = base;
+  const grow = async (target) => {
+    while (events < target) {
+      copies++;
+      const shift = spanNs * BigInt(copies);
+      await db.query('BEGIN');
+      for (const sql of Object.values(CLONES)) {
+        // Values of this script only (numbers): inlined, so each statement names only what it uses.
+        const text = sql
+          .replaceAll('$2', `${shift}::bigint`)
+          .replaceAll('$3::text', `'${copies}'`)
+          .replaceAll('$4', `${rawEnd}::bigint`)
+          .replaceAll('$5', `${epochEnd}::bigint`);
+        await db.query(text, [captureId]);
+      }
+      await db.query('COMMIT');
+      events += base;
+    }
+    for (const t of [...EVENT_TABLES, 'requests']) await db.query(`ANALYZE ${t}`);
+    return eventCount(captureId);
+  };
+  const small = await measure('small', captureId, await grow(SMALL));
+  const large = await measure('large', captureId, await grow(LARGE));
+  console.log(
+    `p95 large/small = ${(large.p95 / small.p95).toFixed(2)} (goal ≤ 1.5), p95 large ${large.p95.toFixed(1)} ms (goal ≤ 50 ms)`,
+  );
+} finally {
+  api.kill('SIGTERM');
+  await new Promise((r) => api.once('exit', r));
+  await db.end().catch(() => undefined);
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+  rmSync(dir, { recursive: true, force: true });
+}
