@@ -4,6 +4,7 @@
 // shifted in time (new trace ids for the copies, so every copy is its own set of requests)
 // and measures again in the same run.
 // Usage: npm run bench:replay [-- SMALL LARGE]   (default 1000000 20000000 events)
+// THREADREEL_KEEP_DB=1 keeps the benchmark database (its name is printed) for EXPLAIN work.
 import { readdirSync, openAsBlob, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const SMALL = Number(process.argv[2] ?? 1_000_000);
 const LARGE = Number(process.argv[3] ?? 20_000_000);
 const QUERIES = 200;
+const KEEP_DB = process.env.THREADREEL_KEEP_DB === '1';
 
 const EVENT_TABLES = [
   'samples',
@@ -188,7 +190,8 @@ try {
   api.kill('SIGTERM');
   await new Promise((r) => api.once('exit', r));
   await db.end().catch(() => undefined);
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  if (KEEP_DB) console.log(`kept database ${dbName} (THREADREEL_KEEP_DB=1)`);
+  else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();
   rmSync(dir, { recursive: true, force: true });
 }

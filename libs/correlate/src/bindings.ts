@@ -74,12 +74,19 @@ interface Index {
   all: readonly BindThread[];
 }
 
+/** Appends to the list under `key`, creating it: O(1), unlike rebuilding the list each time. */
+export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 function index(threads: readonly BindThread[]): Index {
   const byTid = new Map<number, BindThread[]>();
   const byJavaId = new Map<string, BindThread[]>();
   for (const t of threads) {
-    byTid.set(t.tid, [...(byTid.get(t.tid) ?? []), t]);
-    for (const j of t.javaIds) byJavaId.set(j, [...(byJavaId.get(j) ?? []), t]);
+    pushTo(byTid, t.tid, t);
+    for (const j of t.javaIds) pushTo(byJavaId, j, t);
   }
   return { byTid, byJavaId, all: threads };
 }
@@ -121,8 +128,8 @@ export function bindSpans(
   const logsBySpan = new Map<string, BindLog[]>();
   const logsByTrace = new Map<string, BindLog[]>();
   for (const l of logs) {
-    if (l.spanId) logsBySpan.set(l.spanId, [...(logsBySpan.get(l.spanId) ?? []), l]);
-    for (const t of l.traceIds) logsByTrace.set(t, [...(logsByTrace.get(t) ?? []), l]);
+    if (l.spanId) pushTo(logsBySpan, l.spanId, l);
+    for (const t of l.traceIds) pushTo(logsByTrace, t, l);
   }
   const out: SpanBinding[] = [];
   for (const s of spans) {

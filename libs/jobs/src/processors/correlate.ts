@@ -6,6 +6,7 @@ import {
   classifyStack,
   estimateResidual,
   isMutator,
+  pushTo,
   poolName,
   type BindLog,
   type BindSpan,
@@ -387,7 +388,7 @@ export function pairFutexes(
   byTid: ReadonlyMap<number, CorrelationThread>,
 ): Wakeup[] {
   const byAddr = new Map<string, { tid: number; startNs: bigint }[]>();
-  for (const w of wakes) byAddr.set(w.addr, [...(byAddr.get(w.addr) ?? []), w]);
+  for (const w of wakes) pushTo(byAddr, w.addr, w);
   const out: Wakeup[] = [];
   for (const [threadId, segs] of segmentsByThread) {
     for (let i = 0; i < segs.length; i++) {
@@ -458,7 +459,7 @@ async function fdHandoffs(
   if (!accepts.length) return [];
   const reads = await store.firstReads(captureId, offsets);
   const readsByPeer = new Map<string, typeof reads>();
-  for (const r of reads) readsByPeer.set(r.peer, [...(readsByPeer.get(r.peer) ?? []), r]);
+  for (const r of reads) pushTo(readsByPeer, r.peer, r);
   const out: FdHandoff[] = [];
   for (const a of accepts) {
     const acceptor = byTid.get(a.tid);
@@ -501,7 +502,7 @@ interface RequestContext {
 /** Requests: server spans (or root spans when a trace has no server span). */
 function requestSpans(spans: readonly SpanRow[]): SpanRow[] {
   const byTrace = new Map<string, SpanRow[]>();
-  for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+  for (const s of spans) pushTo(byTrace, s.traceId, s);
   const out: SpanRow[] = [];
   const ids = new Set(spans.map((s) => s.spanId));
   for (const list of byTrace.values()) {
@@ -512,10 +513,19 @@ function requestSpans(spans: readonly SpanRow[]): SpanRow[] {
   return out;
 }
 
-function descendants(spans: readonly SpanRow[], root: SpanRow): SpanRow[] {
+/** Spans by their parent's span id. */
+function childrenOf(spans: readonly SpanRow[]): Map<string, SpanRow[]> {
   const children = new Map<string, SpanRow[]>();
-  for (const s of spans)
-    if (s.parentSpanId) children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s]);
+  for (const s of spans) {
+    if (!s.parentSpanId) continue;
+    const list = children.get(s.parentSpanId);
+    if (list) list.push(s);
+    else children.set(s.parentSpanId, [s]);
+  }
+  return children;
+}
+
+function descendants(children: ReadonlyMap<string, SpanRow[]>, root: SpanRow): SpanRow[] {
   const out: SpanRow[] = [];
   const stack = [...(children.get(root.spanId) ?? [])];
   while (stack.length) {
@@ -545,8 +555,7 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
   const perThread = new Map<string, SpanBinding[]>();
   // (Not for an event loop — Node — where requests interleave on one thread by design.)
   if (c.runtime !== 'node')
-    for (const b of c.bindings)
-      if (rootIds.has(b.spanId)) perThread.set(b.threadId, [...(perThread.get(b.threadId) ?? []), b]);
+    for (const b of c.bindings) if (rootIds.has(b.spanId)) pushTo(perThread, b.threadId, b);
   const clipped = new Map<SpanBinding, SpanBinding>();
   for (const list of perThread.values()) {
     list.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
@@ -560,10 +569,20 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
   const bySpan = new Map<string, SpanBinding[]>();
   for (const b of c.bindings) {
     const x = clipped.get(b) ?? b;
-    bySpan.set(x.spanId, [...(bySpan.get(x.spanId) ?? []), x]);
+    pushTo(bySpan, x.spanId, x);
   }
   const threadById = new Map(c.threads.map((t) => [t.id, t]));
   const spanById = new Map(c.spans.map((s) => [s.spanId, s]));
+  const children = childrenOf(c.spans);
+  const logsByTrace = new Map<string, BindLog[]>();
+  for (const l of c.logs) {
+    if (l.timeNs === null) continue;
+    for (const t of l.traceIds) {
+      const list = logsByTrace.get(t);
+      if (list) list.push(l);
+      else logsByTrace.set(t, [l]);
+    }
+  }
   /** The state of a thread at an instant. */
   const stateAt = (threadId: string, t: bigint): string | null =>
     (c.segmentsByThread.get(threadId) ?? []).find((s) => s.startNs <= t && t < s.endNs)?.state ?? null;
@@ -571,14 +590,14 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
   const serverBindings = roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => ({ b, r })));
   const out: RequestAnalysis[] = [];
   for (const r of roots) {
-    const kids = descendants(c.spans, r);
+    const kids = descendants(children, r);
     const own = [r, ...kids].flatMap((s) => bySpan.get(s.spanId) ?? []);
     const first = (bySpan.get(r.spanId) ?? [])[0];
     const handlerStart = first && first.startNs > r.startNs ? first.startNs : r.startNs;
     // Arrival: the earliest evidence of this request in the process — its accept (strace fd
     // hand-off to the worker that served it), a log line of its trace on another thread.
     let arrival = r.startNs;
-    const traceLogs = c.logs.filter((l) => l.timeNs !== null && l.traceIds.includes(r.traceId));
+    const traceLogs = logsByTrace.get(r.traceId) ?? [];
     for (const l of traceLogs)
       if (l.timeNs !== null && l.timeNs < arrival && l.timeNs > r.startNs - 10_000_000_000n)
         arrival = l.timeNs;
