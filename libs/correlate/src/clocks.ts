@@ -210,3 +210,66 @@ export function estimateResidual(diffs: readonly bigint[]): Residual | null {
     strong: diffs.length >= 20 && abs(med) > 3n * mad && abs(med) > 100_000n,
   };
 }
+
+export interface MarkerAlignment {
+  /** Add to the intervals' times to put them on the markers' axis. */
+  readonly offsetNs: Nanos;
+  /** Markers that fall inside a shifted interval at that offset. */
+  readonly matched: number;
+  readonly markers: number;
+  /** Best count at any offset at least `minSeparationNs` away from the chosen one. */
+  readonly runnerUp: number;
+  /** Strong enough to apply: ≥ 3 matched, and 1.5 × the best distant alternative. */
+  readonly strong: boolean;
+}
+
+/**
+ * Places intervals of an unanchored clock (GC pauses in ns since process start) on the axis of
+ * markers that must fall inside them (perf samples and switch-outs whose stack is in GC code):
+ * the offset that puts the most markers inside an interval, by a sweep over every
+ * (marker, interval) pair. Periodic GCs can match at several offsets, so the best must beat the
+ * best distant alternative clearly. Inputs are capped (evenly thinned) to keep it O(n log n).
+ */
+export function alignToMarkers(
+  intervals: readonly { readonly startNs: Nanos; readonly endNs: Nanos }[],
+  markers: readonly Nanos[],
+  minSeparationNs: Nanos = 5_000_000n,
+): MarkerAlignment | null {
+  const thin = <T>(xs: readonly T[], n: number): T[] =>
+    xs.length <= n ? [...xs] : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)] as T);
+  const ivs = thin(
+    intervals.filter((i) => i.endNs > i.startNs),
+    600,
+  );
+  const ms = thin(markers, 600);
+  if (!ivs.length || !ms.length) return null;
+  // Coverage changes: +1 where an offset starts putting marker m inside interval i, −1 after.
+  const events: [bigint, number][] = [];
+  for (const m of ms) for (const i of ivs) events.push([m - i.endNs, 1], [m - i.startNs + 1n, -1]);
+  events.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  // Plateaus: [position, next position) with a coverage count.
+  const plateaus: { from: bigint; to: bigint; count: number }[] = [];
+  let count = 0;
+  for (let k = 0; k < events.length; k++) {
+    const [pos, delta] = events[k] as [bigint, number];
+    count += delta;
+    const next = events[k + 1]?.[0];
+    if (next !== undefined && next > pos && count > 0) plateaus.push({ from: pos, to: next, count });
+  }
+  let best = plateaus[0];
+  for (const p of plateaus) if (best === undefined || p.count > best.count) best = p;
+  if (best === undefined) return null;
+  const offset = (best.from + best.to - 1n) / 2n;
+  let runnerUp = 0;
+  for (const p of plateaus) {
+    const far = p.to - 1n < offset - minSeparationNs || p.from > offset + minSeparationNs;
+    if (far && p.count > runnerUp) runnerUp = p.count;
+  }
+  return {
+    offsetNs: offset,
+    matched: best.count,
+    markers: ms.length,
+    runnerUp,
+    strong: best.count >= 3 && best.count >= 1.5 * runnerUp,
+  };
+}

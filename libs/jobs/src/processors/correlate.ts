@@ -1,6 +1,7 @@
 import { analyzeRequest, frameDisplayName, samplingPeriodNs } from '@threadreel/analysis';
 import {
   alignClock,
+  alignToMarkers,
   bindSpans,
   buildSegments,
   classifyStack,
@@ -81,6 +82,7 @@ async function alignClocks(
   gcOffsets: Map<string, bigint>;
   summary: CorrelationSummary['clocks'];
   samplePeriodNs: bigint | null;
+  unanchored: { id: string; ordinal: number; clock: string; format: string }[];
 }> {
   const pairs = manifestPairs(manifest);
   const around = pairs[0]?.realtimeNs ?? null;
@@ -89,6 +91,7 @@ async function alignClocks(
   const gcOffsets = new Map<string, bigint>();
   const summary: CorrelationSummary['clocks'] = [];
   let samplePeriodNs: bigint | null = null;
+  const unanchored: { id: string; ordinal: number; clock: string; format: string }[] = [];
   for (const f of await store.files(captureId)) {
     if (f.state !== 'parsed') continue;
     if (f.format === 'perf-script') samplePeriodNs ??= samplingPeriodNs(f.headers.cmdline);
@@ -105,6 +108,7 @@ async function alignClocks(
         const a = alignClock(clock === 'local-wall' ? 'local-wall' : clock, ctx);
         first ??= a;
         if (a.offsetNs !== null) gcOffsets.set(`${f.ordinal}:${clock}`, a.offsetNs);
+        else unanchored.push({ id: f.id, ordinal: f.ordinal, clock, format: f.format });
         parts.push(`${clock}: ${a.method}`);
       }
       await store.recordClock(f.id, first?.offsetNs ?? null, parts.join('; ') || 'no events', {
@@ -130,7 +134,7 @@ async function alignClocks(
     summary.push({ file: f.name, clock, offsetNs: a?.offsetNs?.toString() ?? null, method });
   }
   log(`clocks: ${summary.map((s) => `${s.file}=${s.offsetNs ?? 'n/a'}`).join(', ')}`);
-  return { files, gcOffsets, summary, samplePeriodNs };
+  return { files, gcOffsets, summary, samplePeriodNs, unanchored };
 }
 
 function offsetsOf(files: readonly FileClock[], formats: ReadonlySet<string>): Map<number, bigint> {
@@ -138,6 +142,57 @@ function offsetsOf(files: readonly FileClock[], formats: ReadonlySet<string>): M
   for (const f of files)
     if (f.format !== null && formats.has(f.format) && f.offset !== null) m.set(f.ordinal, f.offset);
   return m;
+}
+
+/** Frames that run only inside a collection, per runtime GC log format (PostgreSQL regex). */
+const GC_CODE: Readonly<Record<string, string>> = {
+  'node-trace-gc':
+    '^v8::internal::(Scavenger|ScavengerCollector|MarkCompactCollector|Heap::CollectGarbage|Heap::PerformGarbageCollection|MinorMarkCompactCollector)',
+  'go-gctrace': '^runtime\\.(gcStart|gcMarkTermination|stopTheWorldWithSema|gcMarkDone)',
+};
+
+/**
+ * GC logs timed from process start (Node `--trace-gc`, Go gctrace) carry no anchor to epoch
+ * time. Their pauses are placed where perf saw threads inside GC code: the offset that puts
+ * the most such samples inside a pause, applied only when it clearly beats every other offset.
+ */
+async function anchorGcClocks(
+  store: CorrelationStore,
+  captureId: string,
+  unanchored: readonly { id: string; ordinal: number; clock: string; format: string }[],
+  perfOffsets: FileOffsets,
+  gcOffsets: Map<string, bigint>,
+  log: (m: string) => void,
+): Promise<void> {
+  for (const u of unanchored) {
+    const pattern = GC_CODE[u.format];
+    if (!pattern || u.clock !== 'process-start') continue;
+    const [pauses, markers] = await Promise.all([
+      store.rawPauses(captureId, u.ordinal, u.clock),
+      store.markerTimes(captureId, perfOffsets, pattern),
+    ]);
+    const a = alignToMarkers(pauses, markers);
+    const evidence = {
+      pauses: pauses.length,
+      gcSamples: markers.length,
+      matched: a?.matched ?? 0,
+      bestDistantAlternative: a?.runnerUp ?? 0,
+    };
+    if (a?.strong) {
+      gcOffsets.set(`${u.ordinal}:${u.clock}`, a.offsetNs);
+      await store.recordClock(
+        u.id,
+        a.offsetNs,
+        'process start placed by perf samples inside GC code',
+        evidence,
+      );
+      log(
+        `gc clock of file ${u.ordinal}: offset ${a.offsetNs} (${a.matched} of ${a.markers} GC samples in a pause)`,
+      );
+    } else {
+      await store.recordClock(u.id, null, 'time since process start: no anchor strong enough', evidence);
+    }
+  }
 }
 
 /**
@@ -170,6 +225,7 @@ export async function correlateCapture(
     gcOffsets,
     summary: clocks,
     samplePeriodNs,
+    unanchored,
   } = await alignClocks(store, captureId, manifest, log);
   const perfOffsets: FileOffsets = offsetsOf(files, SAMPLING_FORMATS);
   const straceOffsets = offsetsOf(files, SYSCALL_FORMATS);
@@ -190,6 +246,7 @@ export async function correlateCapture(
     return p && (poolCount.get(p) ?? 0) >= 2 ? p : null;
   };
 
+  await anchorGcClocks(store, captureId, unanchored, perfOffsets, gcOffsets, log);
   const pauses = await store.pauses(captureId, gcOffsets);
   const gcEvidence: GcEvidence[] = pauses.map((p) => ({
     phase: p.phase,

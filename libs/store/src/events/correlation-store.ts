@@ -451,6 +451,41 @@ export class CorrelationStore {
     }));
   }
 
+  /** Raw GC pauses of one file and clock (times in that clock), for anchoring it. */
+  async rawPauses(
+    captureId: string,
+    fileOrdinal: number,
+    clock: string,
+  ): Promise<{ startNs: bigint; endNs: bigint }[]> {
+    const rows = await this.ds.query<{ s: string; e: string }[]>(
+      `SELECT start_ns::text AS s, (start_ns + duration_ns)::text AS e FROM gc_events
+       WHERE capture_id = $1 AND file_ordinal = $2 AND clock = $3 AND pause AND start_ns IS NOT NULL AND duration_ns > 0`,
+      [captureId, fileOrdinal, clock],
+    );
+    return rows.map((r) => ({ startNs: BigInt(r.s), endNs: BigInt(r.e) }));
+  }
+
+  /**
+   * Times (aligned) of perf samples and switch-outs whose stack holds a frame matching
+   * `symbolPattern` (a PostgreSQL regex): moments a thread was inside that code.
+   */
+  async markerTimes(captureId: string, offsets: FileOffsets, symbolPattern: string): Promise<bigint[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<{ t: string }[]>(
+      `WITH RECURSIVE hit AS (
+         SELECT s.id FROM stacks s JOIN frames f ON f.capture_id = s.capture_id AND f.id = s.frame_id
+         WHERE s.capture_id = $1 AND f.symbol ~ $4
+         UNION
+         SELECT s.id FROM stacks s JOIN hit h ON s.parent_id = h.id WHERE s.capture_id = $1
+       )
+       SELECT (x.time_ns + o.off)::text AS t FROM samples x JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE x.capture_id = $1 AND x.stack_id IN (SELECT id FROM hit) AND x.time_ns IS NOT NULL
+       ORDER BY 1 LIMIT 5000`,
+      [captureId, ...offsetArgs(offsets), symbolPattern],
+    );
+    return rows.map((r) => BigInt(r.t));
+  }
+
   /** FUTEX_WAKE calls (who released which futex when), aligned. */
   async futexWakes(
     captureId: string,
