@@ -3,6 +3,7 @@ import { SourceEvents1763800000000 } from './1763800000000-source-events.js';
 import { RuntimeEvents1763900000000 } from './1763900000000-runtime-events.js';
 import { Correlation1764000000000 } from './1764000000000-correlation.js';
 import { ReplayIndexes1764100000000 } from './1764100000000-replay-indexes.js';
+import { ReplayWindowIndexes1764200000000 } from './1764200000000-replay-window-indexes.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   RuntimeEvents1763900000000,
   Correlation1764000000000,
   ReplayIndexes1764100000000,
+  ReplayWindowIndexes1764200000000,
 ];

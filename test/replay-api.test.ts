@@ -289,6 +289,84 @@ describe('replay API on the java and python fixtures', () => {
     });
   });
 
+  describe('GET /api/traces/:traceId reads (per file, per thread, index-bounded)', () => {
+    it('sends the earliest syscalls and wakeups of the window, as whole-capture SQL finds them', async () => {
+      const reqs = await db.query<{ trace_id: string }>(
+        `SELECT trace_id FROM requests WHERE capture_id = $1 ORDER BY duration_ns DESC LIMIT 3`,
+        [java],
+      );
+      let truncated = 0;
+      for (const { trace_id } of reqs) {
+        const r = await ok<ReplayDto>(`/api/traces/${trace_id}?capture=${java}`);
+        const from = BigInt(r.window.fromNs);
+        const to = BigInt(r.window.toNs);
+        const lookback = to - from > 1_000_000_000n ? to - from : 1_000_000_000n;
+        const tids = [...new Set(r.threads.map((t) => t.tid))];
+        // Times aligned on the column (no index use), whole capture: the reference.
+        const sys = await db.query<{ tid: number; s: string; name: string }>(
+          `SELECT y.tid, (y.start_ns + f.clock_offset_ns)::text AS s, y.name FROM syscalls y
+           JOIN source_files f ON f.capture_id = y.capture_id AND f.ordinal = y.file_ordinal
+           WHERE y.capture_id = $1 AND f.clock_offset_ns IS NOT NULL AND y.tid = ANY($2::int[])
+             AND y.start_ns + f.clock_offset_ns >= $3::bigint - $5::bigint AND y.start_ns + f.clock_offset_ns < $4::bigint
+             AND y.start_ns + f.clock_offset_ns + coalesce(y.duration_ns, 0) >= $3::bigint
+           ORDER BY y.start_ns + f.clock_offset_ns, y.tid LIMIT 2001`,
+          [java, tids, from.toString(), to.toString(), lookback.toString()],
+        );
+        expect(r.syscallsTruncated).toBe(sys.length > 2000);
+        if (r.syscallsTruncated) truncated++;
+        expect(r.syscalls.map((y) => `${y.startNs} ${y.tid}`)).toEqual(
+          sys.slice(0, 2000).map((y) => `${y.s} ${y.tid}`),
+        );
+        const ids = r.threads.map((t) => t.threadId);
+        const wk = await db.query<{ t: string; wakee: string }>(
+          `SELECT time_ns::text AS t, wakee_thread_id::text AS wakee FROM wakeups
+           WHERE capture_id = $1 AND time_ns >= $3 AND time_ns < $4
+             AND (wakee_thread_id = ANY($2::bigint[]) OR waker_thread_id = ANY($2::bigint[]))
+           ORDER BY time_ns, wakee_thread_id::text LIMIT 2001`,
+          [java, ids, r.window.fromNs, r.window.toNs],
+        );
+        expect(r.wakeupsTruncated).toBe(wk.length > 2000);
+        expect(r.wakeups.map((w) => `${w.timeNs} ${w.wakeeThreadId}`)).toEqual(
+          wk.slice(0, 2000).map((w) => `${w.t} ${w.wakee}`),
+        );
+      }
+      expect(truncated).toBeGreaterThan(0);
+    });
+
+    it('sends every lane segment shown whole with its detail, at any resolution', async () => {
+      const [row] = await db.query<{ trace_id: string }>(
+        `SELECT trace_id FROM requests WHERE capture_id = $1 ORDER BY duration_ns DESC LIMIT 1`,
+        [java],
+      );
+      const fine = await ok<ReplayDto>(`/api/traces/${row!.trace_id}`);
+      const span = BigInt(fine.window.toNs) - BigInt(fine.window.fromNs);
+      let whole = 0;
+      for (const res of [span / 50n, span / 1000n, span / 20000n]) {
+        const r = await ok<ReplayDto>(`/api/traces/${row!.trace_id}?resolution=${res}`);
+        for (const t of r.threads) {
+          const segs = await db.query<Record<string, string | null>>(
+            `SELECT start_ns::text AS "startNs", end_ns::text AS "endNs", state, source, syscall, target,
+                    lock_id AS "lockId", blocked_stack_id::text AS "blockedStackId",
+                    waker_thread_id::text AS "wakerThreadId", waker_stack_id::text AS "wakerStackId",
+                    prev_state AS "prevState", reason
+             FROM segments WHERE capture_id = $1 AND thread_id = $2 AND start_ns < $4 AND end_ns > $3`,
+            [java, t.threadId, r.window.fromNs, r.window.toNs],
+          );
+          const byStart = new Map(segs.map((s) => [s.startNs, s]));
+          for (const item of t.segments) {
+            if (item.kind !== 'segment') continue;
+            whole++;
+            const stored = byStart.get(item.startNs);
+            expect(stored, `${t.threadId} ${item.startNs}`).toBeDefined();
+            const expected = Object.fromEntries(Object.entries(stored!).filter(([, v]) => v !== null));
+            expect({ ...item, kind: undefined }).toEqual({ ...expected, kind: undefined });
+          }
+        }
+      }
+      expect(whole).toBeGreaterThan(0);
+    });
+  });
+
   it('GET /api/captures/:id/threads/:threadId/timeline: a window at a resolution, or the whole life', async () => {
     const [t] = await db.query<{ id: string; lo: string; hi: string; n: number }>(
       `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi, count(*)::int AS n

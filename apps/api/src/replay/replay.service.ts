@@ -147,6 +147,11 @@ export class ReplayService {
     const cap = request.captureId;
     const { fromNs, toNs } = paddedWindow(BigInt(request.startNs), BigInt(request.endNs));
     const res = resolutionFor(given, fromNs, toNs);
+    const span = toNs - fromNs;
+    // Reads run as soon as what they depend on is known, in parallel (each on its own
+    // connection): the GC pauses need only the window; segments and sample counts the
+    // bindings; logs and syscalls every involved thread.
+    const gcPausesP = this.reader.gcPauses(cap, fromNs, toNs, GC_LOOKBACK);
     const [spanRows, bindings, cmdline] = await Promise.all([
       this.reader.spans(cap, traceId),
       this.reader.bindings(cap, traceId),
@@ -165,21 +170,69 @@ export class ReplayService {
     for (const b of bindings) addRole(b.threadId, 'bound');
     const bound = [...roles.keys()];
     const window = (ids: readonly string[]) => ids.map((threadId) => ({ threadId, fromNs, toNs }));
-    const boundSegs = await this.reader.segments(cap, window(bound));
+
+    // Samples per span: on its bound threads while bound.
+    const spanIntervals: { spanId: string; interval: ThreadInterval }[] = [];
+    const bySpan = new Map<string, ThreadInterval[]>();
+    for (const b of bindings) {
+      const list = bySpan.get(b.spanId) ?? [];
+      list.push({ threadId: b.threadId, fromNs: BigInt(b.startNs), toNs: BigInt(b.endNs) });
+      bySpan.set(b.spanId, list);
+    }
+    for (const [spanId, list] of bySpan)
+      for (const interval of mergeIntervals(list)) spanIntervals.push({ spanId, interval });
+
+    // Read for lanes at `res`: only the segments a lane may show whole come with their detail.
+    const boundSegsP = this.reader.segments(cap, window(bound), false, res);
+    const countsP = this.reader.sampleStacks(
+      cap,
+      spanIntervals.map((s) => s.interval),
+    );
+    // Handled where awaited below; this only keeps an early failure from going unobserved.
+    for (const p of [gcPausesP, boundSegsP, countsP]) p.catch(() => undefined);
+    const boundSet = new Set(bound);
+    const readOthers = (others: readonly string[]) => {
+      const ids = [...bound, ...others];
+      const segs = this.reader.segments(cap, window(others), false, res);
+      const infoP = this.reader.threadInfo(cap, ids);
+      const wakeupsP = this.reader.wakeups(cap, ids, fromNs, toNs, MAX_WAKEUPS);
+      const rest = infoP.then((info) => {
+        const tidToThread = new Map<number, string>();
+        for (const t of info) if (!tidToThread.has(t.tid)) tidToThread.set(t.tid, t.threadId);
+        const nameToThread = new Map<string, string | null>();
+        for (const t of info)
+          for (const n of t.names) nameToThread.set(n, nameToThread.has(n) ? null : t.threadId);
+        return Promise.all([
+          this.reader.windowLogs(
+            cap,
+            fromNs,
+            toNs,
+            [...tidToThread.keys()],
+            [...nameToThread.keys()],
+            traceId,
+            MAX_LOGS,
+          ),
+          this.reader.syscalls(cap, tidToThread, fromNs, toNs, maxBig(span, SECOND), MAX_SYSCALLS),
+        ]).then(([logs, sys]) => ({ info, tidToThread, nameToThread, logs, sys }));
+      });
+      for (const p of [segs, wakeupsP, rest]) p.catch(() => undefined);
+      return { segs, wakeupsP, rest };
+    };
+    // The other threads: the holders of the bound threads' lock waits and their other wakers.
+    const boundSegs = await boundSegsP;
     for (const s of boundSegs) {
       if (s.wakerThreadId === undefined || s.wakerThreadId === s.threadId) continue;
       addRole(s.wakerThreadId, s.state === 'lock' ? 'holder' : 'waker');
     }
-    const others = [...roles.keys()].filter((id) => !bound.includes(id));
-    const otherSegs = await this.reader.segments(cap, window(others));
+    const reads = readOthers([...roles.keys()].filter((id) => !boundSet.has(id)));
+    const [otherSegs, wakeups, { info, tidToThread, nameToThread, logs, sys }, counts, gcPauses] =
+      await Promise.all([reads.segs, reads.wakeupsP, reads.rest, countsP, gcPausesP]);
     const segsByThread = new Map<string, ReplaySegmentRow[]>();
     for (const s of [...boundSegs, ...otherSegs]) {
       const list = segsByThread.get(s.threadId) ?? [];
       list.push(s);
       segsByThread.set(s.threadId, list);
     }
-    const ids = [...roles.keys()];
-    const info = await this.reader.threadInfo(cap, ids);
     const firstBinding = new Map<string, bigint>();
     for (const b of bindings) {
       const t = BigInt(b.startNs);
@@ -206,20 +259,6 @@ export class ReplayService {
         ROLE_RANK[a.role] - ROLE_RANK[b.role] || cmpBig(fb(a.threadId), fb(b.threadId)) || a.tid - b.tid,
     );
 
-    // Samples per span: on its bound threads while bound.
-    const spanIntervals: { spanId: string; interval: ThreadInterval }[] = [];
-    const bySpan = new Map<string, ThreadInterval[]>();
-    for (const b of bindings) {
-      const list = bySpan.get(b.spanId) ?? [];
-      list.push({ threadId: b.threadId, fromNs: BigInt(b.startNs), toNs: BigInt(b.endNs) });
-      bySpan.set(b.spanId, list);
-    }
-    for (const [spanId, list] of bySpan)
-      for (const interval of mergeIntervals(list)) spanIntervals.push({ spanId, interval });
-    const counts = await this.reader.sampleStacks(
-      cap,
-      spanIntervals.map((s) => s.interval),
-    );
     const spanSamples = new Map<string, number>();
     for (const c of counts) {
       const s = spanIntervals[c.interval];
@@ -243,26 +282,6 @@ export class ReplayService {
       };
     });
 
-    const tidToThread = new Map<number, string>();
-    for (const t of info) if (!tidToThread.has(t.tid)) tidToThread.set(t.tid, t.threadId);
-    const nameToThread = new Map<string, string | null>();
-    for (const t of info)
-      for (const n of t.names) nameToThread.set(n, nameToThread.has(n) ? null : t.threadId);
-    const span = toNs - fromNs;
-    const [logs, gcPauses, sys, wakeups] = await Promise.all([
-      this.reader.windowLogs(
-        cap,
-        fromNs,
-        toNs,
-        [...tidToThread.keys()],
-        [...nameToThread.keys()],
-        traceId,
-        MAX_LOGS,
-      ),
-      this.reader.gcPauses(cap, fromNs, toNs, GC_LOOKBACK),
-      this.reader.syscalls(cap, tidToThread, fromNs, toNs, maxBig(span, SECOND), MAX_SYSCALLS),
-      this.reader.wakeups(cap, ids, fromNs, toNs, MAX_WAKEUPS),
-    ]);
     for (const l of logs.logs) {
       l.threadId =
         (l.tid !== null ? tidToThread.get(l.tid) : undefined) ??

@@ -25,6 +25,29 @@ export const NS_MAX = 4_000_000_000_000_000_000n;
 const OFFSETS = `(SELECT ordinal AS file_ordinal, clock_offset_ns AS off
                    FROM source_files WHERE capture_id = $1 AND clock_offset_ns IS NOT NULL)`;
 
+/**
+ * Segments of each interval `iv(thread_id, lo, hi, idx)` ($2, $3, $4) overlapping it: the one
+ * segment of the thread that starts before the interval (segments of a thread do not overlap;
+ * a backward index probe, LIMIT 1) and those starting in it (an index range).
+ */
+const INTERVAL_SEGMENTS = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
+       CROSS JOIN LATERAL (
+         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id AND g.start_ns < iv.lo
+          ORDER BY g.start_ns DESC LIMIT 1)
+         UNION ALL
+         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
+            AND g.start_ns >= iv.lo AND g.start_ns < iv.hi)
+       ) x`;
+
+function intervalParams(captureId: string, intervals: readonly ThreadInterval[]): unknown[] {
+  return [
+    captureId,
+    intervals.map((i) => i.threadId),
+    intervals.map((i) => i.fromNs.toString()),
+    intervals.map((i) => i.toNs.toString()),
+  ];
+}
+
 export interface RequestFilter {
   captureId?: string;
   service?: string;
@@ -54,7 +77,8 @@ export interface ReplaySegmentRow {
   startNs: bigint;
   endNs: bigint;
   state: ThreadState;
-  source: string;
+  /** Absent (with the other detail but the waker) where `segments` was told it is not needed. */
+  source?: string;
   syscall?: string;
   target?: string;
   lockId?: string;
@@ -170,7 +194,9 @@ function toLog(r: LogDbRow): ReplayLogDto {
  * one request is read for its window alone: every event query is bounded by capture
  * (one partition) and by the (capture, thread|tid, time) indexes, with the window shifted
  * into each file's own clock (raw time = aligned time − the file's offset), so an index
- * range applies per file.
+ * range applies per file. Per-file and per-thread reads are LATERAL subqueries with their
+ * own ORDER BY … LIMIT (or GROUP BY): a plain one would be flattened into a join, which the
+ * planner may then run as a hash join over a sequential scan of the whole partition.
  */
 export class ReplayReader {
   constructor(private readonly ds: DataSource) {}
@@ -337,21 +363,29 @@ export class ReplayReader {
    * Segments overlapping each interval, oldest first per interval: the one segment that
    * starts before the interval (segments of a thread do not overlap) and those starting in it.
    * `blockedOnly`: states other than cpu, runqueue and unknown.
+   * `laneResolutionNs`: the rows are for lanes at this resolution (one lane per interval, see
+   * `levelOfDetail`), which shows a segment with its detail only when it is at least one
+   * pixel long or alone in its run, that is when the next segment of the lane is at least a
+   * pixel long or a pixel or more after it (or there is none). Other rows come without
+   * their detail (all but the waker thread), which is most of them at a coarse resolution.
    */
   async segments(
     captureId: string,
     intervals: readonly ThreadInterval[],
     blockedOnly = false,
+    laneResolutionNs: bigint | null = null,
   ): Promise<ReplaySegmentRow[]> {
     if (!intervals.length) return [];
+    const params = intervalParams(captureId, intervals);
+    const res = laneResolutionNs === null ? null : laneResolutionNs > 0n ? laneResolutionNs : 1n;
+    const detail = (col: string) => (res === null ? `y.${col}` : `CASE WHEN y.detail THEN y.${col} END`);
     const rows = await this.ds.query<
       {
-        idx: string;
-        thread: string;
+        idx: number;
         s: string;
         e: string;
         state: ThreadState;
-        source: string;
+        source: string | null;
         syscall: string | null;
         target: string | null;
         lock_id: string | null;
@@ -362,33 +396,35 @@ export class ReplayReader {
         reason: string | null;
       }[]
     >(
-      `SELECT iv.idx::text AS idx, x.thread_id::text AS thread, x.start_ns::text AS s, x.end_ns::text AS e, x.state,
-              x.source, x.syscall, x.target, x.lock_id, x.blocked_stack_id::text AS bstack,
-              x.waker_thread_id::text AS waker, x.waker_stack_id::text AS wstack, x.prev_state, x.reason
-       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
-       CROSS JOIN LATERAL (
-         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id AND g.start_ns < iv.lo
-          ORDER BY g.start_ns DESC LIMIT 1)
-         UNION ALL
-         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
-            AND g.start_ns >= iv.lo AND g.start_ns < iv.hi)
-       ) x
-       WHERE x.end_ns > iv.lo ${blockedOnly ? `AND x.state NOT IN ('cpu', 'runqueue', 'unknown')` : ''}
-       ORDER BY iv.idx, x.start_ns`,
-      [
-        captureId,
-        intervals.map((i) => i.threadId),
-        intervals.map((i) => i.fromNs.toString()),
-        intervals.map((i) => i.toNs.toString()),
-      ],
+      `SELECT y.idx::int AS idx, y.start_ns::text AS s, y.end_ns::text AS e, y.state, ${detail('source')} AS source,
+              ${detail('syscall')} AS syscall, ${detail('target')} AS target, ${detail('lock_id')} AS lock_id,
+              ${detail('blocked_stack_id')}::text AS bstack, y.waker_thread_id::text AS waker,
+              ${detail('waker_stack_id')}::text AS wstack, ${detail('prev_state')} AS prev_state,
+              ${detail('reason')} AS reason
+       FROM (
+         SELECT iv.idx, x.*${
+           res === null
+             ? ''
+             : `, (x.end_ns - x.start_ns >= $5::bigint
+                  OR coalesce(lead(x.end_ns - x.start_ns) OVER w >= $5::bigint
+                     OR lead(x.start_ns) OVER w - x.end_ns >= $5::bigint, true)) AS detail`
+         }
+         FROM ${INTERVAL_SEGMENTS}
+         WHERE x.end_ns > iv.lo ${blockedOnly ? `AND x.state NOT IN ('cpu', 'runqueue', 'unknown')` : ''}
+         ${res === null ? '' : 'WINDOW w AS (PARTITION BY iv.idx ORDER BY x.start_ns)'}
+       ) y
+       ORDER BY y.idx, y.start_ns`,
+      res === null ? params : [...params, res.toString()],
     );
+    // Each row's thread is its interval's (as the database spells the id), not sent per row.
+    const threadOf = intervals.map((i) => BigInt(i.threadId).toString());
     return rows.map((r) => ({
-      interval: Number(r.idx) - 1,
-      threadId: r.thread,
+      interval: r.idx - 1,
+      threadId: threadOf[r.idx - 1] ?? '',
       startNs: BigInt(r.s),
       endNs: BigInt(r.e),
       state: r.state,
-      source: r.source,
+      source: opt(r.source),
       syscall: opt(r.syscall),
       target: opt(r.target),
       lockId: opt(r.lock_id),
@@ -407,22 +443,18 @@ export class ReplayReader {
   ): Promise<{ interval: number; stackId: string | null; samples: number }[]> {
     if (!intervals.length) return [];
     const rows = await this.ds.query<{ idx: string; stack: string | null; n: number }[]>(
-      `SELECT iv.idx::text AS idx, x.stack_id::text AS stack, count(*)::int AS n
+      `SELECT iv.idx::text AS idx, x.stack_id::text AS stack, sum(x.n)::int AS n
        FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
        CROSS JOIN ${OFFSETS} o
        CROSS JOIN LATERAL (
-         SELECT s.stack_id, s.event_id FROM samples s
+         SELECT s.stack_id, count(*) AS n FROM samples s
          WHERE s.capture_id = $1 AND s.thread_id = iv.thread_id AND s.file_ordinal = o.file_ordinal
            AND s.time_ns >= iv.lo - o.off AND s.time_ns < iv.hi - o.off
+           AND s.event_id IN (SELECT e.id FROM capture_strings e WHERE e.capture_id = $1 AND e.kind = 'event')
+         GROUP BY s.stack_id
        ) x
-       JOIN capture_strings e ON e.id = x.event_id AND e.kind = 'event'
        GROUP BY iv.idx, x.stack_id`,
-      [
-        captureId,
-        intervals.map((i) => i.threadId),
-        intervals.map((i) => i.fromNs.toString()),
-        intervals.map((i) => i.toNs.toString()),
-      ],
+      intervalParams(captureId, intervals),
     );
     return rows.map((r) => ({ interval: Number(r.idx) - 1, stackId: r.stack, samples: r.n }));
   }
@@ -515,6 +547,7 @@ export class ReplayReader {
          SELECT * FROM log_records l WHERE l.capture_id = $1 AND l.file_ordinal = o.file_ordinal
            AND l.time_ns >= $2::bigint - o.off AND l.time_ns < $3::bigint - o.off
            AND (l.tid = ANY($4::int[]) OR l.thread_name = ANY($5::text[]) OR l.trace_ids @> ARRAY[$6::text])
+         ORDER BY l.time_ns, l.line LIMIT $7
        ) l
        ORDER BY l.time_ns + o.off, l.file_ordinal, l.line LIMIT $7`,
       [captureId, fromNs.toString(), toNs.toString(), tids, names, traceId, limit + 1],
@@ -565,6 +598,7 @@ export class ReplayReader {
          SELECT * FROM gc_events g WHERE g.capture_id = $1 AND g.file_ordinal = o.file_ordinal AND g.pause
            AND g.start_ns >= $2::bigint - o.off - $4::bigint AND g.start_ns < $3::bigint - o.off
            AND g.start_ns + coalesce(g.duration_ns, 0) > $2::bigint - o.off
+         ORDER BY g.start_ns LIMIT 2000
        ) g
        ORDER BY g.start_ns + o.off LIMIT 2000`,
       [captureId, fromNs.toString(), toNs.toString(), lookbackNs.toString()],
@@ -616,6 +650,7 @@ export class ReplayReader {
          SELECT * FROM syscalls y WHERE y.capture_id = $1 AND y.tid = t.tid AND y.file_ordinal = o.file_ordinal
            AND y.start_ns >= $3::bigint - o.off - $5::bigint AND y.start_ns < $4::bigint - o.off
            AND y.start_ns + coalesce(y.duration_ns, 0) >= $3::bigint - o.off
+         ORDER BY y.start_ns LIMIT $6
        ) y
        ORDER BY y.start_ns + o.off, y.tid LIMIT $6`,
       [captureId, [...tids.keys()], fromNs.toString(), toNs.toString(), lookbackNs.toString(), limit + 1],
@@ -658,18 +693,20 @@ export class ReplayReader {
         lock_id: string | null;
       }[]
     >(
-      `SELECT * FROM (
+      `SELECT x.t, x.waker, x.wakee, x.wstack, x.source, x.lock_id FROM (
          SELECT w.time_ns::text AS t, w.waker_thread_id::text AS waker, w.wakee_thread_id::text AS wakee,
                 w.waker_stack_id::text AS wstack, w.source, w.lock_id, w.time_ns
          FROM unnest($2::bigint[]) AS th(id) CROSS JOIN LATERAL (
            SELECT * FROM wakeups w WHERE w.capture_id = $1 AND w.wakee_thread_id = th.id
-             AND w.time_ns >= $3::bigint AND w.time_ns < $4::bigint) w
+             AND w.time_ns >= $3::bigint AND w.time_ns < $4::bigint
+           ORDER BY w.time_ns LIMIT $5) w
          UNION ALL
          SELECT w.time_ns::text, w.waker_thread_id::text, w.wakee_thread_id::text, w.waker_stack_id::text, w.source,
                 w.lock_id, w.time_ns
          FROM unnest($2::bigint[]) AS th(id) CROSS JOIN LATERAL (
            SELECT * FROM wakeups w WHERE w.capture_id = $1 AND w.waker_thread_id = th.id
-             AND w.time_ns >= $3::bigint AND w.time_ns < $4::bigint AND NOT (w.wakee_thread_id = ANY($2::bigint[]))) w
+             AND w.time_ns >= $3::bigint AND w.time_ns < $4::bigint AND NOT (w.wakee_thread_id = ANY($2::bigint[]))
+           ORDER BY w.time_ns, w.wakee_thread_id::text LIMIT $5) w
        ) x ORDER BY x.time_ns, x.wakee LIMIT $5`,
       [captureId, threadIds, fromNs.toString(), toNs.toString(), limit + 1],
     );
