@@ -73,7 +73,6 @@ export interface LogRow {
   threadName: string | null;
   traceIds: string[];
   spanId: string | null;
-  message: string;
 }
 
 export interface AcceptRow {
@@ -434,10 +433,9 @@ export class CorrelationStore {
         thread_name: string | null;
         trace_ids: string[];
         span_id: string | null;
-        message: string;
       }[]
     >(
-      `SELECT time_ns::text AS t, tid, thread_name, trace_ids, span_id, left(message, 200) AS message
+      `SELECT time_ns::text AS t, tid, thread_name, trace_ids, span_id
        FROM log_records WHERE capture_id = $1 AND cardinality(trace_ids) > 0 ORDER BY time_ns`,
       [captureId],
     );
@@ -447,7 +445,6 @@ export class CorrelationStore {
       threadName: r.thread_name,
       traceIds: r.trace_ids,
       spanId: r.span_id,
-      message: r.message,
     }));
   }
 
