@@ -237,6 +237,44 @@ describe('buildSegments with sched data', () => {
     });
   });
 
+  it('a lost switch-out: cpu inside a long blocking syscall with no sample takes the syscall state', () => {
+    const MS = 1_000_000n;
+    const { segments } = buildSegments(
+      input({
+        lifeEndNs: 200n * MS,
+        samplePeriodNs: 5n * MS,
+        sched: [
+          { timeNs: 10n * MS, kind: 'out', prevState: 'S' },
+          { timeNs: 11n * MS, kind: 'in' },
+          { timeNs: 190n * MS, kind: 'out', prevState: 'S' },
+        ],
+        // recvfrom from 20 to 170 ms: perf lost its switch-out; no sample fell inside it.
+        syscalls: [
+          { startNs: 20n * MS, endNs: 170n * MS, name: 'recvfrom', category: 'net', target: '127.0.0.1:80' },
+        ],
+        samples: [15n * MS, 180n * MS],
+      }),
+    );
+    const at = (t: bigint) => segments.find((x) => x.startNs <= t && t < x.endNs);
+    expect(at(100n * MS)).toMatchObject({ state: 'net', syscall: 'recvfrom', target: '127.0.0.1:80' });
+    expect(at(15n * MS)?.state).toBe('cpu');
+    expect(at(180n * MS)?.state).toBe('cpu');
+    // With a sample inside, the sched evidence stands.
+    const sampled = buildSegments(
+      input({
+        lifeEndNs: 200n * MS,
+        samplePeriodNs: 5n * MS,
+        sched: [
+          { timeNs: 10n * MS, kind: 'out', prevState: 'S' },
+          { timeNs: 11n * MS, kind: 'in' },
+        ],
+        syscalls: [{ startNs: 20n * MS, endNs: 170n * MS, name: 'recvfrom', category: 'net' }],
+        samples: [100n * MS],
+      }),
+    );
+    expect(sampled.segments.find((x) => x.startNs <= 100n * MS && 100n * MS < x.endNs)?.state).toBe('cpu');
+  });
+
   it('a futex wake releases waiters: the caller is not waiting', () => {
     const { segments } = buildSegments(
       input({

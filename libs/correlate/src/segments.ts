@@ -585,6 +585,13 @@ export function buildSegments(input: ThreadInput, stats: BuildStats = { ops: 0 }
     pieces = overlay(pieces, syscallPieces(SHORT_SYSCALL_NS), stats);
   }
 
+  if (hasSwitch)
+    pieces = overlay(
+      pieces,
+      tidy(unsampledBlocking(pieces, syscalls, samples, input, stats), L, E, stats),
+      stats,
+    );
+
   if (input.mutator && input.pauses.length > 0) {
     const pauses = sortedBy(input.pauses.filter(validSpan), (p) => p.startNs, stats);
     const gc: Piece[] = [];
@@ -609,6 +616,45 @@ export function buildSegments(input: ThreadInput, stats: BuildStats = { ops: 0 }
   }
 
   return { segments: finish(threadId, pieces, L, E, stats), wakeups, quality };
+}
+
+/** A blocking syscall this long with no on-CPU sample inside cannot have been running throughout. */
+const UNSAMPLED_BLOCKING_MIN_NS = 10_000_000n;
+
+/**
+ * perf drops events under load (LOST records), and a lost switch-out makes a blocked thread
+ * look on-CPU. Where sched data says `cpu` inside a blocking syscall (lock, net, file, sleep,
+ * poll; not a futex wake) that lasted at least two sampling periods (10 ms when unknown) and
+ * took no on-CPU sample, the syscall's state wins: a thread running that long would have been
+ * sampled.
+ */
+function unsampledBlocking(
+  pieces: readonly Piece[],
+  syscalls: readonly SyscallSpan[],
+  samples: readonly Nanos[],
+  input: ThreadInput,
+  stats: BuildStats,
+): Piece[] {
+  const minNs = input.samplePeriodNs !== null ? 2n * input.samplePeriodNs : UNSAMPLED_BLOCKING_MIN_NS;
+  const out: Piece[] = [];
+  let p = 0;
+  let k = 0;
+  for (const s of syscalls) {
+    stats.ops++;
+    if (s.category === 'other' || s.endNs - s.startNs < minNs || isFutexRelease(s)) continue;
+    while (k < samples.length && (samples[k] as Nanos) < s.startNs) k++;
+    if (k < samples.length && (samples[k] as Nanos) < s.endNs) continue;
+    while (p < pieces.length && (pieces[p] as Piece).endNs <= s.startNs) p++;
+    for (let q = p; q < pieces.length && (pieces[q] as Piece).startNs < s.endNs; q++) {
+      stats.ops++;
+      const piece = pieces[q] as Piece;
+      if (piece.state !== 'cpu') continue;
+      const d = syscallDetail(s);
+      d.reason = 'in a blocking syscall with no on-CPU sample (a sched_switch was likely lost)';
+      out.push(toSegment(input.threadId, maxN(piece.startNs, s.startNs), minN(piece.endNs, s.endNs), d));
+    }
+  }
+  return out;
 }
 
 function wakeupEdge(threadId: string, p: SchedPoint, lockId?: string): Wakeup {
