@@ -645,6 +645,7 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
     (c.segmentsByThread.get(threadId) ?? []).find((s) => s.startNs <= t && t < s.endNs)?.state ?? null;
   // Busy intervals per pool: which worker runs which request when.
   const serverBindings = roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => ({ b, r })));
+  const servingThreads = new Set(serverBindings.map(({ b }) => b.threadId));
   const out: RequestAnalysis[] = [];
   for (const r of roots) {
     const kids = descendants(children, r);
@@ -674,7 +675,11 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
     const worker = first ? threadById.get(first.threadId) : undefined;
     const poolName = worker ? c.poolOf(worker) : null;
     if (worker && handlerStart - arrival > 1_000_000n) {
-      const members = c.threads.filter((t) => (poolName ? c.poolOf(t) === poolName : t.id === worker.id));
+      // The pool's workers: threads of that name pattern that served requests in this capture
+      // (a same-named thread that never took a request is not one of its workers).
+      const members = c.threads.filter(
+        (t) => (poolName ? c.poolOf(t) === poolName : t.id === worker.id) && servingThreads.has(t.id),
+      );
       const busy = new Set(
         serverBindings
           .filter(
