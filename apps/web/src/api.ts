@@ -68,7 +68,7 @@ async function request(path: string, what: string, init: RequestInit = {}): Prom
   return response;
 }
 
-async function getJson<T>(path: string, what: string, signal?: AbortSignal): Promise<T> {
+export async function getJson<T>(path: string, what: string, signal?: AbortSignal): Promise<T> {
   const response = await request(path, what, { headers: { Accept: 'application/json' }, signal });
   const text = await response.text();
   try {

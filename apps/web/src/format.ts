@@ -74,3 +74,12 @@ export function errorMessage(error: unknown): string {
     return String(error);
   }
 }
+
+/** A nanosecond duration in the unit that reads best (ns, µs, ms, s). */
+export function formatDuration(ns: bigint): string {
+  const abs = ns < 0n ? -ns : ns;
+  if (abs < 1_000n) return `${ns} ns`;
+  if (abs < 1_000_000n) return `${(Number(ns) / 1e3).toFixed(1)} µs`;
+  if (abs < 1_000_000_000n) return `${(Number(ns) / 1e6).toFixed(abs < 10_000_000n ? 2 : 1)} ms`;
+  return `${(Number(ns) / 1e9).toFixed(2)} s`;
+}

@@ -4,8 +4,11 @@ import { capturesView } from './captures-view';
 import { el, requireElement } from './dom';
 import { clearErrors, showError } from './errors';
 import { CAPTURES_HREF, parseRoute, type View } from './router';
+import { replayView } from './replay/replay-view';
+import { initTheme } from './theme';
 import { createUploadPanel } from './upload';
 
+initTheme();
 const outlet = requireElement('view', HTMLElement);
 const upload = createUploadPanel();
 let current: View | null = null;
@@ -38,6 +41,9 @@ function mount(): void {
         break;
       case 'capture':
         view = captureView(route.id);
+        break;
+      case 'replay':
+        view = replayView(route.traceId, route.query);
         break;
       case 'not-found':
         view = notFoundView(route.path);

@@ -1,17 +1,46 @@
-/** Hash routes: `#/` (captures list) and `#/captures/:id` (capture detail). */
+/**
+ * Hash routes. Each route may carry a query after `?` inside the hash, which holds the view
+ * state (filters, zoom range, selection) so that a copied URL reopens the same view:
+ *   `#/`                      captures list
+ *   `#/captures/:id`          capture detail
+ *   `#/t/:traceId?from=&to=…` replay of one request
+ * Views that change their own state call `replaceQuery`, which rewrites the URL without
+ * remounting the view (history.replaceState fires no hashchange).
+ */
 export type Route =
-  { name: 'captures' } | { name: 'capture'; id: string } | { name: 'not-found'; path: string };
+  | { name: 'captures' }
+  | { name: 'capture'; id: string }
+  | { name: 'replay'; traceId: string; query: URLSearchParams }
+  | { name: 'not-found'; path: string };
+
+function decode(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
+
+export function splitHash(hash: string): { path: string; query: URLSearchParams } {
+  const raw = hash.replace(/^#/, '') || '/';
+  const q = raw.indexOf('?');
+  return q < 0
+    ? { path: raw, query: new URLSearchParams() }
+    : { path: raw.slice(0, q) || '/', query: new URLSearchParams(raw.slice(q + 1)) };
+}
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/';
+  const { path, query } = splitHash(hash);
   if (path === '/' || path === '') return { name: 'captures' };
-  const match = /^\/captures\/([^/]+)\/?$/.exec(path);
-  if (match?.[1]) {
-    try {
-      return { name: 'capture', id: decodeURIComponent(match[1]) };
-    } catch {
-      return { name: 'not-found', path };
-    }
+  const capture = /^\/captures\/([^/]+)\/?$/.exec(path);
+  if (capture?.[1]) {
+    const id = decode(capture[1]);
+    return id === null ? { name: 'not-found', path } : { name: 'capture', id };
+  }
+  const replay = /^\/t\/([^/]+)\/?$/.exec(path);
+  if (replay?.[1]) {
+    const traceId = decode(replay[1]);
+    return traceId === null ? { name: 'not-found', path } : { name: 'replay', traceId, query };
   }
   return { name: 'not-found', path };
 }
@@ -20,7 +49,19 @@ export function captureHref(id: string): string {
   return `#/captures/${encodeURIComponent(id)}`;
 }
 
+export function replayHref(traceId: string, query?: URLSearchParams): string {
+  const q = query?.toString();
+  return `#/t/${encodeURIComponent(traceId)}${q ? `?${q}` : ''}`;
+}
+
 export const CAPTURES_HREF = '#/';
+
+/** Rewrites the current route's query (view state) without remounting the view. */
+export function replaceQuery(query: URLSearchParams): void {
+  const { path } = splitHash(location.hash);
+  const q = query.toString();
+  history.replaceState(history.state, '', `#${path}${q ? `?${q}` : ''}`);
+}
 
 /** A mounted page; `dispose` stops its timers, requests and charts. */
 export interface View {
