@@ -431,6 +431,48 @@ describe('analyzeRequest: scenarios', () => {
   });
 });
 
+describe('analyzeRequest: work offloaded to a pool (libuv threadpool under an event loop)', () => {
+  // The loop t1 waits in epoll 10..90 while the request's work is queued 10..40, then runs on
+  // worker w1: cpu 40..60, fsync 60..85, back in its queue (futex) 85..90.
+  const segments = segMap(
+    seg('t1', 0n, 10n, 'cpu'),
+    seg('t1', 10n, 90n, 'idle'),
+    seg('t1', 90n, 100n, 'cpu'),
+    seg('w1', 0n, 40n, 'cpu'),
+    seg('w1', 40n, 60n, 'cpu'),
+    seg('w1', 60n, 85n, 'file', { syscall: 'fsync', target: '/data/journal' }),
+    seg('w1', 85n, 95n, 'lock', { lockId: 'futex:0x1' }),
+  );
+  const offload = [
+    { startNs: 10n, endNs: 40n, threadId: null },
+    { startNs: 40n, endNs: 90n, threadId: 'w1' },
+  ];
+
+  it("splits the loop's wait into pool-queue and the worker's states", () => {
+    const r = analyzeRequest(
+      input({ segments, offload, offloadPool: { pool: 'libuv threadpool', size: 1 } }),
+    );
+    expect(nonZero(r.breakdown)).toEqual({ cpu: 40n, file: 25n, 'pool-queue': 30n, other: 5n });
+    expect(r.dominantCause).toBe('cpu');
+    expect(r.evidence['pool-queue']).toEqual({ pool: 'libuv threadpool', size: 1, busy: 1, waitNs: 30n });
+    expect(r.evidence.file).toEqual([{ path: '/data/journal', totalNs: 25n, ops: { fsync: 1 } }]);
+    // The worker's lock (waiting on its own queue) is not the request's lock.
+    expect(r.evidence.lock).toBeUndefined();
+  });
+
+  it('an outgoing call in flight keeps the wait net', () => {
+    const r = analyzeRequest(
+      input({ segments, offload, clientSpans: [{ startNs: 10n, endNs: 50n, peer: 'db:5432' }] }),
+    );
+    expect(nonZero(r.breakdown)).toEqual({ cpu: 30n, net: 40n, file: 25n, other: 5n });
+  });
+
+  it('without offload pieces the wait stays other', () => {
+    const r = analyzeRequest(input({ segments }));
+    expect(nonZero(r.breakdown)).toEqual({ cpu: 20n, other: 80n });
+  });
+});
+
 describe('dominantCause and compareRequests', () => {
   const zero = Object.fromEntries(ALL_KEYS.map((k) => [k, 0n])) as Record<(typeof ALL_KEYS)[number], bigint>;
 
@@ -573,6 +615,29 @@ describe('analyzeRequest: properties', () => {
         expect(r.sampleCount).toBeLessThanOrEqual(inp.samples.length);
         expect(new Set(r.threadIds).size).toBe(r.threadIds.length);
         for (const l of r.evidence.lock ?? []) expect(l.chain.length).toBeLessThanOrEqual(9);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('with work offloaded to a pool: still an exact partition; queued time is pool-queue with evidence', () => {
+    const arbOffload = fc.array(
+      fc.record({ i: arbInterval, threadId: fc.option(fc.constantFrom('t2', 't3', 'missing')) }),
+      { maxLength: 4 },
+    );
+    fc.assert(
+      fc.property(arbInput, arbOffload, (base, pieces) => {
+        const inp: RequestInput = {
+          ...base,
+          offload: pieces.map((p) => ({ ...p.i, threadId: p.threadId })),
+          offloadPool: { pool: 'libuv threadpool', size: 2 },
+        };
+        const r = analyzeRequest(inp);
+        expect(sum(r.breakdown)).toBe(r.durationNs);
+        for (const k of ALL_KEYS) expect(r.breakdown[k] >= 0n).toBe(true);
+        expect((r.evidence.file ?? []).reduce((a, f) => a + f.totalNs, 0n)).toBe(r.breakdown.file);
+        const queued = r.evidence['pool-queue']?.waitNs ?? 0n;
+        expect(queued).toBe(r.breakdown['pool-queue']);
       }),
       { numRuns: 500 },
     );

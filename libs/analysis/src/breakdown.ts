@@ -39,6 +39,10 @@ import {
  *   event loop waiting on an outgoing call), else `other` (idle inside a request is
  *   waiting on something not observed). Time the thread's segments do not cover (or a
  *   thread with no segments at all) is `unknown`.
+ * - Offloaded work: where the bound thread is `idle`/`other` with no client span and an
+ *   `offload` piece covers the instant, the time is the worker's — its segment state
+ *   (`idle`/`lock` on the worker, waiting for its queue, count as `other`) — or, for a
+ *   queued piece, `pool-queue` (evidence: `offloadPool`, its queued time added to `waitNs`).
  * - A client span covering the instant turns `idle`/`unknown`/`other` (and gaps) into
  *   `net`; `lock`/`gc`/`file` keep their cause (the thread's evidence is more specific), and
  *   so do `cpu`, `runqueue`, `sleep` and `net`.
@@ -119,6 +123,18 @@ export interface RequestInput {
   }[];
   readonly samplePeriodNs: Nanos | null;
   readonly threadNames: ReadonlyMap<string, string>;
+  /**
+   * Work the request handed to a pool that runs it off the bound thread (libuv's threadpool
+   * under an event loop): sorted disjoint pieces of the handler time, each run on worker
+   * `threadId` (whose segments are in `segments`) or queued for one (`null`).
+   */
+  readonly offload?: readonly {
+    readonly startNs: Nanos;
+    readonly endNs: Nanos;
+    readonly threadId: string | null;
+  }[];
+  /** The pool `offload` queued in, with its size. */
+  readonly offloadPool?: { readonly pool: string; readonly size: number } | null;
 }
 
 type Key = Cause | 'unknown';
@@ -143,6 +159,8 @@ const TIE_ORDER: readonly Key[] = [
 const MAX_CHAIN_HOPS = 8;
 const TOP_FRAMES = 10;
 const UNKNOWN_LABEL = '(unknown)';
+/** Role marker of a pool worker's time walked on behalf of the request (not a thread id). */
+const WORKER = '\u0000worker';
 
 /** Largest value; ties by the fixed order; an all-zero breakdown is `unknown`. */
 export function dominantCause(b: CauseBreakdown): Cause | 'unknown' {
@@ -219,6 +237,27 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     });
   };
 
+  const offloadPieces = activePieces(input.offload ?? [], handlerStart, winEnd);
+  let offloadQueuedNs = 0n;
+  /** A waiting bound thread: outgoing calls first, then the pool running its work, else `other`. */
+  const addOffloaded = (a: bigint, b: bigint): void => {
+    forEachPiece(spanPieces, a, b, (pa, pb, idx) => {
+      const span = idx >= 0 ? input.clientSpans[idx] : undefined;
+      if (span) {
+        addNet(span.peer ?? UNKNOWN_LABEL, span, pb - pa);
+        return;
+      }
+      forEachPiece(offloadPieces, pa, pb, (qa, qb, k) => {
+        const piece = k >= 0 ? input.offload?.[k] : undefined;
+        if (!piece) add('other', qb - qa);
+        else if (piece.threadId === null) {
+          add('pool-queue', qb - qa);
+          offloadQueuedNs += qb - qa;
+        } else walkThread(WORKER, piece.threadId, qa, qb);
+      });
+    });
+  };
+
   const addSegment = (threadId: string, seg: Segment, a: bigint, b: bigint): void => {
     const ns = b - a;
     switch (seg.state) {
@@ -258,7 +297,8 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
         return;
       case 'idle':
       case 'other':
-        addUnderSpans(a, b, 'other');
+        if (offloadPieces.length && threadId !== WORKER) addOffloaded(a, b);
+        else addUnderSpans(a, b, 'other');
         return;
       case 'unknown':
         addUnderSpans(a, b, 'unknown');
@@ -266,30 +306,42 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     }
   };
 
+  /**
+   * `[from, to)` of a thread's segments; gaps are `unknown`. On a pool worker running the
+   * request's work (`WORKER` role) idle and lock mean it waits for its queue: `other`.
+   */
+  function walkThread(role: string | null, threadId: string, from: bigint, to: bigint): void {
+    const list = segs.get(threadId);
+    let cursor = from;
+    let i = firstEndingAfter(list, cursor);
+    while (cursor < to) {
+      const seg = list[i];
+      if (!seg || seg.startNs >= to) {
+        if (role === WORKER) add('other', to - cursor);
+        else addUnderSpans(cursor, to, 'unknown');
+        break;
+      }
+      if (seg.startNs > cursor) {
+        if (role === WORKER) add('other', seg.startNs - cursor);
+        else addUnderSpans(cursor, seg.startNs, 'unknown');
+        cursor = seg.startNs;
+      }
+      const end = min(seg.endNs, to);
+      if (role === WORKER && (seg.state === 'idle' || seg.state === 'lock' || seg.state === 'unknown'))
+        add('other', end - cursor);
+      else addSegment(role ?? threadId, seg, cursor, end);
+      cursor = end;
+      i++;
+    }
+  }
+
   for (const piece of bindingPieces) {
     const binding = piece.idx >= 0 ? input.bindings[piece.idx] : undefined;
     if (!binding) {
       addUnderSpans(piece.start, piece.end, 'unknown');
       continue;
     }
-    const list = segs.get(binding.threadId);
-    let cursor = piece.start;
-    let i = firstEndingAfter(list, cursor);
-    while (cursor < piece.end) {
-      const seg = list[i];
-      if (!seg || seg.startNs >= piece.end) {
-        addUnderSpans(cursor, piece.end, 'unknown');
-        break;
-      }
-      if (seg.startNs > cursor) {
-        addUnderSpans(cursor, seg.startNs, 'unknown');
-        cursor = seg.startNs;
-      }
-      const end = min(seg.endNs, piece.end);
-      addSegment(binding.threadId, seg, cursor, end);
-      cursor = end;
-      i++;
-    }
+    walkThread(null, binding.threadId, piece.start, piece.end);
   }
 
   const breakdown = Object.fromEntries(KEYS.map((k) => [k, totals.get(k) ?? 0n])) as Record<Key, Nanos>;
@@ -351,7 +403,15 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     if (pauses.length > 0) evidence.gc = pauses;
   }
 
-  if (input.pool && queuedNs > 0n) evidence['pool-queue'] = { ...input.pool, waitNs: queuedNs };
+  if (input.pool && queuedNs > 0n)
+    evidence['pool-queue'] = { ...input.pool, waitNs: queuedNs + offloadQueuedNs };
+  else if (offloadQueuedNs > 0n && input.offloadPool)
+    evidence['pool-queue'] = {
+      pool: input.offloadPool.pool,
+      size: input.offloadPool.size,
+      busy: input.offloadPool.size,
+      waitNs: offloadQueuedNs,
+    };
 
   if (breakdown.net > 0n) {
     const list: PeerEvidence[] = [];

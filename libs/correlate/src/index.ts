@@ -3,3 +3,4 @@ export * from './threads.js';
 export * from './bindings.js';
 export * from './segments.js';
 export * from './stack-state.js';
+export * from './pool.js';

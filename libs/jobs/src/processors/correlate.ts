@@ -9,6 +9,13 @@ import {
   isMutator,
   pushTo,
   poolName,
+  intersectIntervals,
+  mergeIntervals,
+  replayPool,
+  saturatedNs,
+  subtractIntervals,
+  type Interval,
+  type OffloadPiece,
   type BindLog,
   type BindSpan,
   type BindThread,
@@ -603,6 +610,81 @@ function peerOf(s: SpanRow): string | null {
   return null;
 }
 
+/** States in which a pool worker is running work (not waiting on its queue). */
+const WORKING_STATES = new Set(['cpu', 'runqueue', 'file', 'net', 'sleep', 'other']);
+
+/**
+ * Whether a thread's stacks show libuv's threadpool: its `worker` loop right under
+ * `start_thread`, or the work functions node and libuv run on it.
+ */
+function isLibuvWorkerStack(frames: readonly { symbol: string; dso: string }[]): boolean {
+  for (let i = 0; i < frames.length; i++) {
+    const sym = frames[i]?.symbol ?? '';
+    if (sym === 'uv__fs_work' || sym.startsWith('node::ThreadPoolWork::')) return true;
+    if (sym === 'worker' && frames[i + 1]?.symbol === 'start_thread') return true;
+  }
+  return false;
+}
+
+/**
+ * Node's libuv threadpool, replayed: which pool worker ran each request's file system,
+ * crypto or zlib work while the event loop waited for it, and when that work sat queued
+ * because every worker was busy. The workers are the target's threads named `libuv-worker`
+ * (Node ≥ 22) or whose stacks show libuv's worker loop; the requests' waits are the event
+ * loop's idle time inside each request with no outgoing call in flight.
+ */
+async function libuvOffload(
+  c: RequestContext,
+  roots: readonly SpanRow[],
+  bySpan: ReadonlyMap<string, SpanBinding[]>,
+  children: ReadonlyMap<string, SpanRow[]>,
+): Promise<{ pieces: Map<string, OffloadPiece[]>; workers: string[] }> {
+  const none = { pieces: new Map<string, OffloadPiece[]>(), workers: [] };
+  const loops = new Set(roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => b.threadId)));
+  const pids = new Set(c.threads.filter((t) => loops.has(t.id)).map((t) => t.pid));
+  const candidates = c.threads.filter((t) => !loops.has(t.id) && pids.has(t.pid));
+  if (!candidates.length) return none;
+  const named = candidates.filter((t) => t.names.some((n) => n === 'libuv-worker'));
+  let workers = named;
+  if (!workers.length) {
+    const stacks = await c.store.threadStacks(
+      c.captureId,
+      candidates.map((t) => t.id),
+    );
+    const frames = await c.store.stackFrames(c.captureId, [...stacks.values()].flat());
+    workers = candidates.filter((t) =>
+      (stacks.get(t.id) ?? []).some((id) => isLibuvWorkerStack(frames.get(id) ?? [])),
+    );
+  }
+  if (!workers.length) return none;
+  const requests = roots.flatMap((r) => {
+    const first = (bySpan.get(r.spanId) ?? [])[0];
+    if (!first) return [];
+    const from = first.startNs > r.startNs ? first.startNs : r.startNs;
+    const waiting = (c.segmentsByThread.get(first.threadId) ?? [])
+      .filter((s) => (s.state === 'idle' || s.state === 'other') && s.endNs > from && s.startNs < r.endNs)
+      .map((s) => ({
+        startNs: s.startNs < from ? from : s.startNs,
+        endNs: s.endNs > r.endNs ? r.endNs : s.endNs,
+      }));
+    const calls = descendants(children, r)
+      .filter((k) => k.kind === 'client')
+      .map((k) => ({ startNs: k.startNs, endNs: k.endNs }));
+    return [
+      {
+        id: r.spanId,
+        orderNs: from,
+        waits: subtractIntervals(mergeIntervals(waiting), mergeIntervals(calls)),
+      },
+    ];
+  });
+  const pool = workers.map((w) => ({
+    threadId: w.id,
+    busy: (c.segmentsByThread.get(w.id) ?? []).filter((s) => WORKING_STATES.has(s.state)),
+  }));
+  return { pieces: replayPool(requests, pool), workers: workers.map((w) => w.id) };
+}
+
 async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
   const roots = requestSpans(c.spans);
   const rootIds = new Set(roots.map((r) => r.spanId));
@@ -640,12 +722,13 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
       else logsByTrace.set(t, [l]);
     }
   }
-  /** The state of a thread at an instant. */
-  const stateAt = (threadId: string, t: bigint): string | null =>
-    (c.segmentsByThread.get(threadId) ?? []).find((s) => s.startNs <= t && t < s.endNs)?.state ?? null;
   // Busy intervals per pool: which worker runs which request when.
   const serverBindings = roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => ({ b, r })));
   const servingThreads = new Set(serverBindings.map(({ b }) => b.threadId));
+  const offload =
+    c.runtime === 'node'
+      ? await libuvOffload(c, roots, bySpan, children)
+      : { pieces: new Map<string, OffloadPiece[]>(), workers: [] };
   const out: RequestAnalysis[] = [];
   for (const r of roots) {
     const kids = descendants(children, r);
@@ -680,19 +763,28 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
       const members = c.threads.filter(
         (t) => (poolName ? c.poolOf(t) === poolName : t.id === worker.id) && servingThreads.has(t.id),
       );
-      const busy = new Set(
-        serverBindings
-          .filter(
-            ({ b, r: other }) =>
-              other.spanId !== r.spanId &&
-              b.startNs <= arrival + 1_000_000n &&
-              b.endNs > arrival &&
-              members.some((m) => m.id === b.threadId) &&
-              // An event loop waiting in epoll is free even with requests in flight.
-              (c.runtime !== 'node' || stateAt(b.threadId, arrival) !== 'idle'),
-          )
-          .map(({ b }) => b.threadId),
-      );
+      // Busy: bound to another request (an event loop only while not waiting in epoll: it
+      // is free even with requests in flight). The gap is the pool's when every worker was
+      // busy at arrival, or for most of the wait (a worker that freed up just before the
+      // burst arrived took the next request a moment later, and the rest queued behind it).
+      const busyOf = (m: CorrelationThread): Interval[] => {
+        const bound = mergeIntervals(
+          serverBindings
+            .filter(({ b, r: other }) => other.spanId !== r.spanId && b.threadId === m.id)
+            .map(({ b }) => ({ startNs: b.startNs, endNs: b.endNs })),
+        );
+        if (c.runtime !== 'node') return bound;
+        const working = (c.segmentsByThread.get(m.id) ?? []).filter(
+          (s) => s.state !== 'idle' && s.endNs > arrival && s.startNs < handlerStart,
+        );
+        return intersectIntervals(bound, mergeIntervals(working));
+      };
+      const busyLists = members.map(busyOf);
+      const atArrival = busyLists.filter((list) =>
+        list.some((x) => x.startNs <= arrival + 1_000_000n && x.endNs > arrival),
+      ).length;
+      const saturated = saturatedNs(busyLists, arrival, handlerStart);
+      const busy = { size: saturated * 2n >= handlerStart - arrival ? members.length : atArrival };
       if (busy.size >= members.length) {
         pool = { pool: poolName ?? bestName(worker), size: members.length, busy: busy.size };
         if (members.length === 1) {
@@ -739,6 +831,13 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
       for (const s of segs) if (s.state === 'lock' && s.wakerThreadId) holders.add(s.wakerThreadId);
     }
     for (const h of holders) if (!segments.has(h)) segments.set(h, c.segmentsByThread.get(h) ?? []);
+    const offloaded = offload.pieces.get(r.spanId) ?? [];
+    for (const w of new Set(offloaded.flatMap((p) => (p.threadId ? [p.threadId] : []))))
+      if (!segments.has(w))
+        segments.set(
+          w,
+          (c.segmentsByThread.get(w) ?? []).filter((s) => s.endNs > arrival && s.startNs < r.endNs),
+        );
     const route = r.attributes['http.route'];
     out.push(
       analyzeRequest({
@@ -766,6 +865,10 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
         })),
         samplePeriodNs: c.samplePeriodNs,
         threadNames: c.names,
+        offload: offloaded,
+        offloadPool: offload.workers.length
+          ? { pool: 'libuv threadpool', size: offload.workers.length }
+          : null,
       }),
     );
   }

@@ -384,6 +384,31 @@ export class CorrelationStore {
     return rows.map((r) => ({ threadId: r.thread, timeNs: BigInt(r.t), stackId: r.stack }));
   }
 
+  /** Up to `perThread` distinct stacks recorded on each thread (samples and switches), to tell what a thread is. */
+  async threadStacks(
+    captureId: string,
+    threadIds: readonly string[],
+    perThread = 40,
+  ): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!threadIds.length) return out;
+    const rows = await this.ds.query<{ thread: string; stack: string }[]>(
+      `SELECT t.id::text AS thread, x.stack_id::text AS stack
+       FROM unnest($2::bigint[]) AS t(id)
+       CROSS JOIN LATERAL (
+         SELECT DISTINCT s.stack_id FROM samples s
+         WHERE s.capture_id = $1 AND s.thread_id = t.id AND s.stack_id IS NOT NULL
+         LIMIT $3) x`,
+      [captureId, threadIds, perThread],
+    );
+    for (const r of rows) {
+      const list = out.get(r.thread);
+      if (list) list.push(r.stack);
+      else out.set(r.thread, [r.stack]);
+    }
+    return out;
+  }
+
   /** Frames (leaf first) of interned stacks. */
   stackFrames(
     captureId: string,
