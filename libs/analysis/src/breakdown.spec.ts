@@ -473,6 +473,29 @@ describe('analyzeRequest: work offloaded to a pool (libuv threadpool under an ev
   });
 });
 
+describe('analyzeRequest: tracer overhead', () => {
+  // 60 ns on CPU (6 of 10 samples inside strace's ptrace stop path), 40 ns in fsync.
+  const segments = segMap(seg('t1', 0n, 60n, 'cpu'), seg('t1', 60n, 100n, 'file', { syscall: 'fsync' }));
+  const samples = Array.from({ length: 10 }, (_, k) => ({
+    threadId: 't1',
+    timeNs: BigInt(k * 6),
+    frames: k < 6 ? ['finish_task_switch', 'schedule', 'ptrace_stop', 'ptrace_notify'] : ['compute'],
+  }));
+
+  it('keeps the overhead in cpu but leaves it out of the dominant cause', () => {
+    const r = analyzeRequest(input({ segments, samples }));
+    expect(nonZero(r.breakdown)).toEqual({ cpu: 60n, file: 40n });
+    expect(r.evidence.cpu).toMatchObject({ samples: 10, tracerSamples: 6, tracerOverheadNs: 36n });
+    expect(r.dominantCause).toBe('file');
+  });
+
+  it('no estimate from fewer than 5 samples', () => {
+    const r = analyzeRequest(input({ segments, samples: samples.slice(0, 4) }));
+    expect(r.evidence.cpu?.tracerOverheadNs).toBeUndefined();
+    expect(r.dominantCause).toBe('cpu');
+  });
+});
+
 describe('dominantCause and compareRequests', () => {
   const zero = Object.fromEntries(ALL_KEYS.map((k) => [k, 0n])) as Record<(typeof ALL_KEYS)[number], bigint>;
 

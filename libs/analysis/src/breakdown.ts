@@ -51,7 +51,7 @@ import {
  *   partitioned: the breakdown sums exactly to `endNs − arrivalNs` and no value is negative.
  *
  * Dominant cause
- * - The largest value; ties broken by the fixed order lock, gc, pool-queue, net, file, cpu,
+ * - The largest value (cpu less the tracer overhead, below); ties broken by the fixed order lock, gc, pool-queue, net, file, cpu,
  *   runqueue, sleep, other, unknown. An empty window (all zero) is `unknown`.
  *
  * Evidence (only for causes with time, per `CauseEvidence`)
@@ -72,7 +72,11 @@ import {
  *   Sorted by total, largest first.
  * - file: per path (`target`, else `(unknown)`), total and `ops` = distinct segments per
  *   syscall name (`(unknown)` when none). Sorted by total, largest first.
- * - cpu: sample count and the top 10 leaf frames by self samples (ties by name).
+ * - cpu: sample count and the top 10 leaf frames by self samples (ties by name). Tracer
+ *   overhead: with at least 5 samples counted and some of them inside the kernel's ptrace
+ *   stop path (`ptrace_stop`, `ptrace_notify`, `ptrace_do_notify`: strace stopping the thread
+ *   at a syscall), `tracerOverheadNs` = cpu time on the bound threads × that share (capped at
+ *   the cpu total). It stays in `cpu`; the dominant cause is chosen with it left out.
  * - runqueue: `starvedNs` = the runqueue total.
  *
  * Samples
@@ -159,6 +163,10 @@ const TIE_ORDER: readonly Key[] = [
 const MAX_CHAIN_HOPS = 8;
 const TOP_FRAMES = 10;
 const UNKNOWN_LABEL = '(unknown)';
+/** Kernel frames of a thread stopping or resuming for its ptrace tracer (strace). */
+const PTRACE_FRAMES = new Set(['ptrace_stop', 'ptrace_notify', 'ptrace_do_notify']);
+/** Fewer samples than this give no overhead estimate (one stray sample is not a share). */
+const MIN_OVERHEAD_SAMPLES = 5;
 /** Role marker of a pool worker's time walked on behalf of the request (not a thread id). */
 const WORKER = '\u0000worker';
 
@@ -258,10 +266,14 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     });
   };
 
+  let boundCpuNs = 0n;
   const addSegment = (threadId: string, seg: Segment, a: bigint, b: bigint): void => {
     const ns = b - a;
     switch (seg.state) {
       case 'cpu':
+        if (threadId !== WORKER) boundCpuNs += ns;
+        add('cpu', ns);
+        return;
       case 'runqueue':
       case 'sleep':
       case 'gc':
@@ -437,6 +449,7 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
 
   // Samples: on the active binding's thread, inside the handler time.
   let sampleCount = 0;
+  let tracerSamples = 0;
   const leafCounts = new Map<string, number>();
   for (const s of input.samples) {
     if (s.timeNs < handlerStart || s.timeNs >= winEnd) continue;
@@ -444,16 +457,23 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     const binding = piece && piece.idx >= 0 ? input.bindings[piece.idx] : undefined;
     if (!binding || binding.threadId !== s.threadId) continue;
     sampleCount++;
+    if (s.frames.some((f) => PTRACE_FRAMES.has(f))) tracerSamples++;
     const leaf = s.frames[0];
     if (leaf !== undefined) leafCounts.set(leaf, (leafCounts.get(leaf) ?? 0) + 1);
   }
 
+  let tracerOverheadNs = 0n;
   if (breakdown.cpu > 0n) {
     const topFrames = [...leafCounts]
       .map(([frame, samples]) => ({ frame, samples }))
       .sort((x, y) => y.samples - x.samples || cmpStr(x.frame, y.frame))
       .slice(0, TOP_FRAMES);
-    const cpu: CpuEvidence = { topFrames, samples: sampleCount };
+    let cpu: CpuEvidence = { topFrames, samples: sampleCount };
+    if (tracerSamples > 0 && sampleCount >= MIN_OVERHEAD_SAMPLES) {
+      const overhead = (boundCpuNs * BigInt(tracerSamples)) / BigInt(sampleCount);
+      tracerOverheadNs = overhead < breakdown.cpu ? overhead : breakdown.cpu;
+      cpu = { ...cpu, tracerOverheadNs, tracerSamples };
+    }
     evidence.cpu = cpu;
   }
 
@@ -472,7 +492,9 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     endNs: winEnd,
     durationNs: winEnd - winStart,
     breakdown,
-    dominantCause: dominantCause(breakdown),
+    dominantCause: dominantCause(
+      tracerOverheadNs > 0n ? { ...breakdown, cpu: breakdown.cpu - tracerOverheadNs } : breakdown,
+    ),
     evidence,
     sampleCount,
     sparse,

@@ -275,6 +275,39 @@ describe('buildSegments with sched data', () => {
     expect(sampled.segments.find((x) => x.startNs <= 100n * MS && 100n * MS < x.endNs)?.state).toBe('cpu');
   });
 
+  it('on CPU inside a file syscall of 50 µs or more is file (the kernel I/O path); shorter stays cpu', () => {
+    const MS = 1_000_000n;
+    const { segments } = buildSegments(
+      input({
+        lifeEndNs: 20n * MS,
+        samplePeriodNs: 1n * MS,
+        // fsync 2..8 ms: on CPU 2..3 (writeback), D 3..7, on CPU 7..8; a 20 µs write at 10 ms.
+        sched: [
+          { timeNs: 3n * MS, kind: 'out', prevState: 'D' },
+          { timeNs: 7n * MS, kind: 'in' },
+        ],
+        syscalls: [
+          { startNs: 2n * MS, endNs: 8n * MS, name: 'fsync', category: 'file', target: '/data/wal' },
+          {
+            startNs: 10n * MS,
+            endNs: 10n * MS + 20_000n,
+            name: 'write',
+            category: 'file',
+            target: '/data/wal',
+          },
+        ],
+        samples: [2n * MS + 1n, 7n * MS + 1n, 10n * MS + 1n],
+      }),
+    );
+    const at = (t: bigint) => segments.find((x) => x.startNs <= t && t < x.endNs);
+    expect(at(2n * MS + MS / 2n)).toMatchObject({ state: 'file', syscall: 'fsync', target: '/data/wal' });
+    expect(at(2n * MS + MS / 2n)?.reason).toContain('kernel');
+    expect(at(5n * MS)).toMatchObject({ state: 'file', syscall: 'fsync' });
+    expect(at(7n * MS + MS / 2n)).toMatchObject({ state: 'file', syscall: 'fsync' });
+    expect(at(1n * MS)?.state).toBe('cpu');
+    expect(at(10n * MS + 1000n)?.state).toBe('cpu');
+  });
+
   it('a futex wake releases waiters: the caller is not waiting', () => {
     const { segments } = buildSegments(
       input({

@@ -65,6 +65,10 @@ import {
  * **Nothing** (quality `none`): one `unknown` segment (source `none`) — or runtime intervals
  * where a runtime reported some.
  *
+ * - On-CPU inside a blocking syscall (≥ 2 sampling periods, no sample in it): a lost
+ *   switch-out; the syscall's state. On-CPU inside a file syscall of ≥ 50 µs: `file` (the
+ *   kernel's file I/O path), reason naming the syscall.
+ *
  * **4. GC pauses**: for a mutator thread any time inside a pause is `gc` (source `gc`, reason
  * `gc pause: <phase>[, gc #id]`), overriding everything and splitting segments. Overlapping
  * pauses are merged (the earlier one's phase names the union).
@@ -618,6 +622,12 @@ export function buildSegments(input: ThreadInput, stats: BuildStats = { ops: 0 }
   return { segments: finish(threadId, pieces, L, E, stats), wakeups, quality };
 }
 
+/**
+ * A file syscall this long (the strace-only evidence threshold) spends its on-CPU time in the
+ * kernel's I/O path: that time is `file`.
+ */
+const FILE_KERNEL_WORK_MIN_NS = SHORT_SYSCALL_NS;
+
 /** A blocking syscall this long with no on-CPU sample inside cannot have been running throughout. */
 const UNSAMPLED_BLOCKING_MIN_NS = 10_000_000n;
 
@@ -626,7 +636,9 @@ const UNSAMPLED_BLOCKING_MIN_NS = 10_000_000n;
  * look on-CPU. Where sched data says `cpu` inside a blocking syscall (lock, net, file, sleep,
  * poll; not a futex wake) that lasted at least two sampling periods (10 ms when unknown) and
  * took no on-CPU sample, the syscall's state wins: a thread running that long would have been
- * sampled.
+ * sampled. And on-CPU time inside a file syscall of at least 50 µs (fsync, a 32 KiB write) is
+ * `file`: it is the kernel's file I/O path (copying to the page cache, writeback, the
+ * journal commit), the cost of that file operation rather than the program's own work.
  */
 function unsampledBlocking(
   pieces: readonly Piece[],
@@ -641,16 +653,21 @@ function unsampledBlocking(
   let k = 0;
   for (const s of syscalls) {
     stats.ops++;
-    if (s.category === 'other' || s.endNs - s.startNs < minNs || isFutexRelease(s)) continue;
-    while (k < samples.length && (samples[k] as Nanos) < s.startNs) k++;
-    if (k < samples.length && (samples[k] as Nanos) < s.endNs) continue;
+    const fileWork = s.category === 'file' && s.endNs - s.startNs >= FILE_KERNEL_WORK_MIN_NS;
+    if (!fileWork) {
+      if (s.category === 'other' || s.endNs - s.startNs < minNs || isFutexRelease(s)) continue;
+      while (k < samples.length && (samples[k] as Nanos) < s.startNs) k++;
+      if (k < samples.length && (samples[k] as Nanos) < s.endNs) continue;
+    }
     while (p < pieces.length && (pieces[p] as Piece).endNs <= s.startNs) p++;
     for (let q = p; q < pieces.length && (pieces[q] as Piece).startNs < s.endNs; q++) {
       stats.ops++;
       const piece = pieces[q] as Piece;
       if (piece.state !== 'cpu') continue;
       const d = syscallDetail(s);
-      d.reason = 'in a blocking syscall with no on-CPU sample (a sched_switch was likely lost)';
+      d.reason = fileWork
+        ? `on CPU inside ${s.name}: the kernel's file I/O path (page-cache copy, writeback, journal)`
+        : 'in a blocking syscall with no on-CPU sample (a sched_switch was likely lost)';
       out.push(toSegment(input.threadId, maxN(piece.startNs, s.startNs), minN(piece.endNs, s.endNs), d));
     }
   }

@@ -140,6 +140,15 @@ export interface CpuEvidence {
   /** Top leaf-to-root frames of the samples on the bound threads in the request's window. */
   readonly topFrames: readonly { readonly frame: string; readonly samples: number }[];
   readonly samples: number;
+  /**
+   * On-CPU time of the bound threads spent stopping and resuming for the tracer (strace's
+   * ptrace stops at every syscall): the share of their samples inside the kernel's ptrace
+   * stop path times their cpu time. Counted in `cpu` (it happened), left out when choosing
+   * the dominant cause (it is the measurement's cost, not the program's). With the samples
+   * it is estimated from.
+   */
+  readonly tracerOverheadNs?: Nanos;
+  readonly tracerSamples?: number;
 }
 
 /** Evidence per cause; a cause with no time has none. */
