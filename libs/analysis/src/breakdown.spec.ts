@@ -458,6 +458,7 @@ describe('analyzeRequest: work offloaded to a pool (libuv threadpool under an ev
     expect(r.evidence.file).toEqual([{ path: '/data/journal', totalNs: 25n, ops: { fsync: 1 } }]);
     // The worker's lock (waiting on its own queue) is not the request's lock.
     expect(r.evidence.lock).toBeUndefined();
+    expect(r.threadIds).toEqual(['t1', 'w1']);
   });
 
   it('an outgoing call in flight keeps the wait net', () => {

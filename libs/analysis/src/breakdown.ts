@@ -86,8 +86,9 @@ import {
  * - `sparse` = handler time (`endNs − serverStartNs`) < 2 × `samplePeriodNs`: with fewer
  *   than two expected samples the cpu share is a guess. `samplePeriodNs` null → false.
  *
- * threadIds: the threads with a non-empty clipped binding (by binding start), then the
- * lock holders of the chains (in chain order), each once.
+ * threadIds: the threads with a non-empty clipped binding (by binding start), then the pool
+ * workers that ran its offloaded work (first use first), then the lock holders of the chains
+ * (in chain order), each once.
  *
  * Cost: sorting bindings and client spans, one pass over the segments of each bound
  * thread inside its binding pieces (binary search to the first), binary search per sample
@@ -247,6 +248,8 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
 
   const offloadPieces = activePieces(input.offload ?? [], handlerStart, winEnd);
   let offloadQueuedNs = 0n;
+  /** Pool workers that ran some of the request's work, in first-use order. */
+  const offloadWorkers = new Set<string>();
   /** A waiting bound thread: outgoing calls first, then the pool running its work, else `other`. */
   const addOffloaded = (a: bigint, b: bigint): void => {
     forEachPiece(spanPieces, a, b, (pa, pb, idx) => {
@@ -261,7 +264,10 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
         else if (piece.threadId === null) {
           add('pool-queue', qb - qa);
           offloadQueuedNs += qb - qa;
-        } else walkThread(WORKER, piece.threadId, qa, qb);
+        } else {
+          offloadWorkers.add(piece.threadId);
+          walkThread(WORKER, piece.threadId, qa, qb);
+        }
       });
     });
   };
@@ -372,6 +378,7 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     .filter(({ b }) => min(b.endNs, winEnd) > max(b.startNs, handlerStart))
     .sort((x, y) => cmpBig(x.b.startNs, y.b.startNs) || x.idx - y.idx);
   for (const { b } of bound) pushThread(b.threadId);
+  for (const w of offloadWorkers) pushThread(w);
 
   // Evidence.
   const evidence: Mutable<CauseEvidence> = {};
