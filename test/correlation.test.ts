@@ -169,7 +169,7 @@ describe('correlation on the scenario fixtures', () => {
 
   // The floors below are what this engine reaches today (issue 5 targets 90 % everywhere);
   // they keep regressions out. Node's event loop is the open gap (see the issue note).
-  const FLOOR: Record<string, number> = { java: 0.9, python: 0.9, node: 0.3 };
+  const FLOOR: Record<string, number> = { java: 0.9, python: 0.9, node: 0.45 };
 
   it.each(['java', 'node', 'python'])(
     'fixture %s: requests, breakdowns summing to their durations, agreement with ground truth',
@@ -207,6 +207,9 @@ describe('correlation on the scenario fixtures', () => {
     console.log(`all captures agreement overall: ${all.ok}/${all.n} = ${(all.rate * 100).toFixed(0)} %`);
     console.log(`all captures lock waits naming the real holder: ${totals.holders.ok}/${totals.holders.n}`);
     expect(all.n).toBeGreaterThan(0);
+    // Issue 5 targets 90 % overall; measured 92–93 % here. The floor leaves room for one
+    // unlucky fresh run on a loaded 2-core machine.
+    expect(all.rate).toBeGreaterThanOrEqual(0.85);
     // Target 80 % (issue 5); the floor keeps regressions out without failing on one unlucky run.
     if (totals.holders.n > 0) expect(totals.holders.ok / totals.holders.n).toBeGreaterThanOrEqual(0.7);
   });

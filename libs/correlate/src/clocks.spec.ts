@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignClock, alignToMarkers, estimateResidual, zoneOffsetNs } from './clocks.js';
+import { alignClock, alignNearPrior, alignToMarkers, estimateResidual, zoneOffsetNs } from './clocks.js';
 
 const MS = 1_000_000n;
 
@@ -85,6 +85,32 @@ describe('alignToMarkers', () => {
     }));
     const one = [start + 5n * MS];
     expect(alignToMarkers(periodic, one)?.strong).toBe(false);
+  });
+
+  it('near a prior: scores by pauses hit, so one long pause full of samples does not win', () => {
+    // 20 short scavenges (1 ms, one sample each, irregular) and one 90 ms mark-compact holding
+    // 40 samples.
+    const runtime0 = 150n * MS; // the runtime's clock began 150 ms after the recorded start
+    const gaps = [23, 41, 17, 59, 31, 47, 13, 67, 29, 53, 19, 43, 37, 61, 11, 71, 27, 49, 33, 57];
+    let at = 150n;
+    const short = gaps.map((g) => {
+      at += BigInt(g);
+      return { startNs: at * MS, endNs: at * MS + MS };
+    });
+    const long = { startNs: 1400n * MS, endNs: 1490n * MS };
+    const ms = [
+      ...short.map((p) => start + runtime0 + p.startNs + MS / 2n),
+      ...Array.from({ length: 40 }, (_, k) => start + runtime0 + long.startNs + BigInt(k) * 2n * MS),
+    ];
+    const a = alignNearPrior([...short, long], ms, { fromNs: start - 10n * MS, toNs: start + 1000n * MS });
+    expect(a?.strong).toBe(true);
+    expect(a?.hits).toBe(21);
+    const off = a?.offsetNs ?? 0n;
+    expect(off >= start + runtime0 - MS && off <= start + runtime0 + MS).toBe(true);
+    // Markers that fit nowhere: no strong anchor.
+    const stray = alignNearPrior(short, [start + 5n * MS], { fromNs: start, toNs: start + 100n * MS });
+    expect(stray?.strong).toBe(false);
+    expect(alignNearPrior([], ms, { fromNs: start, toNs: start + MS })).toBeNull();
   });
 
   it('nothing to align', () => {

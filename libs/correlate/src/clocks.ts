@@ -273,3 +273,74 @@ export function alignToMarkers(
     strong: best.count >= 3 && best.count >= 1.5 * runnerUp,
   };
 }
+
+export interface PriorAlignment {
+  readonly offsetNs: Nanos;
+  /** Intervals with at least one marker inside at that offset. */
+  readonly hits: number;
+  readonly intervals: number;
+  /** Best hit count at an offset more than `minSeparationNs` away. */
+  readonly runnerUp: number;
+  /** ≥ 5 intervals hit and 1.25 × the best distant alternative. */
+  readonly strong: boolean;
+}
+
+/**
+ * Places intervals of a clock that starts near a known instant (a GC log timed from process
+ * start, and the process's recorded start) on the markers' axis: every offset in `within`, in
+ * `stepNs` steps, scored by how many intervals hold at least one marker. Counting intervals
+ * rather than markers keeps one long pause full of samples from outweighing the many short
+ * ones whose position pins the offset down; the prior keeps the search to one plausible
+ * second, so a lower margin over the runner-up suffices. O(steps · n log m).
+ */
+export function alignNearPrior(
+  intervals: readonly { readonly startNs: Nanos; readonly endNs: Nanos }[],
+  markers: readonly Nanos[],
+  within: { readonly fromNs: Nanos; readonly toNs: Nanos },
+  stepNs: Nanos = 250_000n,
+  minSeparationNs: Nanos = 5_000_000n,
+): PriorAlignment | null {
+  const ivs = intervals.filter((i) => i.endNs > i.startNs);
+  const step = Number(ivs.length) > 600 ? Math.ceil(ivs.length / 600) : 1;
+  const sample = ivs.filter((_, k) => k % step === 0);
+  const ms = [...markers].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (!sample.length || !ms.length || within.toNs < within.fromNs || stepNs <= 0n) return null;
+  const firstAtOrAfter = (t: bigint): number => {
+    let lo = 0;
+    let hi = ms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((ms[mid] as bigint) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const scores: { offset: bigint; hits: number }[] = [];
+  for (let off = within.fromNs; off <= within.toNs; off += stepNs) {
+    let hits = 0;
+    for (const i of sample) {
+      const k = firstAtOrAfter(i.startNs + off);
+      if (k < ms.length && (ms[k] as bigint) < i.endNs + off) hits++;
+    }
+    scores.push({ offset: off, hits });
+  }
+  let best = scores[0];
+  for (const s of scores) if (best === undefined || s.hits > best.hits) best = s;
+  if (best === undefined) return null;
+  // The centre of the run of equal best scores around the first best offset.
+  let end = scores.indexOf(best);
+  while (scores[end + 1]?.hits === best.hits) end++;
+  const offset = (best.offset + (scores[end]?.offset ?? best.offset)) / 2n;
+  let runnerUp = 0;
+  for (const s of scores) {
+    const d = s.offset > offset ? s.offset - offset : offset - s.offset;
+    if (d > minSeparationNs && s.hits > runnerUp) runnerUp = s.hits;
+  }
+  return {
+    offsetNs: offset,
+    hits: best.hits,
+    intervals: sample.length,
+    runnerUp,
+    strong: best.hits >= 5 && best.hits >= 1.25 * runnerUp,
+  };
+}

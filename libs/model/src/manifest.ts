@@ -68,6 +68,12 @@ export interface CaptureManifest {
     comm?: string;
     cmdline?: string[];
     runtime?: 'jvm' | 'node' | 'python' | 'go' | 'native';
+    /**
+     * When the process started, in ns since boot (`/proc/PID/stat` starttime × 10 ms: the
+     * kernel's USER_HZ is 100). CLOCK_BOOTTIME, equal to CLOCK_MONOTONIC on a host that
+     * never suspended. Anchors logs timed from process start (Node `--trace-gc`, Go gctrace).
+     */
+    startBoottimeNs?: string;
   };
   clocks?: ClockPair[];
   files: ManifestFile[];
@@ -101,6 +107,7 @@ export const MANIFEST_SCHEMA = {
         comm: { type: 'string' },
         cmdline: { type: 'array', items: { type: 'string' } },
         runtime: { enum: ['jvm', 'node', 'python', 'go', 'native'] },
+        startBoottimeNs: nsString,
       },
     },
     clocks: {

@@ -103,7 +103,7 @@ describe('record manifest', () => {
       recordedAt: '2026-01-01T00:00:00.123Z',
       durationNs: '2000123456',
       pids: [4242],
-      target: { pid: 4242, comm: 'java', runtime: 'jvm' },
+      target: { pid: 4242, comm: 'java', runtime: 'jvm', startBoottimeNs: '12340000000' },
       clocks: [
         { at: 'start', monotonicNs: '5000000000', realtimeNs: '1767225600123000000', uncertaintyNs: '150' },
         { at: 'end', monotonicNs: '7000000000' },

@@ -53,6 +53,9 @@ function pair(at: ClockPair['at'], reading: ClockPairReading): ClockPair {
   };
 }
 
+/** `/proc/PID/stat` times are in USER_HZ ticks, 100 per second on every Linux architecture. */
+const NS_PER_CLOCK_TICK = 10_000_000n;
+
 /** The manifest of a recorded bundle (valid against MANIFEST_SCHEMA). */
 export function buildManifest(input: ManifestInput): CaptureManifest {
   const { target } = input;
@@ -70,6 +73,9 @@ export function buildManifest(input: ManifestInput): CaptureManifest {
       comm: target.comm,
       cmdline: target.cmdline,
       ...(target.runtime === null ? {} : { runtime: target.runtime }),
+      ...(/^\d+$/.test(target.startTime)
+        ? { startBoottimeNs: String(BigInt(target.startTime) * NS_PER_CLOCK_TICK) }
+        : {}),
     },
     clocks: [
       pair('start', input.clocks.start),

@@ -1,6 +1,7 @@
 import { analyzeRequest, frameDisplayName, samplingPeriodNs } from '@threadreel/analysis';
 import {
   alignClock,
+  alignNearPrior,
   alignToMarkers,
   bindSpans,
   buildSegments,
@@ -169,6 +170,7 @@ async function anchorGcClocks(
   unanchored: readonly { id: string; ordinal: number; clock: string; format: string }[],
   perfOffsets: FileOffsets,
   gcOffsets: Map<string, bigint>,
+  processStartNs: bigint | null,
   log: (m: string) => void,
 ): Promise<void> {
   for (const u of unanchored) {
@@ -178,24 +180,38 @@ async function anchorGcClocks(
       store.rawPauses(captureId, u.ordinal, u.clock),
       store.markerTimes(captureId, perfOffsets, pattern),
     ]);
-    const a = alignToMarkers(pauses, markers);
+    // The recorded process start bounds where the runtime's clock can begin: from one tick
+    // (10 ms) before it to a second after (the runtime initialises after exec).
+    const within =
+      processStartNs === null
+        ? undefined
+        : { fromNs: processStartNs - 10_000_000n, toNs: processStartNs + 1_000_000_000n };
+    const near = within ? alignNearPrior(pauses, markers, within) : null;
+    const global = near?.strong ? null : alignToMarkers(pauses, markers);
+    const a = near?.strong ? near : global;
     const evidence = {
       pauses: pauses.length,
       gcSamples: markers.length,
-      matched: a?.matched ?? 0,
-      bestDistantAlternative: a?.runnerUp ?? 0,
+      ...(global ? { matched: global.matched, bestDistantAlternative: global.runnerUp } : {}),
+      ...(near && processStartNs !== null
+        ? {
+            processStartNs: processStartNs.toString(),
+            pausesHitNearStart: near.hits,
+            bestDistantAlternativeNearStart: near.runnerUp,
+          }
+        : {}),
     };
     if (a?.strong) {
       gcOffsets.set(`${u.ordinal}:${u.clock}`, a.offsetNs);
       await store.recordClock(
         u.id,
         a.offsetNs,
-        'process start placed by perf samples inside GC code',
+        near?.strong
+          ? 'process start (manifest) refined by perf samples inside GC code'
+          : 'process start placed by perf samples inside GC code',
         evidence,
       );
-      log(
-        `gc clock of file ${u.ordinal}: offset ${a.offsetNs} (${a.matched} of ${a.markers} GC samples in a pause)`,
-      );
+      log(`gc clock of file ${u.ordinal}: offset ${a.offsetNs} (${JSON.stringify(evidence)})`);
     } else {
       await store.recordClock(u.id, null, 'time since process start: no anchor strong enough', evidence);
     }
@@ -253,7 +269,14 @@ export async function correlateCapture(
     return p && (poolCount.get(p) ?? 0) >= 2 ? p : null;
   };
 
-  await anchorGcClocks(store, captureId, unanchored, perfOffsets, gcOffsets, log);
+  const monotonic = alignClock('monotonic', {
+    pairs: manifestPairs(manifest),
+    timeZone: null,
+    aroundNs: null,
+  }).offsetNs;
+  const bootStart = manifest?.target?.startBoottimeNs;
+  const processStartNs = bootStart !== undefined && monotonic !== null ? BigInt(bootStart) + monotonic : null;
+  await anchorGcClocks(store, captureId, unanchored, perfOffsets, gcOffsets, processStartNs, log);
   const pauses = await store.pauses(captureId, gcOffsets);
   const gcEvidence: GcEvidence[] = pauses.map((p) => ({
     phase: p.phase,
