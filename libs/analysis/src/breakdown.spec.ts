@@ -490,6 +490,22 @@ describe('analyzeRequest: tracer overhead', () => {
     expect(r.dominantCause).toBe('file');
   });
 
+  it("a JIT symbol map written for perf is the profiler's file time: kept, not dominant", () => {
+    const r = analyzeRequest(
+      input({
+        segments: segMap(
+          seg('t1', 0n, 30n, 'cpu'),
+          seg('t1', 30n, 100n, 'file', { syscall: 'write', target: '/tmp/perf-4242.map' }),
+        ),
+      }),
+    );
+    expect(nonZero(r.breakdown)).toEqual({ cpu: 30n, file: 70n });
+    expect(r.evidence.file).toEqual([
+      { path: '/tmp/perf-4242.map', totalNs: 70n, ops: { write: 1 }, profilerOutput: true },
+    ]);
+    expect(r.dominantCause).toBe('cpu');
+  });
+
   it('no estimate from fewer than 5 samples', () => {
     const r = analyzeRequest(input({ segments, samples: samples.slice(0, 4) }));
     expect(r.evidence.cpu?.tracerOverheadNs).toBeUndefined();

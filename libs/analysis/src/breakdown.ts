@@ -39,8 +39,9 @@ import {
  *   event loop waiting on an outgoing call), else `other` (idle inside a request is
  *   waiting on something not observed). Time the thread's segments do not cover (or a
  *   thread with no segments at all) is `unknown`.
- * - Offloaded work: where the bound thread is `idle`/`other` with no client span and an
- *   `offload` piece covers the instant, the time is the worker's — its segment state
+ * - Offloaded work: where an `offload` piece covers the instant and no client span does, the
+ *   time is the worker's whatever the bound thread does meanwhile (an event loop runs other
+ *   requests' callbacks while this one's work is on the pool) — the worker's segment state
  *   (`idle`/`lock` on the worker, waiting for its queue, count as `other`) — or, for a
  *   queued piece, `pool-queue` (evidence: `offloadPool`, its queued time added to `waitNs`).
  * - A client span covering the instant turns `idle`/`unknown`/`other` (and gaps) into
@@ -51,7 +52,7 @@ import {
  *   partitioned: the breakdown sums exactly to `endNs − arrivalNs` and no value is negative.
  *
  * Dominant cause
- * - The largest value (cpu less the tracer overhead, below); ties broken by the fixed order lock, gc, pool-queue, net, file, cpu,
+ * - The largest value (cpu less the tracer overhead, file less profiler output, below); ties broken by the fixed order lock, gc, pool-queue, net, file, cpu,
  *   runqueue, sleep, other, unknown. An empty window (all zero) is `unknown`.
  *
  * Evidence (only for causes with time, per `CauseEvidence`)
@@ -71,12 +72,17 @@ import {
  *   `calls` counts distinct calls, `slowestNs` is the largest time one call contributed.
  *   Sorted by total, largest first.
  * - file: per path (`target`, else `(unknown)`), total and `ops` = distinct segments per
- *   syscall name (`(unknown)` when none). Sorted by total, largest first.
+ *   syscall name (`(unknown)` when none). Sorted by total, largest first. A JIT symbol map
+ *   written for perf (`perf-PID.map`, `jit-PID.dump`) is marked `profilerOutput`: its time
+ *   stays in `file` but is left out when choosing the dominant cause.
  * - cpu: sample count and the top 10 leaf frames by self samples (ties by name). Tracer
- *   overhead: with at least 5 samples counted and some of them inside the kernel's ptrace
- *   stop path (`ptrace_stop`, `ptrace_notify`, `ptrace_do_notify`: strace stopping the thread
- *   at a syscall), `tracerOverheadNs` = cpu time on the bound threads × that share (capped at
- *   the cpu total). It stays in `cpu`; the dominant cause is chosen with it left out.
+ *   overhead: per thread that ran cpu for the request (bound threads, pool workers), the
+ *   share of its samples in the handler time inside the kernel's ptrace stop path
+ *   (`ptrace_stop`, `ptrace_notify`, `ptrace_do_notify`: strace stopping the thread at a
+ *   syscall) times its cpu; a thread with fewer than 5 samples takes the share pooled over
+ *   all of them (none below 5 in all). `tracerOverheadNs` is the sum (capped at the cpu
+ *   total), `tracerSamples` the pooled count. It stays in `cpu`; the dominant cause is chosen
+ *   with it left out.
  * - runqueue: `starvedNs` = the runqueue total.
  *
  * Samples
@@ -166,6 +172,8 @@ const TOP_FRAMES = 10;
 const UNKNOWN_LABEL = '(unknown)';
 /** Kernel frames of a thread stopping or resuming for its ptrace tracer (strace). */
 const PTRACE_FRAMES = new Set(['ptrace_stop', 'ptrace_notify', 'ptrace_do_notify']);
+/** Files a profiler makes the runtime write (JIT symbol maps for perf): measurement, not the program's I/O. */
+const PROFILER_OUTPUT = /(^|\/)(perf-\d+\.map|jit-\d+\.dump)$/;
 /** Fewer samples than this give no overhead estimate (one stray sample is not a share). */
 const MIN_OVERHEAD_SAMPLES = 5;
 /** Role marker of a pool worker's time walked on behalf of the request (not a thread id). */
@@ -271,15 +279,24 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
       });
     });
   };
+  /** A bound thread's `[a, b)`: offloaded pieces are the pool's, the rest the thread's own. */
+  const addBound = (threadId: string, a: bigint, b: bigint): void => {
+    if (!offloadPieces.length) {
+      walkThread(null, threadId, a, b);
+      return;
+    }
+    forEachPiece(offloadPieces, a, b, (qa, qb, k) => {
+      if (k >= 0) addOffloaded(qa, qb);
+      else walkThread(null, threadId, qa, qb);
+    });
+  };
 
-  let boundCpuNs = 0n;
+  /** cpu time per thread that ran it (bound threads and pool workers), for the overhead estimate. */
+  const cpuByThread = new Map<string, bigint>();
   const addSegment = (threadId: string, seg: Segment, a: bigint, b: bigint): void => {
     const ns = b - a;
     switch (seg.state) {
       case 'cpu':
-        if (threadId !== WORKER) boundCpuNs += ns;
-        add('cpu', ns);
-        return;
       case 'runqueue':
       case 'sleep':
       case 'gc':
@@ -345,6 +362,7 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
         cursor = seg.startNs;
       }
       const end = min(seg.endNs, to);
+      if (seg.state === 'cpu') cpuByThread.set(threadId, (cpuByThread.get(threadId) ?? 0n) + end - cursor);
       if (role === WORKER && (seg.state === 'idle' || seg.state === 'lock' || seg.state === 'unknown'))
         add('other', end - cursor);
       else addSegment(role ?? threadId, seg, cursor, end);
@@ -359,7 +377,7 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
       addUnderSpans(piece.start, piece.end, 'unknown');
       continue;
     }
-    walkThread(null, binding.threadId, piece.start, piece.end);
+    addBound(binding.threadId, piece.start, piece.end);
   }
 
   const breakdown = Object.fromEntries(KEYS.map((k) => [k, totals.get(k) ?? 0n])) as Record<Key, Nanos>;
@@ -443,12 +461,18 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     evidence.net = list;
   }
 
+  let profilerFileNs = 0n;
   if (breakdown.file > 0n) {
     const list: FileEvidence[] = [];
     for (const [path, acc] of files) {
       const ops: Record<string, number> = {};
       for (const op of [...acc.ops.keys()].sort(cmpStr)) ops[op] = acc.ops.get(op)?.size ?? 0;
-      list.push({ path, totalNs: acc.total, ops });
+      list.push(
+        PROFILER_OUTPUT.test(path)
+          ? { path, totalNs: acc.total, ops, profilerOutput: true }
+          : { path, totalNs: acc.total, ops },
+      );
+      if (PROFILER_OUTPUT.test(path)) profilerFileNs += acc.total;
     }
     list.sort((x, y) => cmpBig(y.totalNs, x.totalNs) || cmpStr(x.path, y.path));
     evidence.file = list;
@@ -456,7 +480,29 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
 
   // Samples: on the active binding's thread, inside the handler time.
   let sampleCount = 0;
+  // Tracer overhead: per thread that ran cpu for the request, the share of its samples in the
+  // window inside the ptrace stop path; threads with too few samples take the pooled share.
+  const perThreadSamples = new Map<string, { n: number; tracer: number }>();
+  for (const s of input.samples) {
+    if (s.timeNs < handlerStart || s.timeNs >= winEnd || !cpuByThread.has(s.threadId)) continue;
+    let acc = perThreadSamples.get(s.threadId);
+    if (!acc) perThreadSamples.set(s.threadId, (acc = { n: 0, tracer: 0 }));
+    acc.n++;
+    if (s.frames.some((f) => PTRACE_FRAMES.has(f))) acc.tracer++;
+  }
+  let pooledN = 0;
   let tracerSamples = 0;
+  for (const acc of perThreadSamples.values()) {
+    pooledN += acc.n;
+    tracerSamples += acc.tracer;
+  }
+  let overheadNs = 0n;
+  if (tracerSamples > 0 && pooledN >= MIN_OVERHEAD_SAMPLES)
+    for (const [t, cpuNs] of cpuByThread) {
+      const acc = perThreadSamples.get(t);
+      const [tr, n] = acc && acc.n >= MIN_OVERHEAD_SAMPLES ? [acc.tracer, acc.n] : [tracerSamples, pooledN];
+      overheadNs += (cpuNs * BigInt(tr)) / BigInt(n);
+    }
   const leafCounts = new Map<string, number>();
   for (const s of input.samples) {
     if (s.timeNs < handlerStart || s.timeNs >= winEnd) continue;
@@ -464,7 +510,6 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     const binding = piece && piece.idx >= 0 ? input.bindings[piece.idx] : undefined;
     if (!binding || binding.threadId !== s.threadId) continue;
     sampleCount++;
-    if (s.frames.some((f) => PTRACE_FRAMES.has(f))) tracerSamples++;
     const leaf = s.frames[0];
     if (leaf !== undefined) leafCounts.set(leaf, (leafCounts.get(leaf) ?? 0) + 1);
   }
@@ -476,9 +521,8 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
       .sort((x, y) => y.samples - x.samples || cmpStr(x.frame, y.frame))
       .slice(0, TOP_FRAMES);
     let cpu: CpuEvidence = { topFrames, samples: sampleCount };
-    if (tracerSamples > 0 && sampleCount >= MIN_OVERHEAD_SAMPLES) {
-      const overhead = (boundCpuNs * BigInt(tracerSamples)) / BigInt(sampleCount);
-      tracerOverheadNs = overhead < breakdown.cpu ? overhead : breakdown.cpu;
+    if (overheadNs > 0n) {
+      tracerOverheadNs = overheadNs < breakdown.cpu ? overheadNs : breakdown.cpu;
       cpu = { ...cpu, tracerOverheadNs, tracerSamples };
     }
     evidence.cpu = cpu;
@@ -499,9 +543,11 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     endNs: winEnd,
     durationNs: winEnd - winStart,
     breakdown,
-    dominantCause: dominantCause(
-      tracerOverheadNs > 0n ? { ...breakdown, cpu: breakdown.cpu - tracerOverheadNs } : breakdown,
-    ),
+    dominantCause: dominantCause({
+      ...breakdown,
+      cpu: breakdown.cpu - tracerOverheadNs,
+      file: breakdown.file - profilerFileNs,
+    }),
     evidence,
     sampleCount,
     sparse,

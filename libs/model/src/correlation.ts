@@ -134,6 +134,12 @@ export interface FileEvidence {
   readonly path: string;
   readonly totalNs: Nanos;
   readonly ops: Readonly<Record<string, number>>;
+  /**
+   * Set when the file is the profiler's own (a JIT symbol map such as `/tmp/perf-PID.map`
+   * that `--perf-basic-prof` makes the runtime write): counted in `file`, left out when
+   * choosing the dominant cause.
+   */
+  readonly profilerOutput?: true;
 }
 
 export interface CpuEvidence {

@@ -653,8 +653,9 @@ function isLibuvWorkerStack(frames: readonly { symbol: string; dso: string }[]):
  * Node's libuv threadpool, replayed: which pool worker ran each request's file system,
  * crypto or zlib work while the event loop waited for it, and when that work sat queued
  * because every worker was busy. The workers are the target's threads named `libuv-worker`
- * (Node ≥ 22) or whose stacks show libuv's worker loop; the requests' waits are the event
- * loop's idle time inside each request with no outgoing call in flight.
+ * (Node ≥ 22) or whose stacks show libuv's worker loop; a request's wait is its time between
+ * the handler's first run on the loop and its last (the completion callback), with no
+ * outgoing call in flight.
  */
 async function libuvOffload(
   c: RequestContext,
@@ -684,12 +685,23 @@ async function libuvOffload(
     const first = (bySpan.get(r.spanId) ?? [])[0];
     if (!first) return [];
     const from = first.startNs > r.startNs ? first.startNs : r.startNs;
-    const waiting = (c.segmentsByThread.get(first.threadId) ?? [])
-      .filter((s) => (s.state === 'idle' || s.state === 'other') && s.endNs > from && s.startNs < r.endNs)
-      .map((s) => ({
-        startNs: s.startNs < from ? from : s.startNs,
-        endNs: s.endNs > r.endNs ? r.endNs : s.endNs,
-      }));
+    // The handler's first run on the loop (from its start while the loop stays busy) and the
+    // last one (the completion callback writing the response) are the request's own; in
+    // between it waits for what it started, while the loop serves other requests.
+    const loop = (c.segmentsByThread.get(first.threadId) ?? []).filter(
+      (s) => s.endNs > from && s.startNs < r.endNs,
+    );
+    let waitFrom = from;
+    for (const s of loop) {
+      if (s.startNs > waitFrom || s.state === 'idle') break;
+      waitFrom = s.endNs;
+    }
+    let waitTo = r.endNs;
+    for (let k = loop.length - 1; k >= 0; k--) {
+      const s = loop[k];
+      if (!s || s.endNs < waitTo || s.state === 'idle') break;
+      waitTo = s.startNs;
+    }
     const calls = descendants(children, r)
       .filter((k) => k.kind === 'client')
       .map((k) => ({ startNs: k.startNs, endNs: k.endNs }));
@@ -697,7 +709,10 @@ async function libuvOffload(
       {
         id: r.spanId,
         orderNs: from,
-        waits: subtractIntervals(mergeIntervals(waiting), mergeIntervals(calls)),
+        waits:
+          waitTo > waitFrom
+            ? subtractIntervals([{ startNs: waitFrom, endNs: waitTo }], mergeIntervals(calls))
+            : [],
       },
     ];
   });
@@ -824,7 +839,15 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
       }
     }
     const threadIds = [...new Set(own.map((b) => b.threadId))];
-    const samples = await c.store.samplesInWindow(c.captureId, threadIds, arrival, r.endNs, c.perfOffsets);
+    const offloaded = offload.pieces.get(r.spanId) ?? [];
+    const workerIds = [...new Set(offloaded.flatMap((p) => (p.threadId ? [p.threadId] : [])))];
+    const samples = await c.store.samplesInWindow(
+      c.captureId,
+      [...threadIds, ...workerIds.filter((w) => !threadIds.includes(w))],
+      arrival,
+      r.endNs,
+      c.perfOffsets,
+    );
     const frames = await c.store.stackFrames(
       c.captureId,
       samples.flatMap((s) => (s.stackId ? [s.stackId] : [])),
@@ -854,8 +877,7 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
       for (const s of segs) if (s.state === 'lock' && s.wakerThreadId) holders.add(s.wakerThreadId);
     }
     for (const h of holders) if (!segments.has(h)) segments.set(h, c.segmentsByThread.get(h) ?? []);
-    const offloaded = offload.pieces.get(r.spanId) ?? [];
-    for (const w of new Set(offloaded.flatMap((p) => (p.threadId ? [p.threadId] : []))))
+    for (const w of workerIds)
       if (!segments.has(w))
         segments.set(
           w,
