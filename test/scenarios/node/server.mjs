@@ -101,10 +101,12 @@ function calibratePbkdf2(targetMs) {
 const PBKDF2_ITERATIONS = Number(process.env.PBKDF2_ITERATIONS ?? calibratePbkdf2(100));
 const PBKDF2_SALT = randomBytes(16);
 
-/** @param {string} password @returns {Promise<Buffer>} on a libuv threadpool worker */
-function hashPassword(password) {
+/** @param {string} password @param {number} times @returns {Promise<Buffer>} on a libuv threadpool worker */
+function hashPassword(password, times) {
   return new Promise((ok, fail) =>
-    pbkdf2(password, PBKDF2_SALT, PBKDF2_ITERATIONS, 64, 'sha512', (err, key) => (err ? fail(err) : ok(key))),
+    pbkdf2(password, PBKDF2_SALT, PBKDF2_ITERATIONS * times, 64, 'sha512', (err, key) =>
+      err ? fail(err) : ok(key),
+    ),
   );
 }
 
@@ -201,9 +203,11 @@ app.get('/fast', (_req, res) => {
   res.json({ ok: true });
 });
 
-app.get('/pbkdf2', async (_req, res) => {
+app.get('/pbkdf2', async (req, res) => {
   const t0 = performance.now();
-  const key = await hashPassword('correct horse battery staple');
+  // ?x=N: one hash of N times the calibrated iterations (holds a pool worker N × ~100 ms).
+  const x = Math.min(20, Math.max(1, Math.round(Number(req.query.x ?? 1)) || 1));
+  const key = await hashPassword('correct horse battery staple', x);
   log.info({ iterations: PBKDF2_ITERATIONS, ms: +(performance.now() - t0).toFixed(1) }, 'password hashed');
   res.json({ key: key.toString('hex').slice(0, 16) });
 });
