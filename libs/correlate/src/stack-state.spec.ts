@@ -185,7 +185,9 @@ describe('classifyStack on java/perf.script.gz', () => {
   });
 });
 
-describe('classifyStack on node/perf.script.gz', () => {
+// Lines of test/fixtures/captures/node/perf.script.gz as committed in b7865b6 (the node fixture was
+// re-recorded later; these stacks are kept verbatim from that recording).
+describe('classifyStack on node/perf.script.gz (b7865b6)', () => {
   it('L268 node prev_state=S: epoll_pwait (event loop) → idle', () => {
     const v = classifyStack(
       frames(`

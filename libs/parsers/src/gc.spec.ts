@@ -455,28 +455,47 @@ describe('parseNodeTraceGc', () => {
     ]);
   });
 
-  it('real capture: 95 pauses on the main thread, exact times', async () => {
-    const items = await parse(parseNodeTraceGc, fixture('node/gc/trace-gc.log'));
+  it('real capture: every line a pause on the main thread, exact times', async () => {
+    const text = fixture('node/gc/trace-gc.log');
+    const items = await parse(parseNodeTraceGc, text);
     expect(issues(items)).toEqual([]);
     const events = gcs(items);
-    expect(events).toHaveLength(95);
-    expect(events.filter((e) => e.phase === 'Scavenge')).toHaveLength(89);
-    expect(events.filter((e) => e.phase === 'Mark-Compact')).toHaveLength(6);
+    // Expected values are read from the recorded lines' text.
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    const shape = (line: string) =>
+      /^\[(\d+):0x[0-9a-f]+\]\s+(\d+) ms: (Scavenge|Mark-Compact) (\d+\.\d) \([\d.]+\) -> [\d.]+ \((\d+\.\d)\) MB, (\d+)\.(\d\d) /.exec(
+        line,
+      )!;
+    expect(events).toHaveLength(lines.length);
+    expect(events.filter((e) => e.phase === 'Mark-Compact')).toHaveLength(
+      lines.filter((l) => l.includes(' Mark-Compact ')).length,
+    );
+    expect(events.filter((e) => e.phase === 'Mark-Compact').length).toBeGreaterThan(0);
+    const pid = Number(shape(lines[0]!)[1]);
     for (const e of events) {
-      expect(e).toMatchObject({ pause: true, tid: 1730, pid: 1730, clock: 'process-start' });
+      expect(e).toMatchObject({ pause: true, tid: pid, pid, clock: 'process-start' });
       expect(e.durationNs! >= 0n).toBe(true);
     }
+    // The time printed is the end of the pause; the start is that minus its duration.
+    const ms = (whole: string, frac: string) => BigInt(whole) * 1_000_000n + BigInt(frac) * 10_000n;
+    const tenths = (mb: string) => BigInt(mb.replace('.', ''));
+    const first = shape(lines[0]!);
+    const firstDur = ms(first[6]!, first[7]!);
     expect(events[0]).toMatchObject({
       line: 1,
-      startNs: 39_030_000n,
-      durationNs: 970_000n,
-      heapBeforeBytes: (49n * MIB) / 10n,
-      heapTotalBytes: 6n * MIB,
+      phase: first[3],
+      startNs: BigInt(first[2]!) * 1_000_000n - firstDur,
+      durationNs: firstDur,
+      heapBeforeBytes: (tenths(first[4]!) * MIB) / 10n,
+      heapTotalBytes: (tenths(first[5]!) * MIB) / 10n,
     });
-    expect(events.find((e) => e.line === 32)).toMatchObject({
+    const mcLine = lines.findIndex((l) => l.includes(' Mark-Compact ')) + 1;
+    const mc = shape(lines[mcLine - 1]!);
+    const mcDur = ms(mc[6]!, mc[7]!);
+    expect(events.find((e) => e.line === mcLine)).toMatchObject({
       phase: 'Mark-Compact',
-      startNs: 328_000_000n - 1_790_000n,
-      durationNs: 1_790_000n,
+      startNs: BigInt(mc[2]!) * 1_000_000n - mcDur,
+      durationNs: mcDur,
       cause: 'finalize incremental marking via stack guard; GC in old space requested',
     });
   });
