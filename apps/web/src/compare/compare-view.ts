@@ -27,7 +27,7 @@ export function compareSentence(c: CompareDto): string {
   const top = c.causes.find((x) => BigInt(x.deltaNs) !== 0n);
   if (!top) return `${head} Their breakdowns are identical.`;
   const delta = BigInt(top.deltaNs);
-  const share = total !== 0n && (delta > 0n) === (total > 0n) ? Number((abs(delta) * 100n) / abs(total)) : null;
+  const share = total !== 0n && delta > 0n === total > 0n ? Number((abs(delta) * 100n) / abs(total)) : null;
   return (
     `${head} The biggest difference is ${causeLabel(top.cause)}: ${formatDuration(BigInt(top.aNs))} in A against ` +
     `${formatDuration(BigInt(top.bNs))} in B (${formatSignedDuration(delta)}` +
@@ -105,7 +105,8 @@ export function compareView(query: URLSearchParams): View {
     };
     const list = await listRequests({ ...base, limit: PICK_LIMIT }, signal);
     let median: RequestRowDto | undefined;
-    const mid = Math.floor((list.total - 1) / 2);
+    // The median as the stats count it: the lower middle in ascending order.
+    const mid = list.total - 1 - Math.floor((list.total - 1) / 2);
     if (list.total > list.rows.length) {
       median = (await listRequests({ ...base, offset: mid, limit: 1 }, signal)).rows[0];
     } else median = list.rows[mid];
@@ -113,12 +114,17 @@ export function compareView(query: URLSearchParams): View {
     const slowest = others[0];
     const fastest = others[others.length - 1];
     if (median?.traceId === ra.traceId) median = others[Math.min(mid, others.length - 1)];
+    else if (median) median = others.find((r) => r.traceId === median?.traceId) ?? median;
     const describe = (r: RequestRowDto) =>
       `${formatDuration(BigInt(r.durationNs))} · ${causeLabel(r.dominantCause)} · ${r.traceId}`;
     const select = el(
       'select',
       { id: 'compare-pick', attrs: { 'aria-label': 'Request B' } },
-      el('option', { attrs: { value: '' } }, `Pick B among ${others.length} other request(s) of ${ra.route ?? 'this route'}…`),
+      el(
+        'option',
+        { attrs: { value: '' } },
+        `Pick B among ${others.length} other request(s) of ${ra.route ?? 'this route'}…`,
+      ),
       ...others.map((r) =>
         el(
           'option',
@@ -135,7 +141,11 @@ export function compareView(query: URLSearchParams): View {
       r
         ? el(
             'a',
-            { id, class: 'button button-quiet', attrs: { href: compareHref(ra.traceId, r.traceId, ra.captureId) } },
+            {
+              id,
+              class: 'button button-quiet',
+              attrs: { href: compareHref(ra.traceId, r.traceId, ra.captureId) },
+            },
             `${text} (${formatDuration(BigInt(r.durationNs))})`,
           )
         : null;
@@ -153,7 +163,9 @@ export function compareView(query: URLSearchParams): View {
       select,
     );
     if (others.length === 0)
-      pickerBox.append(el('p', { class: 'muted' }, `${ra.route ?? 'This route'} has no other request in this capture.`));
+      pickerBox.append(
+        el('p', { class: 'muted' }, `${ra.route ?? 'This route'} has no other request in this capture.`),
+      );
   }
 
   function side(name: string, r: RequestRowDto): HTMLElement {
@@ -190,8 +202,16 @@ export function compareView(query: URLSearchParams): View {
     const table = el(
       'table',
       { id: 'compare-table', class: 'data-table' },
-      el('caption', { class: 'muted small' }, 'Wall time per cause, largest difference first; causes with no time in either are left out.'),
-      el('thead', null, el('tr', null, th('Cause'), th('A', 'num'), th('B', 'num'), th('Difference (A − B)', 'num'))),
+      el(
+        'caption',
+        { class: 'muted small' },
+        'Wall time per cause, largest difference first; causes with no time in either are left out.',
+      ),
+      el(
+        'thead',
+        null,
+        el('tr', null, th('Cause'), th('A', 'num'), th('B', 'num'), th('Difference (A − B)', 'num')),
+      ),
       el(
         'tbody',
         null,
@@ -227,7 +247,11 @@ export function compareView(query: URLSearchParams): View {
       resultBox,
       el('p', { id: 'compare-summary', class: 'compare-summary' }, compareSentence(c)),
       different
-        ? el('p', { class: 'notice notice-warn' }, 'A and B are of different routes: their causes may differ for good reasons.')
+        ? el(
+            'p',
+            { class: 'notice notice-warn' },
+            'A and B are of different routes: their causes may differ for good reasons.',
+          )
         : null,
       side('A', c.a),
       side('B', c.b),
@@ -262,7 +286,10 @@ export function compareView(query: URLSearchParams): View {
     if (signal.aborted) return;
     if (!ra) {
       pickerBox.replaceChildren(traceForm());
-      message(el('h3', null, 'Unknown trace id'), el('p', null, `No request has trace id ${a}${capture ? ' in this capture' : ''}.`));
+      message(
+        el('h3', null, 'Unknown trace id'),
+        el('p', null, `No request has trace id ${a}${capture ? ' in this capture' : ''}.`),
+      );
       element.dataset['state'] = 'error';
       return;
     }

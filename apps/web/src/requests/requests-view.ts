@@ -18,14 +18,7 @@ import { CAUSE_ORDER, causeLabel } from '../causes';
 import { el, td, th, type Child } from '../dom';
 import { showError, spawn } from '../errors';
 import { formatCount, formatDuration, formatEpochNs, msTextToNs, nsToMsText, parseNs } from '../format';
-import {
-  CAPTURES_HREF,
-  captureHref,
-  compareHref,
-  replayHref,
-  requestsHref,
-  type View,
-} from '../router';
+import { CAPTURES_HREF, captureHref, compareHref, replayHref, requestsHref, type View } from '../router';
 import { onThemeChange } from '../theme';
 import { causeBar, causeLegend, causeName } from './cause-bar';
 import type { HistogramHandle } from './histogram-chart';
@@ -78,10 +71,7 @@ function hasFilters(state: State): boolean {
 }
 
 /** The request of the route whose duration is the median: the middle one sorted by duration. */
-async function medianOf(
-  row: RequestRowDto,
-  signal: AbortSignal,
-): Promise<RequestRowDto | null> {
+async function medianOf(row: RequestRowDto, signal: AbortSignal): Promise<RequestRowDto | null> {
   const base: RequestQuery = {
     capture: row.captureId,
     route: row.route ?? undefined,
@@ -152,7 +142,11 @@ export function requestsView(query: URLSearchParams): View {
   // ---- histograms, table, pager -------------------------------------------------------
   const histNote = el('p', { class: 'muted small' });
   const histBox = el('div', { id: 'duration-histograms', class: 'histograms' });
-  const summary = el('span', { id: 'requests-summary', class: 'muted small', attrs: { 'aria-live': 'polite' } });
+  const summary = el('span', {
+    id: 'requests-summary',
+    class: 'muted small',
+    attrs: { 'aria-live': 'polite' },
+  });
   const tbody = el('tbody');
   const table = el(
     'table',
@@ -181,7 +175,11 @@ export function requestsView(query: URLSearchParams): View {
     { id: 'compare-selected', attrs: { type: 'button', disabled: true } },
     'Compare selected',
   );
-  const compareNote = el('span', { class: 'muted small' }, 'Tick two requests (ideally of one route) to compare them.');
+  const compareNote = el(
+    'span',
+    { class: 'muted small' },
+    'Tick two requests (ideally of one route) to compare them.',
+  );
   const prev = el('button', { class: 'button-quiet', attrs: { type: 'button' } }, '← Previous');
   const next = el('button', { class: 'button-quiet', attrs: { type: 'button' } }, 'Next →');
   const pageText = el('span', { class: 'muted small' });
@@ -210,6 +208,11 @@ export function requestsView(query: URLSearchParams): View {
       el('div', { class: 'compare-bar' }, compareButton, compareNote),
       emptyBox,
       el('div', { class: 'table-scroll' }, table),
+      el(
+        'p',
+        { class: 'muted small' },
+        '* few on-CPU samples during the request: its on-CPU share is an estimate. Hover a bar for the time of each cause; click a row to replay the request.',
+      ),
       pager,
     ),
   );
@@ -219,8 +222,7 @@ export function requestsView(query: URLSearchParams): View {
     state = { ...state, ...change, page: change.page ?? (resetPage ? 1 : state.page) };
     const href = stateHref(state);
     // A new history entry without remounting (pushState fires no hashchange); Back remounts.
-    if (href !== location.hash)
-      history.pushState(history.state, '', href);
+    if (href !== location.hash) history.pushState(history.state, '', href);
     syncForm();
     spawn(load());
   }
@@ -229,7 +231,12 @@ export function requestsView(query: URLSearchParams): View {
     return el('option', { attrs: { value, selected: value === current } }, text);
   }
 
-  function fillSelect(select: HTMLSelectElement, all: string, items: [string, string][], current: string): void {
+  function fillSelect(
+    select: HTMLSelectElement,
+    all: string,
+    items: [string, string][],
+    current: string,
+  ): void {
     const opts = [option('', all, current), ...items.map(([v, t]) => option(v, t, current))];
     // Keep a value from the URL that the data does not (yet) list.
     if (current !== '' && !items.some(([v]) => v === current)) opts.push(option(current, current, current));
@@ -266,7 +273,8 @@ export function requestsView(query: URLSearchParams): View {
       state.service,
     );
     const routes = new Map<string, number>();
-    for (const r of stats?.routes ?? []) if (r.route !== null) routes.set(r.route, (routes.get(r.route) ?? 0) + r.count);
+    for (const r of stats?.routes ?? [])
+      if (r.route !== null) routes.set(r.route, (routes.get(r.route) ?? 0) + r.count);
     fillSelect(
       routeSelect,
       'All routes',
@@ -289,7 +297,8 @@ export function requestsView(query: URLSearchParams): View {
   }
 
   function selectedBucket(r: RouteStatsDto): number | null {
-    if (state.route !== (r.route ?? '') || (state.service !== '' && state.service !== (r.service ?? ''))) return null;
+    if (state.route !== (r.route ?? '') || (state.service !== '' && state.service !== (r.service ?? '')))
+      return null;
     const min = msTextToNs(state.min);
     const max = msTextToNs(state.max);
     if (min === null || max === null) return null;
@@ -320,7 +329,12 @@ export function requestsView(query: URLSearchParams): View {
       const box = el(
         'div',
         { class: 'histogram', data: { route: r.route ?? '', service: r.service ?? '' } },
-        el('h4', null, r.route ?? '(no route)', r.service ? el('span', { class: 'muted' }, ` · ${r.service}`) : null),
+        el(
+          'h4',
+          null,
+          r.route ?? '(no route)',
+          r.service ? el('span', { class: 'muted' }, ` · ${r.service}`) : null,
+        ),
         el(
           'div',
           { class: 'muted small' },
@@ -356,7 +370,8 @@ export function requestsView(query: URLSearchParams): View {
     compareButton.textContent = `Compare selected (${picked.length}/2)`;
     const [a, b] = picked;
     if (a && b && (a.route !== b.route || a.service !== b.service))
-      compareNote.textContent = 'These two are of different routes: the comparison still works, but says less.';
+      compareNote.textContent =
+        'These two are of different routes: the comparison still works, but says less.';
     else compareNote.textContent = 'Tick two requests (ideally of one route) to compare them.';
   }
 
@@ -423,7 +438,7 @@ export function requestsView(query: URLSearchParams): View {
         el('a', { attrs: { href } }, r.route ?? r.name),
         el('div', { class: 'trace-id', title: 'trace id' }, r.traceId),
       ),
-      td(r.service ?? '—'),
+      td(r.service ?? '—', 'nowrap'),
       el(
         'td',
         { class: 'num', title: `${r.durationNs} ns${r.sparse ? ' — short: its cpu share is a guess' : ''}` },
@@ -431,7 +446,11 @@ export function requestsView(query: URLSearchParams): View {
         r.sparse ? ' *' : '',
       ),
       el('td', null, causeName(r.dominantCause)),
-      el('td', { class: 'small', title: `${r.startNs} ns` }, formatEpochNs(r.startNs).replace(/^\d{4}-\d\d-\d\d /, '')),
+      el(
+        'td',
+        { class: 'small', title: `${r.startNs} ns` },
+        formatEpochNs(r.startNs).replace(/^\d{4}-\d\d-\d\d /, ''),
+      ),
       el('td', { class: 'actions' }, median),
     );
     tr.addEventListener('click', (event) => {
@@ -472,7 +491,9 @@ export function requestsView(query: URLSearchParams): View {
     } catch (error) {
       if (isAbortError(error)) throw error;
     }
-    const busy = captures.filter((c) => (state.capture === '' || c.id === state.capture) && c.state !== 'ready' && c.state !== 'failed');
+    const busy = captures.filter(
+      (c) => (state.capture === '' || c.id === state.capture) && c.state !== 'ready' && c.state !== 'failed',
+    );
     const lines: Child[] = [];
     if (busy.length > 0)
       lines.push(
@@ -504,7 +525,13 @@ export function requestsView(query: URLSearchParams): View {
         ),
       );
     if (state.capture)
-      lines.push(el('p', null, el('a', { attrs: { href: captureHref(state.capture) } }, 'Open the capture’s parse report')));
+      lines.push(
+        el(
+          'p',
+          null,
+          el('a', { attrs: { href: captureHref(state.capture) } }, 'Open the capture’s parse report'),
+        ),
+      );
     return empty(state.capture ? 'No requests in this capture' : 'No requests yet', ...lines);
   }
 
@@ -534,8 +561,10 @@ export function requestsView(query: URLSearchParams): View {
     const sort = SORTS[state.sort];
     const minNs = msTextToNs(state.min);
     const maxNs = msTextToNs(state.max);
-    if (state.min !== '' && minNs === null) showError(new Error(`Min duration "${state.min}" is not a number of ms; ignored.`));
-    if (state.max !== '' && maxNs === null) showError(new Error(`Max duration "${state.max}" is not a number of ms; ignored.`));
+    if (state.min !== '' && minNs === null)
+      showError(new Error(`Min duration "${state.min}" is not a number of ms; ignored.`));
+    if (state.max !== '' && maxNs === null)
+      showError(new Error(`Max duration "${state.max}" is not a number of ms; ignored.`));
     const capture = state.capture || undefined;
     tbody.replaceChildren(messageRow('Loading…'));
     const listP = listRequests(
@@ -555,7 +584,13 @@ export function requestsView(query: URLSearchParams): View {
       signal,
     );
     const statsP = getRequestStats(
-      { capture, service: state.service || undefined, cause: state.cause || undefined, q: state.q || undefined, buckets: BUCKETS },
+      {
+        capture,
+        service: state.service || undefined,
+        cause: state.cause || undefined,
+        q: state.q || undefined,
+        buckets: BUCKETS,
+      },
       signal,
     );
     const capturesP = captures.length > 0 ? Promise.resolve(captures) : listCaptures(signal);
@@ -570,11 +605,15 @@ export function requestsView(query: URLSearchParams): View {
         await renderHistograms(stats.value, gen);
       } catch (error) {
         if (isAbortError(error)) return;
-        histBox.replaceChildren(el('p', { class: 'notice notice-error' }, 'The histograms could not be drawn.'));
+        histBox.replaceChildren(
+          el('p', { class: 'notice notice-error' }, 'The histograms could not be drawn.'),
+        );
         showError(error);
       }
     } else {
-      histBox.replaceChildren(el('p', { class: 'notice notice-error' }, 'The histograms could not be loaded.'));
+      histBox.replaceChildren(
+        el('p', { class: 'notice notice-error' }, 'The histograms could not be loaded.'),
+      );
       showError(stats.reason);
     }
     if (list.status === 'rejected') {
@@ -615,7 +654,11 @@ export function requestsView(query: URLSearchParams): View {
   onSelect('cause', causeSelect);
   sortSelect.addEventListener('change', () => go({ sort: sortSelect.value as SortKey }));
   const applyText = () => {
-    if (minInput.value.trim() !== state.min || maxInput.value.trim() !== state.max || textInput.value.trim() !== state.q)
+    if (
+      minInput.value.trim() !== state.min ||
+      maxInput.value.trim() !== state.max ||
+      textInput.value.trim() !== state.q
+    )
       go({ min: minInput.value.trim(), max: maxInput.value.trim(), q: textInput.value.trim() });
   };
   for (const input of [minInput, maxInput, textInput]) input.addEventListener('change', applyText);
@@ -630,7 +673,12 @@ export function requestsView(query: URLSearchParams): View {
   next.addEventListener('click', () => go({ page: state.page + 1 }, false));
   compareButton.addEventListener('click', () => {
     const [a, b] = [...selected.values()];
-    if (a && b) location.hash = compareHref(a.traceId, b.traceId, a.captureId === b.captureId ? a.captureId : undefined);
+    if (a && b)
+      location.hash = compareHref(
+        a.traceId,
+        b.traceId,
+        a.captureId === b.captureId ? a.captureId : undefined,
+      );
   });
   const unsubscribe = onThemeChange(() => {
     for (const c of charts) c.restyle();

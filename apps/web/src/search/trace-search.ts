@@ -14,15 +14,17 @@ const FORM_LABELS: Record<string, string> = {
 };
 
 function foundText(found: readonly FoundTraceId[]): Child[] {
-  return found.slice(0, 10).map((f, i) =>
-    el(
-      'span',
-      null,
-      i > 0 ? ', ' : '',
-      el('code', null, f.traceId),
-      ` (from ${FORM_LABELS[f.from] ?? f.from}${f.text && f.text !== f.traceId ? ` “${f.text.slice(0, 80)}”` : ''})`,
-    ),
-  );
+  return found
+    .slice(0, 10)
+    .map((f, i) =>
+      el(
+        'span',
+        null,
+        i > 0 ? ', ' : '',
+        el('code', null, f.traceId),
+        ` (from ${FORM_LABELS[f.from] ?? f.from}${f.text && f.text !== f.traceId ? ` “${f.text.slice(0, 80)}”` : ''})`,
+      ),
+    );
 }
 
 function resultLink(r: RequestRowDto): HTMLElement {

@@ -1,0 +1,198 @@
+import { openAsBlob, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upload, waitSettled } from './support/client.js';
+import type { TestDatabase } from './support/database.js';
+import { REPO_ROOT } from './support/env.js';
+import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const javaDir = path.join(REPO_ROOT, 'test/fixtures/captures/java');
+
+async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== 'README.md')
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
+}
+
+/** Rows of the requests table as the page shows them. */
+async function rows(page: Page): Promise<{ traceId: string; cause: string; durationNs: bigint }[]> {
+  const raw = await page.$$eval('#requests-table tbody tr[data-trace-id]', (trs) =>
+    trs.map((tr) => ({
+      traceId: (tr as HTMLElement).dataset['traceId'] ?? '',
+      cause: (tr as HTMLElement).dataset['dominantCause'] ?? '',
+      durationNs: (tr as HTMLElement).dataset['durationNs'] ?? '0',
+    })),
+  );
+  return raw.map((r) => ({ ...r, durationNs: BigInt(r.durationNs) }));
+}
+
+async function requestsReady(page: Page, hashPart: string): Promise<void> {
+  await page.waitForFunction(
+    (part) =>
+      location.hash.includes(part) &&
+      document.querySelector<HTMLElement>('#requests-page')?.dataset['state'] === 'ready',
+    hashPart,
+    { timeout: 30_000 },
+  );
+}
+
+/** The pages of issue 6 in a real browser on the java scenario capture. */
+describe('web pages in Chromium: requests, search, compare, themes, capture clocks', () => {
+  let db: TestDatabase;
+  let api: ApiProc;
+  let browser: Browser;
+  let captureId = '';
+  const shots = process.env.SCREENSHOT_DIR ?? tempDir('web-pages');
+
+  beforeAll(async () => {
+    ({ api, db } = await startTestApi('webpages'));
+    const r = await upload(api.url, await folderParts(javaDir));
+    expect(r.status).toBe(202);
+    captureId = r.body.captureId;
+    const c = await waitSettled(api.url, captureId, 300_000);
+    expect(c.state).toBe('ready');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+  }, 400_000);
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+    await db?.drop();
+  });
+
+  it('GET /t/:traceId redirects to the replay route of the UI', async () => {
+    const res = await fetch(`${api.url}/t/05d952de0c26e80d3ba08639053586ad`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/#/t/05d952de0c26e80d3ba08639053586ad');
+  });
+
+  it('lists, filters, searches, compares, switches theme and shows clocks and thread mappings', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+    // Requests page from the header: slowest first, each row with a stacked cause bar.
+    await page.goto(api.url);
+    await page.click('.app-nav a[data-nav="requests"]');
+    await requestsReady(page, '/requests');
+    const all = await rows(page);
+    expect(all.length).toBeGreaterThan(10);
+    for (let i = 1; i < all.length; i++)
+      expect(all[i]!.durationNs).toBeLessThanOrEqual(all[i - 1]!.durationNs);
+    const first = page.locator('#requests-table tbody tr[data-trace-id]').first();
+    expect(await first.locator('.cause-bar span[data-cause]').count()).toBeGreaterThan(0);
+    expect(await first.locator('.cause-bar').getAttribute('title')).toMatch(/ms/);
+    await page.locator('#duration-histograms canvas').first().waitFor({ timeout: 30_000 });
+    await shot('requests');
+
+    // Filter by dominant cause lock: only lock rows, the filter kept in the hash.
+    await page.selectOption('#filter-cause', 'lock');
+    await requestsReady(page, 'cause=lock');
+    const lock = await rows(page);
+    expect(lock.length).toBeGreaterThan(0);
+    expect(lock.every((r) => r.cause === 'lock')).toBe(true);
+    for (let i = 1; i < lock.length; i++)
+      expect(lock[i]!.durationNs).toBeLessThanOrEqual(lock[i - 1]!.durationNs);
+    await shot('requests-lock');
+
+    // The slowest lock row opens its replay.
+    const slowest = lock[0]!;
+    await page.locator(`#requests-table tr[data-trace-id="${slowest.traceId}"] td.num`).first().click();
+    await page.waitForFunction((id) => location.hash === `#/t/${id}`, slowest.traceId, { timeout: 30_000 });
+    await page.waitForSelector('#replay[data-state="ready"]', { timeout: 60_000 });
+    await shot('replay-from-requests');
+
+    // A real log line with a trace id, pasted into the header search, opens that trace.
+    const line = readFileSync(path.join(javaDir, 'logs/app.log'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes(' started') && l.includes('GET /upstream') && l.includes('trace_id='))!;
+    const traceId = /trace_id=([0-9a-f]{32})/.exec(line)![1]!;
+    await page.fill('#trace-search', line);
+    await page.press('#trace-search', 'Enter');
+    await page.waitForFunction((id) => location.hash === `#/t/${id}`, traceId, { timeout: 30_000 });
+    await page.waitForSelector('#replay[data-state="ready"]', { timeout: 60_000 });
+
+    // An unknown trace id says what was read and that nothing matched.
+    await page.fill('#trace-search', 'traceparent: 00-0123456789abcdef0123456789abcdef-0123456789abcdef-01');
+    await page.press('#trace-search', 'Enter');
+    const none = page.locator('#lookup-results[data-state="unknown"]');
+    await none.waitFor({ timeout: 30_000 });
+    expect(await none.innerText()).toContain('0123456789abcdef0123456789abcdef');
+    expect(await none.innerText()).toMatch(/no request/i);
+    await shot('search-unknown');
+    await page.keyboard.press('Escape');
+
+    // Compare two requests of one route, ticked on the requests page.
+    await page.goto(`${api.url}/#/requests?capture=${captureId}&route=%2Flock`);
+    await requestsReady(page, 'route=%2Flock');
+    const boxes = page.locator('#requests-table input[data-action="compare"]');
+    expect(await boxes.count()).toBeGreaterThanOrEqual(2);
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await page.click('#compare-selected');
+    await page.waitForSelector('#compare-page[data-state="ready"]', { timeout: 30_000 });
+    const causes = await page.$$eval('#compare-table tbody tr[data-cause]', (trs) =>
+      trs.map((tr) => BigInt((tr as HTMLElement).dataset['deltaNs'] ?? '0')),
+    );
+    expect(causes.length).toBeGreaterThan(0);
+    const abs = (v: bigint) => (v < 0n ? -v : v);
+    for (let i = 1; i < causes.length; i++) expect(abs(causes[i]!)).toBeLessThanOrEqual(abs(causes[i - 1]!));
+    expect(await page.locator('#compare-summary').innerText()).toMatch(/biggest difference is/);
+    expect(await page.locator('#compare-bars .cause-bar').count()).toBe(2);
+    await shot('compare');
+
+    // … and against the route's median from the picker.
+    await page.click('#pick-median');
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>('#compare-page')?.dataset['state'] === 'ready',
+    );
+    expect(await page.locator('#compare-table tbody tr[data-cause]').count()).toBeGreaterThan(0);
+
+    // Dark theme: the toggle switches every variable; charts redraw.
+    const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    await page.click('#theme-toggle');
+    expect(await page.evaluate(() => document.documentElement.dataset['theme'])).toBe('dark');
+    const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(dark).not.toBe(light);
+    await shot('compare-dark');
+    await page.goto(`${api.url}/#/requests?capture=${captureId}`);
+    await requestsReady(page, 'capture=');
+    await page.locator('#duration-histograms canvas').first().waitFor({ timeout: 30_000 });
+    await shot('requests-dark');
+
+    // The capture: clock offsets per source with method and evidence, thread mappings.
+    await page.goto(`${api.url}/#/captures/${captureId}`);
+    await page.waitForSelector('#capture-detail[data-state="ready"]', { timeout: 30_000 });
+    await page.waitForSelector('#thread-map-table tbody tr[data-tid]', { timeout: 30_000 });
+    const clocks = await page.locator('#clock-table').innerText();
+    expect(clocks).toContain('perf.script.gz');
+    expect(clocks).toContain('manifest clock pair');
+    expect(clocks).toMatch(/spreadNs|residual/);
+    const mapped = page.locator('#thread-map-table tbody tr[data-tid]:not([data-mappings="0"])');
+    expect(await mapped.count()).toBeGreaterThan(0);
+    expect(await page.locator('#thread-map-table').innerText()).toContain('jstack');
+    await page.click('#theme-toggle');
+    expect(await page.evaluate(() => document.documentElement.dataset['theme'])).toBe('light');
+    await shot('capture');
+
+    // An empty result explains itself.
+    await page.goto(`${api.url}/#/requests?capture=${captureId}&cause=sleep`);
+    await requestsReady(page, 'cause=sleep');
+    expect(await page.locator('#requests-empty').innerText()).toMatch(/No request matches these filters/);
+
+    expect(await page.locator('#error-banner').isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
