@@ -19,24 +19,32 @@ async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]>
 
 /** Rows of the requests table as the page shows them. */
 async function rows(page: Page): Promise<{ traceId: string; cause: string; durationNs: bigint }[]> {
-  const raw = await page.$$eval('#requests-table tbody tr[data-trace-id]', (trs) =>
-    trs.map((tr) => ({
-      traceId: (tr as HTMLElement).dataset['traceId'] ?? '',
-      cause: (tr as HTMLElement).dataset['dominantCause'] ?? '',
-      durationNs: (tr as HTMLElement).dataset['durationNs'] ?? '0',
-    })),
-  );
-  return raw.map((r) => ({ ...r, durationNs: BigInt(r.durationNs) }));
+  const trs = page.locator('#requests-table tbody tr[data-trace-id]');
+  const out: { traceId: string; cause: string; durationNs: bigint }[] = [];
+  for (let i = 0, n = await trs.count(); i < n; i++) {
+    const tr = trs.nth(i);
+    const [traceId, cause, durationNs] = await Promise.all([
+      tr.getAttribute('data-trace-id'),
+      tr.getAttribute('data-dominant-cause'),
+      tr.getAttribute('data-duration-ns'),
+    ]);
+    out.push({ traceId: traceId ?? '', cause: cause ?? '', durationNs: BigInt(durationNs ?? '0') });
+  }
+  return out;
 }
 
+/** Waits (in the page) until the hash holds `hashPart` and the requests page has drawn. */
 async function requestsReady(page: Page, hashPart: string): Promise<void> {
   await page.waitForFunction(
-    (part) =>
-      location.hash.includes(part) &&
-      document.querySelector<HTMLElement>('#requests-page')?.dataset['state'] === 'ready',
-    hashPart,
+    `location.hash.includes(${JSON.stringify(hashPart)}) && document.querySelector('#requests-page')?.dataset.state === 'ready'`,
+    undefined,
     { timeout: 30_000 },
   );
+}
+
+/** Waits until the hash is exactly `hash`. */
+async function hashIs(page: Page, hash: string): Promise<void> {
+  await page.waitForFunction(`location.hash === ${JSON.stringify(hash)}`, undefined, { timeout: 30_000 });
 }
 
 /** The pages of issue 6 in a real browser on the java scenario capture. */
@@ -110,7 +118,7 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     // The slowest lock row opens its replay.
     const slowest = lock[0]!;
     await page.locator(`#requests-table tr[data-trace-id="${slowest.traceId}"] td.num`).first().click();
-    await page.waitForFunction((id) => location.hash === `#/t/${id}`, slowest.traceId, { timeout: 30_000 });
+    await hashIs(page, `#/t/${slowest.traceId}`);
     await page.waitForSelector('#replay[data-state="ready"]', { timeout: 60_000 });
     await shot('replay-from-requests');
 
@@ -121,7 +129,7 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     const traceId = /trace_id=([0-9a-f]{32})/.exec(line)![1]!;
     await page.fill('#trace-search', line);
     await page.press('#trace-search', 'Enter');
-    await page.waitForFunction((id) => location.hash === `#/t/${id}`, traceId, { timeout: 30_000 });
+    await hashIs(page, `#/t/${traceId}`);
     await page.waitForSelector('#replay[data-state="ready"]', { timeout: 60_000 });
 
     // An unknown trace id says what was read and that nothing matched.
@@ -143,9 +151,10 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     await boxes.nth(1).check();
     await page.click('#compare-selected');
     await page.waitForSelector('#compare-page[data-state="ready"]', { timeout: 30_000 });
-    const causes = await page.$$eval('#compare-table tbody tr[data-cause]', (trs) =>
-      trs.map((tr) => BigInt((tr as HTMLElement).dataset['deltaNs'] ?? '0')),
-    );
+    const deltaRows = page.locator('#compare-table tbody tr[data-cause]');
+    const causes: bigint[] = [];
+    for (let i = 0, n = await deltaRows.count(); i < n; i++)
+      causes.push(BigInt((await deltaRows.nth(i).getAttribute('data-delta-ns')) ?? '0'));
     expect(causes.length).toBeGreaterThan(0);
     const abs = (v: bigint) => (v < 0n ? -v : v);
     for (let i = 1; i < causes.length; i++) expect(abs(causes[i]!)).toBeLessThanOrEqual(abs(causes[i - 1]!));
@@ -154,17 +163,19 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     await shot('compare');
 
     // … and against the route's median from the picker.
+    const median = new URLSearchParams(
+      ((await page.getAttribute('#pick-median', 'href')) ?? '').split('?')[1] ?? '',
+    ).get('b');
+    expect(median).toMatch(/^[0-9a-f]{32}$/);
     await page.click('#pick-median');
-    await page.waitForFunction(
-      () => document.querySelector<HTMLElement>('#compare-page')?.dataset['state'] === 'ready',
-    );
+    await page.waitForSelector(`#compare-page[data-b="${median}"][data-state="ready"]`, { timeout: 30_000 });
     expect(await page.locator('#compare-table tbody tr[data-cause]').count()).toBeGreaterThan(0);
 
     // Dark theme: the toggle switches every variable; charts redraw.
-    const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const light = await page.evaluate('getComputedStyle(document.documentElement).backgroundColor');
     await page.click('#theme-toggle');
-    expect(await page.evaluate(() => document.documentElement.dataset['theme'])).toBe('dark');
-    const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    const dark = await page.evaluate('getComputedStyle(document.documentElement).backgroundColor');
     expect(dark).not.toBe(light);
     await shot('compare-dark');
     await page.goto(`${api.url}/#/requests?capture=${captureId}`);
@@ -184,7 +195,7 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     expect(await mapped.count()).toBeGreaterThan(0);
     expect(await page.locator('#thread-map-table').innerText()).toContain('jstack');
     await page.click('#theme-toggle');
-    expect(await page.evaluate(() => document.documentElement.dataset['theme'])).toBe('light');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('light');
     await shot('capture');
 
     // An empty result explains itself.

@@ -48,7 +48,7 @@ export function compareView(query: URLSearchParams): View {
   const resultBox = el('div', { id: 'compare-result' });
   const element = el(
     'div',
-    { id: 'compare-page', class: 'page', data: { state: 'loading' } },
+    { id: 'compare-page', class: 'page', data: { state: 'loading', a, b } },
     el(
       'section',
       { class: 'panel' },
