@@ -2,6 +2,7 @@ import { openAsBlob, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaptureOverviewDto, RequestListDto, RequestStatsDto } from '@threadreel/model';
 import { upload, waitSettled } from './support/client.js';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
@@ -83,6 +84,55 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     const res = await fetch(`${api.url}/t/05d952de0c26e80d3ba08639053586ad`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/#/t/05d952de0c26e80d3ba08639053586ad');
+  });
+
+  it('GET /api/requests/stats and /api/capture-overview feed the filters, histograms and captures list', async () => {
+    const get = async <T>(p: string): Promise<{ status: number; body: T }> => {
+      const res = await fetch(`${api.url}${p}`);
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const list = await get<RequestListDto>(`/api/requests?capture=${captureId}&limit=1`);
+    const stats = await get<RequestStatsDto>(`/api/requests/stats?capture=${captureId}&buckets=10`);
+    expect(stats.status).toBe(200);
+    expect(stats.body.total).toBe(list.body.total);
+    expect(stats.body.routes.map((r) => r.route)).toContain('/lock');
+    for (const r of stats.body.routes) {
+      expect(r.histogram.length).toBe(10);
+      expect(r.histogram.reduce((n, b) => n + b.count, 0)).toBe(r.count);
+      expect(BigInt(r.minNs)).toBeLessThanOrEqual(BigInt(r.medianNs));
+      expect(BigInt(r.medianNs)).toBeLessThanOrEqual(BigInt(r.p95Ns));
+      expect(BigInt(r.p95Ns)).toBeLessThanOrEqual(BigInt(r.maxNs));
+      expect(BigInt(r.histogram[0]!.fromNs)).toBe(BigInt(r.minNs));
+      expect(BigInt(r.histogram.at(-1)!.toNs)).toBeGreaterThan(BigInt(r.maxNs));
+    }
+    expect(stats.body.causes.reduce((n, c) => n + c.count, 0)).toBe(list.body.total);
+    const lock = await get<RequestStatsDto>(`/api/requests/stats?capture=${captureId}&cause=lock`);
+    const lockList = await get<RequestListDto>(`/api/requests?capture=${captureId}&cause=lock&limit=1`);
+    expect(lock.body.total).toBe(lockList.body.total);
+
+    const overview = await get<CaptureOverviewDto[]>(`/api/capture-overview?capture=${captureId}`);
+    expect(overview.status).toBe(200);
+    const [o] = overview.body;
+    expect(o?.captureId).toBe(captureId);
+    expect(o?.formats.map((f) => f.format)).toEqual(
+      expect.arrayContaining(['perf-script', 'otlp-json', 'strace']),
+    );
+    expect(o?.requests).toBe(list.body.total);
+    expect(o?.spanFiles).toBe(1);
+    expect(o?.filesDone).toBe(o?.files);
+    expect(BigInt(o!.fromNs!)).toBeLessThan(BigInt(o!.toNs!));
+
+    for (const [p, status] of [
+      ['/api/requests/stats?buckets=1', 400],
+      ['/api/requests/stats?capture=nope', 400],
+      ['/api/requests/stats?cause=slow', 400],
+      ['/api/requests/stats?capture=00000000-0000-4000-8000-000000000000', 404],
+      ['/api/capture-overview?capture=00000000-0000-4000-8000-000000000000', 404],
+    ] as const) {
+      const r = await get<{ message: string }>(p);
+      expect(r.status, p).toBe(status);
+      expect(r.body.message.length, p).toBeGreaterThan(0);
+    }
   });
 
   it('lists, filters, searches, compares, switches theme and shows clocks and thread mappings', async () => {

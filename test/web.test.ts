@@ -57,6 +57,13 @@ describe('web UI in Chromium', () => {
     const [value, max] = await Promise.all([progress.getAttribute('value'), progress.getAttribute('max')]);
     expect(Number(max)).toBeGreaterThan(0);
     expect(Number(value)).toBe(Number(max));
+    // Per-file progress, then the parse report of the new capture as it is read.
+    expect(await page.locator('#upload-files li[data-file]').count()).toBe(files.length);
+    const report = page.locator('#upload-report[data-state="ready"]');
+    await report.waitFor({ timeout: 60_000 });
+    const reportText = await report.innerText();
+    expect(reportText).toContain('perf.script.gz');
+    expect(reportText).toMatch(/perf-script/);
     await page.screenshot({ path: path.join(shots, 'captures.png') });
 
     await row.click();

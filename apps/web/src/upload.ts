@@ -15,9 +15,17 @@ function parseReport(c: CaptureDetail): HTMLElement {
   const files: SourceFileReport[] = Array.isArray(c.sourceFiles) ? c.sourceFiles : [];
   const done = files.filter((f) => !['queued', 'parsing'].includes(f.state)).length;
   const rows = files.flatMap((f) => {
-    const detected = f.detected?.format
-      ? `${f.detected.format} (${typeof f.detected.confidence === 'number' ? Math.round(f.detected.confidence * 100) : '?'} %)`
-      : 'not recognised';
+    const pct =
+      typeof f.detected?.confidence === 'number' ? `${Math.round(f.detected.confidence * 100)} %` : '? %';
+    const detected = !f.detected?.format
+      ? f.state === 'queued' || f.state === 'parsing'
+        ? 'not read yet'
+        : f.format
+          ? 'named, not detected'
+          : 'not recognised'
+      : f.detected.format === f.format
+        ? `detected, ${pct}`
+        : `content looks like ${f.detected.format} (${pct})`;
     const main = el(
       'tr',
       { data: { file: f.name, state: f.state } },
@@ -26,9 +34,7 @@ function parseReport(c: CaptureDetail): HTMLElement {
         'td',
         { title: f.detected?.reason ?? '' },
         f.format ?? '—',
-        f.format !== f.detected?.format
-          ? el('div', { class: 'muted small' }, `content looks like ${detected}`)
-          : el('span', { class: 'muted small' }, ` · ${detected}`),
+        el('span', { class: 'muted small' }, ` · ${detected}`),
       ),
       el('td', null, stateBadge(f.state)),
       td(formatCount(f.events), 'num'),
