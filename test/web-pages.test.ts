@@ -182,6 +182,18 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     await hashIs(page, `#/t/${traceId}`);
     await page.waitForSelector('#replay[data-state="ready"]', { timeout: 60_000 });
 
+    // Several trace ids in the text: a list of their requests.
+    const two = lock.slice(0, 2).map((r) => r.traceId);
+    await page.fill('#trace-search', `slow ones: ${two.join(' and ')}`);
+    await page.press('#trace-search', 'Enter');
+    await page.waitForSelector('#lookup-results[data-state="many"]', { timeout: 30_000 });
+    const links = page.locator('#lookup-results a');
+    const hrefs: string[] = [];
+    for (let i = 0, n = await links.count(); i < n; i++)
+      hrefs.push((await links.nth(i).getAttribute('href')) ?? '');
+    expect(hrefs.sort()).toEqual(two.map((id) => `#/t/${id}`).sort());
+    await page.keyboard.press('Escape');
+
     // An unknown trace id says what was read and that nothing matched.
     await page.fill('#trace-search', 'traceparent: 00-0123456789abcdef0123456789abcdef-0123456789abcdef-01');
     await page.press('#trace-search', 'Enter');
@@ -192,9 +204,28 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     await shot('search-unknown');
     await page.keyboard.press('Escape');
 
-    // Compare two requests of one route, ticked on the requests page.
+    // The route's duration histogram: a click on its first bar lists that duration range only.
     await page.goto(`${api.url}/#/requests?capture=${captureId}&route=%2Flock`);
     await requestsReady(page, 'route=%2Flock');
+    const canvas = page.locator('#duration-histograms canvas').first();
+    await canvas.waitFor({ timeout: 30_000 });
+    const box = (await canvas.boundingBox())!;
+    // Grid of the chart: 36 px left, 8 px right, 30 px bottom; 20 buckets, the first never empty.
+    await page.mouse.click(box.x + 36 + (box.width - 44) / 40, box.y + box.height - 33);
+    await requestsReady(page, 'min=');
+    const bucket = new URLSearchParams(new URL(page.url()).hash.split('?')[1] ?? '');
+    expect(bucket.get('route')).toBe('/lock');
+    const inBucket = await rows(page);
+    expect(inBucket.length).toBeGreaterThan(0);
+    for (const r of inBucket) {
+      expect(Number(r.durationNs) / 1e6).toBeGreaterThanOrEqual(Number(bucket.get('min')) - 1e-6);
+      expect(Number(r.durationNs) / 1e6).toBeLessThanOrEqual(Number(bucket.get('max')) + 1e-6);
+    }
+    await shot('requests-bucket');
+
+    // Compare two requests of one route, ticked on the requests page.
+    await page.goto(`${api.url}/#/requests?capture=${captureId}&route=%2Flock&sort=fastest`);
+    await requestsReady(page, 'sort=fastest');
     const boxes = page.locator('#requests-table input[data-action="compare"]');
     expect(await boxes.count()).toBeGreaterThanOrEqual(2);
     await boxes.nth(0).check();

@@ -17,7 +17,15 @@ import {
 import { CAUSE_ORDER, causeLabel } from '../causes';
 import { el, td, th, type Child } from '../dom';
 import { showError, spawn } from '../errors';
-import { formatCount, formatDuration, formatEpochNs, msTextToNs, nsToMsText, parseNs } from '../format';
+import {
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatEpochNs,
+  msTextToNs,
+  nsToMsText,
+  parseNs,
+} from '../format';
 import { CAPTURES_HREF, captureHref, compareHref, replayHref, requestsHref, type View } from '../router';
 import { onThemeChange } from '../theme';
 import { causeBar, causeLegend, causeName } from './cause-bar';
@@ -259,7 +267,7 @@ export function requestsView(query: URLSearchParams): View {
     fillSelect(
       captureSelect,
       'All captures',
-      captures.map((c) => [c.id, `${c.name || c.id} (${c.state})`]),
+      captures.map((c) => [c.id, `${c.name || c.id} · ${formatDateTime(c.createdAt)} (${c.state})`]),
       state.capture,
     );
   }
