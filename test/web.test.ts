@@ -46,6 +46,9 @@ describe('web UI in Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(api.url);
     await page.waitForSelector('#upload-input', { state: 'attached' });
+    // A fresh install says how to get started.
+    await page.waitForSelector('#captures-empty', { timeout: 30_000 });
+    expect(await page.locator('#captures-empty').innerText()).toMatch(/No captures yet/);
 
     const files = readdirSync(demoDir)
       .filter((f) => f !== 'README.md')
@@ -80,6 +83,14 @@ describe('web UI in Chromium', () => {
     expect(box?.width ?? 0).toBeGreaterThan(300);
     expect(box?.height ?? 0).toBeGreaterThan(100);
     await page.screenshot({ path: path.join(shots, 'capture.png'), fullPage: true });
+    // The demo capture has no spans: its requests page says so instead of showing an empty table.
+    const captureId = await page.locator('#capture-detail').getAttribute('data-capture-id');
+    await page.goto(`${api.url}/#/requests?capture=${captureId}`);
+    const empty = page.locator('#requests-empty .empty-state');
+    await empty.waitFor({ timeout: 30_000 });
+    expect(await empty.innerText()).toMatch(/no span file/i);
+    await page.screenshot({ path: path.join(shots, 'requests-empty.png') });
+
     expect(await page.locator('#error-banner').isHidden()).toBe(true);
     expect(errors).toEqual([]);
   });

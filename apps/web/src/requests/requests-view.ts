@@ -193,6 +193,19 @@ export function requestsView(query: URLSearchParams): View {
   const pageText = el('span', { class: 'muted small' });
   const pager = el('div', { class: 'pager', id: 'requests-pager' }, pageText, prev, next);
 
+  const histPanel = el(
+    'section',
+    { class: 'panel', attrs: { 'aria-labelledby': 'histograms-heading' } },
+    el('h3', { id: 'histograms-heading' }, 'Duration per route'),
+    histNote,
+    histBox,
+  );
+  const compareBar = el('div', { class: 'compare-bar' }, compareButton, compareNote);
+  const footnote = el(
+    'p',
+    { class: 'muted small' },
+    '* few on-CPU samples during the request: its on-CPU share is an estimate. Hover a bar for the time of each cause; click a row to replay the request.',
+  );
   const element = el(
     'div',
     { id: 'requests-page', class: 'page', data: { state: 'loading' } },
@@ -203,24 +216,14 @@ export function requestsView(query: URLSearchParams): View {
       form,
       causeLegend(),
     ),
-    el(
-      'section',
-      { class: 'panel', attrs: { 'aria-labelledby': 'histograms-heading' } },
-      el('h3', { id: 'histograms-heading' }, 'Duration per route'),
-      histNote,
-      histBox,
-    ),
+    histPanel,
     el(
       'section',
       { class: 'panel' },
-      el('div', { class: 'compare-bar' }, compareButton, compareNote),
+      compareBar,
       emptyBox,
       el('div', { class: 'table-scroll' }, table),
-      el(
-        'p',
-        { class: 'muted small' },
-        '* few on-CPU samples during the request: its on-CPU share is an estimate. Hover a bar for the time of each cause; click a row to replay the request.',
-      ),
+      footnote,
       pager,
     ),
   );
@@ -631,7 +634,12 @@ export function requestsView(query: URLSearchParams): View {
       return;
     }
     renderTable(list.value);
-    if (list.value.total === 0) {
+    const none = list.value.total === 0;
+    compareBar.hidden = none;
+    footnote.hidden = none;
+    // Without any request of the capture there is nothing to draw.
+    histPanel.hidden = none && stats.status === 'fulfilled' && stats.value.total === 0;
+    if (none) {
       tbody.replaceChildren();
       table.hidden = true;
       try {
