@@ -449,7 +449,19 @@ export function requestsView(query: URLSearchParams): View {
         el('a', { attrs: { href } }, r.route ?? r.name),
         el('div', { class: 'trace-id', title: 'trace id' }, r.traceId),
       ),
-      td(r.service ?? '—', 'nowrap'),
+      el(
+        'td',
+        { class: 'nowrap' },
+        r.service ?? '—',
+        // Several captures listed together: say which one each request comes from.
+        state.capture === '' && captures.length > 1
+          ? el(
+              'div',
+              { class: 'muted small' },
+              el('a', { attrs: { href: captureHref(r.captureId) } }, captureName(r.captureId)),
+            )
+          : null,
+      ),
       el(
         'td',
         { class: 'num', title: `${r.durationNs} ns${r.sparse ? ' — short: its cpu share is a guess' : ''}` },
@@ -469,6 +481,11 @@ export function requestsView(query: URLSearchParams): View {
       location.hash = href;
     });
     return tr;
+  }
+
+  function captureName(id: string): string {
+    const c = captures.find((x) => x.id === id);
+    return c ? c.name || c.id : id.slice(0, 8);
   }
 
   function messageRow(text: string): HTMLTableRowElement {
@@ -494,6 +511,19 @@ export function requestsView(query: URLSearchParams): View {
           'Requests come from the spans of an uploaded capture. ',
           el('a', { attrs: { href: CAPTURES_HREF } }, 'Upload a capture'),
           ' (perf script output with OTLP, Zipkin or Jaeger spans, and optionally strace, logs and GC logs).',
+        ),
+      );
+    if (state.capture !== '' && !captures.some((c) => c.id === state.capture))
+      return empty(
+        'This capture does not exist',
+        el(
+          'p',
+          null,
+          `No capture has the id ${state.capture}; it may have been deleted. `,
+          el('a', { attrs: { href: requestsHref() } }, 'Show the requests of all captures'),
+          ' or ',
+          el('a', { attrs: { href: CAPTURES_HREF } }, 'go to the captures'),
+          '.',
         ),
       );
     let overview: CaptureOverviewDto[] = [];
@@ -621,6 +651,13 @@ export function requestsView(query: URLSearchParams): View {
         );
         showError(error);
       }
+    } else if (
+      state.capture !== '' &&
+      caps.status === 'fulfilled' &&
+      !captures.some((c) => c.id === state.capture)
+    ) {
+      // A deleted capture: the empty state below says so.
+      histBox.replaceChildren();
     } else {
       histBox.replaceChildren(
         el('p', { class: 'notice notice-error' }, 'The histograms could not be loaded.'),
@@ -638,7 +675,7 @@ export function requestsView(query: URLSearchParams): View {
     compareBar.hidden = none;
     footnote.hidden = none;
     // Without any request of the capture there is nothing to draw.
-    histPanel.hidden = none && stats.status === 'fulfilled' && stats.value.total === 0;
+    histPanel.hidden = none && (stats.status === 'rejected' || stats.value.total === 0);
     if (none) {
       tbody.replaceChildren();
       table.hidden = true;
