@@ -15,7 +15,7 @@ import {
   type RequestQuery,
 } from '../api';
 import { CAUSE_ORDER, causeLabel } from '../causes';
-import { el, td, th, type Child } from '../dom';
+import { el, th, type Child } from '../dom';
 import { showError, spawn } from '../errors';
 import {
   formatCount,
