@@ -74,8 +74,8 @@ describe('web UI in Chromium', () => {
     const filesText = await page.locator('#files-table').innerText();
     expect(filesText).toContain('perf.script.gz');
     expect(filesText).toContain('perf-script');
-    await page.waitForSelector('#threads-table tbody tr', { timeout: 30_000 });
-    expect(await page.locator('#threads-table tbody tr').count()).toBeGreaterThanOrEqual(2);
+    await page.waitForSelector('#threads-table tbody tr[data-thread-id]', { timeout: 30_000 });
+    expect(await page.locator('#threads-table tbody tr[data-thread-id]').count()).toBeGreaterThanOrEqual(2);
     // ECharts draws into a canvas with real pixels.
     const canvas = page.locator('#timeline-chart canvas').first();
     await canvas.waitFor({ timeout: 30_000 });
