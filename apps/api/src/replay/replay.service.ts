@@ -499,19 +499,21 @@ export class ReplayService {
         c: number | null;
       }[]
     >(
-      `WITH f AS (SELECT r.service, r.route, r.duration_ns AS d FROM requests r ${cond}),
-            g AS (SELECT service, route, count(*)::int AS n, min(d) AS lo, max(d) AS hi,
+      // One pass over the matching requests (window min/max per route), then small joins.
+      `WITH f AS (SELECT r.service, r.route, r.duration_ns AS d,
+                         min(r.duration_ns) OVER w AS lo, max(r.duration_ns) OVER w AS hi
+                  FROM requests r ${cond} WINDOW w AS (PARTITION BY r.service, r.route)),
+            x AS (SELECT service, route, lo, hi,
+                         ((d - lo) / greatest((hi - lo) / ${b}::int + 1, 1))::int AS bucket, count(*)::int AS c
+                  FROM f GROUP BY service, route, lo, hi, bucket),
+            g AS (SELECT service, route, count(*)::int AS n,
                          percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS p50,
                          percentile_disc(0.95) WITHIN GROUP (ORDER BY d) AS p95
-                  FROM f GROUP BY service, route),
-            gw AS (SELECT g.*, greatest((g.hi - g.lo) / ${b}::int + 1, 1) AS w FROM g)
-       SELECT gw.service, gw.route, gw.n, gw.lo::text AS lo, gw.hi::text AS hi, gw.p50::text AS p50,
-              gw.p95::text AS p95, gw.w::text AS w, x.bucket, x.c
-       FROM gw LEFT JOIN LATERAL (
-         SELECT ((f.d - gw.lo) / gw.w)::int AS bucket, count(*)::int AS c FROM f
-         WHERE f.service IS NOT DISTINCT FROM gw.service AND f.route IS NOT DISTINCT FROM gw.route
-         GROUP BY 1) x ON true
-       ORDER BY gw.n DESC, gw.route NULLS LAST, gw.service NULLS LAST, x.bucket`,
+                  FROM f GROUP BY service, route)
+       SELECT x.service, x.route, g.n, x.lo::text AS lo, x.hi::text AS hi, g.p50::text AS p50,
+              g.p95::text AS p95, greatest((x.hi - x.lo) / ${b}::int + 1, 1)::text AS w, x.bucket, x.c
+       FROM x JOIN g ON g.service IS NOT DISTINCT FROM x.service AND g.route IS NOT DISTINCT FROM x.route
+       ORDER BY g.n DESC, x.route NULLS LAST, x.service NULLS LAST, x.bucket`,
       params,
     );
     const routes: RouteStatsDto[] = [];
