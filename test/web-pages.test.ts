@@ -151,7 +151,13 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
       expect(all[i]!.durationNs).toBeLessThanOrEqual(all[i - 1]!.durationNs);
     const first = page.locator('#requests-table tbody tr[data-trace-id]').first();
     expect(await first.locator('.cause-bar span[data-cause]').count()).toBeGreaterThan(0);
-    expect(await first.locator('.cause-bar').getAttribute('title')).toMatch(/ms/);
+    // Hovering a bar shows the ms of each cause.
+    await first.locator('.cause-bar').hover();
+    const tip = page.locator('#cause-tooltip');
+    await tip.waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await tip.locator('tr[data-cause]').count()).toBe(await first.locator('.cause-bar span').count());
+    expect(await tip.innerText()).toMatch(/\d+\.\d\d ms/);
+    await shot('requests-tooltip');
     await page.locator('#duration-histograms canvas').first().waitFor({ timeout: 30_000 });
     await shot('requests');
 

@@ -23,6 +23,83 @@ export function breakdownText(breakdown: Record<string, string>, durationNs: big
   return [`${formatDuration(durationNs)} in all`, ...lines].join('\n');
 }
 
+/** What the hover tooltip of each drawn bar shows. */
+const tooltips = new WeakMap<Element, { breakdown: Record<string, string>; durationNs: bigint }>();
+
+/**
+ * One floating tooltip for every cause bar (`#cause-tooltip`): the time of each cause, in ms,
+ * largest first, with its colour. Installed once; bars register themselves when drawn.
+ */
+export function installCauseTooltip(): void {
+  const tip = el('div', {
+    id: 'cause-tooltip',
+    class: 'cause-tooltip',
+    attrs: { role: 'tooltip', hidden: true },
+  });
+  document.body.append(tip);
+  let shownFor: Element | null = null;
+  const place = (event: MouseEvent) => {
+    const pad = 14;
+    const { innerWidth, innerHeight } = window;
+    const rect = tip.getBoundingClientRect();
+    let x = event.clientX + pad;
+    let y = event.clientY + pad;
+    if (x + rect.width > innerWidth - 4) x = Math.max(event.clientX - rect.width - pad, 4);
+    if (y + rect.height > innerHeight - 4) y = Math.max(event.clientY - rect.height - pad, 4);
+    tip.style.left = `${x}px`;
+    tip.style.top = `${y}px`;
+  };
+  document.addEventListener('mouseover', (event) => {
+    const bar = event.target instanceof Element ? event.target.closest('.cause-bar') : null;
+    const info = bar ? tooltips.get(bar) : undefined;
+    if (!bar || !info) {
+      if (shownFor) {
+        tip.hidden = true;
+        shownFor = null;
+      }
+      return;
+    }
+    if (shownFor !== bar) {
+      shownFor = bar;
+      const hovered = event.target instanceof HTMLElement ? event.target.dataset['cause'] : undefined;
+      const parts = causeParts(info.breakdown).sort((a, b) => (b.ns > a.ns ? 1 : b.ns < a.ns ? -1 : 0));
+      tip.replaceChildren(
+        el('div', { class: 'tip-head' }, `${formatDuration(info.durationNs)} wall time`),
+        el(
+          'table',
+          null,
+          el(
+            'tbody',
+            null,
+            ...parts.map(({ cause, ns }) =>
+              el(
+                'tr',
+                { class: cause === hovered ? 'is-hovered' : undefined, data: { cause } },
+                el('td', null, swatch(cause), ' ', causeLabel(cause)),
+                el('td', { class: 'num' }, `${(Number(ns / 1_000n) / 1_000).toFixed(2)} ms`),
+                el(
+                  'td',
+                  { class: 'num muted' },
+                  info.durationNs > 0n ? `${(Number((ns * 1000n) / info.durationNs) / 10).toFixed(1)} %` : '',
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+      tip.hidden = false;
+    }
+    place(event);
+  });
+  document.addEventListener('mousemove', (event) => {
+    if (shownFor) place(event);
+  });
+  window.addEventListener('hashchange', () => {
+    tip.hidden = true;
+    shownFor = null;
+  });
+}
+
 /**
  * A stacked bar of a request's wall time by cause. Its length is `durationNs / scaleNs` of
  * the cell, so bars of one table (or of a comparison) share a scale.
@@ -38,12 +115,12 @@ export function causeBar(
   const width = scaleNs > 0n ? Number((durationNs * 10000n) / scaleNs) / 100 : 100;
   const bar = el('div', {
     class: large ? 'cause-bar large' : 'cause-bar',
-    title: breakdownText(breakdown, durationNs),
     attrs: { role: 'img', 'aria-label': breakdownText(breakdown, durationNs).replace(/\n/g, '; ') },
   });
+  tooltips.set(bar, { breakdown, durationNs });
   bar.style.width = `${Math.max(Math.min(width, 100), 0.5)}%`;
   for (const { cause, ns } of parts) {
-    const seg = el('span', { data: { cause }, title: `${causeLabel(cause)}: ${formatDuration(ns)}` });
+    const seg = el('span', { data: { cause } });
     seg.style.background = causeColor(cause);
     seg.style.flexGrow = total > 0n ? String(Number((ns * 100000n) / total) / 1000) : '0';
     seg.style.flexBasis = '0';
