@@ -229,9 +229,21 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     }
     await shot('requests-bucket');
 
-    // Compare two requests of one route, ticked on the requests page.
+    // "vs median" on a row compares it with the median request of its route.
     await page.goto(`${api.url}/#/requests?capture=${captureId}&route=%2Flock&sort=fastest`);
     await requestsReady(page, 'sort=fastest');
+    const fastest = (await rows(page))[0]!;
+    await page.click(
+      `#requests-table tr[data-trace-id="${fastest.traceId}"] button[data-action="compare-median"]`,
+    );
+    await page.waitForSelector(`#compare-page[data-a="${fastest.traceId}"][data-state="ready"]`, {
+      timeout: 30_000,
+    });
+    expect(await page.locator('#compare-table tbody tr[data-cause]').count()).toBeGreaterThan(0);
+    await page.goBack();
+    await requestsReady(page, 'sort=fastest');
+
+    // Compare two requests of one route, ticked on the requests page.
     const boxes = page.locator('#requests-table input[data-action="compare"]');
     expect(await boxes.count()).toBeGreaterThanOrEqual(2);
     await boxes.nth(0).check();
