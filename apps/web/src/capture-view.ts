@@ -292,7 +292,11 @@ export function captureView(id: string): View {
         { title: file.detected?.reason ?? '' },
         file.detected?.format
           ? `${file.detected.format} (${confidenceText(file.detected.confidence)})`
-          : el('span', { class: 'muted' }, 'not recognised'),
+          : el(
+              'span',
+              { class: 'muted' },
+              file.state === 'queued' || file.state === 'parsing' ? '—' : 'not recognised',
+            ),
         file.detected?.reason ? el('div', { class: 'muted small' }, file.detected.reason) : null,
       ),
       el('td', null, stateBadge(file.state)),

@@ -107,6 +107,8 @@ export function requestsView(query: URLSearchParams): View {
   let generation = 0;
   const selected = new Map<string, RequestRowDto>();
   let captures: CaptureSummary[] = [];
+  /** Re-reads the page while a capture it waits for is still being ingested. */
+  let pollTimer: number | undefined;
 
   // ---- filter form --------------------------------------------------------------------
   const captureSelect = el('select', { id: 'filter-capture', attrs: { name: 'capture' } });
@@ -536,15 +538,18 @@ export function requestsView(query: URLSearchParams): View {
       (c) => (state.capture === '' || c.id === state.capture) && c.state !== 'ready' && c.state !== 'failed',
     );
     const lines: Child[] = [];
-    if (busy.length > 0)
+    if (busy.length > 0) {
       lines.push(
         el(
           'p',
           null,
-          `${busy.length === 1 ? 'A capture is' : `${busy.length} captures are`} still being ingested; requests appear when ${busy.length === 1 ? 'it is' : 'they are'} ready. `,
+          `${busy.length === 1 ? 'A capture is' : `${busy.length} captures are`} still being ingested; requests appear here when ${busy.length === 1 ? 'it is' : 'they are'} ready (this page checks every few seconds). `,
           ...busy.map((c) => el('a', { attrs: { href: captureHref(c.id) } }, `Follow ${c.name || c.id}`)),
         ),
       );
+      window.clearTimeout(pollTimer);
+      pollTimer = window.setTimeout(() => spawn(load()), 3_000);
+    }
     const noSpans = overview.filter((o) => o.spanFiles === 0);
     if (noSpans.length > 0 && busy.length === 0)
       lines.push(
@@ -634,7 +639,8 @@ export function requestsView(query: URLSearchParams): View {
       },
       signal,
     );
-    const capturesP = captures.length > 0 ? Promise.resolve(captures) : listCaptures(signal);
+    window.clearTimeout(pollTimer);
+    const capturesP = listCaptures(signal);
     const [list, stats, caps] = await Promise.allSettled([listP, statsP, capturesP]);
     if (signal.aborted || gen !== generation) return;
     if (caps.status === 'fulfilled') captures = caps.value;
@@ -746,6 +752,7 @@ export function requestsView(query: URLSearchParams): View {
     title: 'Requests',
     dispose() {
       controller.abort();
+      window.clearTimeout(pollTimer);
       unsubscribe();
       disposeCharts();
     },
