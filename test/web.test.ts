@@ -46,6 +46,9 @@ describe('web UI in Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(api.url);
     await page.waitForSelector('#upload-input', { state: 'attached' });
+    // A fresh install says how to get started.
+    await page.waitForSelector('#captures-empty', { timeout: 30_000 });
+    expect(await page.locator('#captures-empty').innerText()).toMatch(/No captures yet/);
 
     const files = readdirSync(demoDir)
       .filter((f) => f !== 'README.md')
@@ -57,6 +60,13 @@ describe('web UI in Chromium', () => {
     const [value, max] = await Promise.all([progress.getAttribute('value'), progress.getAttribute('max')]);
     expect(Number(max)).toBeGreaterThan(0);
     expect(Number(value)).toBe(Number(max));
+    // Per-file progress, then the parse report of the new capture as it is read.
+    expect(await page.locator('#upload-files li[data-file]').count()).toBe(files.length);
+    const report = page.locator('#upload-report[data-state="ready"]');
+    await report.waitFor({ timeout: 60_000 });
+    const reportText = await report.innerText();
+    expect(reportText).toContain('perf.script.gz');
+    expect(reportText).toMatch(/perf-script/);
     await page.screenshot({ path: path.join(shots, 'captures.png') });
 
     await row.click();
@@ -64,8 +74,8 @@ describe('web UI in Chromium', () => {
     const filesText = await page.locator('#files-table').innerText();
     expect(filesText).toContain('perf.script.gz');
     expect(filesText).toContain('perf-script');
-    await page.waitForSelector('#threads-table tbody tr', { timeout: 30_000 });
-    expect(await page.locator('#threads-table tbody tr').count()).toBeGreaterThanOrEqual(2);
+    await page.waitForSelector('#threads-table tbody tr[data-thread-id]', { timeout: 30_000 });
+    expect(await page.locator('#threads-table tbody tr[data-thread-id]').count()).toBeGreaterThanOrEqual(2);
     // ECharts draws into a canvas with real pixels.
     const canvas = page.locator('#timeline-chart canvas').first();
     await canvas.waitFor({ timeout: 30_000 });
@@ -73,6 +83,14 @@ describe('web UI in Chromium', () => {
     expect(box?.width ?? 0).toBeGreaterThan(300);
     expect(box?.height ?? 0).toBeGreaterThan(100);
     await page.screenshot({ path: path.join(shots, 'capture.png'), fullPage: true });
+    // The demo capture has no spans: its requests page says so instead of showing an empty table.
+    const captureId = await page.locator('#capture-detail').getAttribute('data-capture-id');
+    await page.goto(`${api.url}/#/requests?capture=${captureId}`);
+    const empty = page.locator('#requests-empty .empty-state');
+    await empty.waitFor({ timeout: 30_000 });
+    expect(await empty.innerText()).toMatch(/no span file/i);
+    await page.screenshot({ path: path.join(shots, 'requests-empty.png') });
+
     expect(await page.locator('#error-banner').isHidden()).toBe(true);
     expect(errors).toEqual([]);
   });

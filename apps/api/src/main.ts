@@ -25,6 +25,15 @@ async function main(): Promise<void> {
     logger: ['error', 'warn', 'log'],
   });
   app.disable('x-powered-by');
+  // `/t/<traceId>` links (as printed by the CLI and in issues) open the replay in the UI.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get(
+      '/t/:traceId',
+      (req: { params: { traceId: string } }, res: { redirect(s: number, u: string): void }) =>
+        res.redirect(302, `/#/t/${encodeURIComponent(req.params.traceId)}`),
+    );
   const web = path.join(repoRoot, 'dist', 'web');
   if (existsSync(web)) app.useStaticAssets(web, { index: 'index.html' });
   else say(`web UI not built (${web} missing): run npm run build`);

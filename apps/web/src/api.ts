@@ -1,9 +1,15 @@
 import type {
   ApiError,
   CaptureDetail,
+  CaptureOverviewDto,
   CaptureSummary,
+  CompareDto,
   FoldGroupBy,
+  LookupDto,
+  RequestListDto,
+  RequestStatsDto,
   SampleTimeline,
+  ThreadMapDto,
   ThreadSummary,
   UploadAccepted,
 } from '@threadreel/model';
@@ -101,6 +107,70 @@ export function getTimeline(id: string, buckets: number, signal?: AbortSignal): 
     'Loading the sample timeline',
     signal,
   );
+}
+
+export function getThreadMap(id: string, signal?: AbortSignal): Promise<ThreadMapDto> {
+  return getJson<ThreadMapDto>(`${capturePath(id)}/thread-map`, 'Loading the thread mappings', signal);
+}
+
+/** Formats, ingest progress, request counts and time ranges, of all captures or of one. */
+export function getCaptureOverview(capture?: string, signal?: AbortSignal): Promise<CaptureOverviewDto[]> {
+  const q = capture ? `?capture=${encodeURIComponent(capture)}` : '';
+  return getJson<CaptureOverviewDto[]>(`/capture-overview${q}`, 'Loading the capture overview', signal);
+}
+
+function queryString(params: Record<string, string | number | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') query.set(k, String(v));
+  const q = query.toString();
+  return q ? `?${q}` : '';
+}
+
+export interface RequestQuery {
+  capture?: string;
+  service?: string;
+  route?: string;
+  /** Duration bounds in ms (up to 6 decimals, i.e. exact ns). */
+  minDurationMs?: string;
+  maxDurationMs?: string;
+  cause?: string;
+  q?: string;
+  sort?: 'duration' | 'start';
+  order?: 'desc' | 'asc';
+  limit?: number;
+  offset?: number;
+}
+
+export function listRequests(query: RequestQuery, signal?: AbortSignal): Promise<RequestListDto> {
+  return getJson<RequestListDto>(`/requests${queryString({ ...query })}`, 'Loading requests', signal);
+}
+
+export function getRequestStats(
+  query: { capture?: string; service?: string; cause?: string; q?: string; buckets?: number },
+  signal?: AbortSignal,
+): Promise<RequestStatsDto> {
+  return getJson<RequestStatsDto>(
+    `/requests/stats${queryString(query)}`,
+    'Loading the duration histograms',
+    signal,
+  );
+}
+
+export function compareRequests(
+  a: string,
+  b: string,
+  capture: string | undefined,
+  signal?: AbortSignal,
+): Promise<CompareDto> {
+  return getJson<CompareDto>(
+    `/requests/compare${queryString({ a, b, capture })}`,
+    'Comparing the requests',
+    signal,
+  );
+}
+
+export function lookupTraceIds(text: string, signal?: AbortSignal): Promise<LookupDto> {
+  return getJson<LookupDto>(`/lookup${queryString({ text })}`, 'Looking up the trace id', signal);
 }
 
 export async function deleteCapture(id: string): Promise<void> {

@@ -1,8 +1,10 @@
 import type {
   CaptureDetail,
+  CaptureOverviewDto,
   FoldGroupBy,
   SampleTimeline,
   SourceFileReport,
+  ThreadMapDto,
   ThreadSummary,
 } from '@threadreel/model';
 import {
@@ -10,6 +12,8 @@ import {
   deleteCapture,
   foldedUrl,
   getCapture,
+  getCaptureOverview,
+  getThreadMap,
   getThreads,
   getTimeline,
   isAbortError,
@@ -17,13 +21,45 @@ import {
 import { isInProgress, stateBadge } from './badges';
 import { el, td, th, type Child } from './dom';
 import { showError, spawn } from './errors';
-import { errorMessage, formatBytes, formatCount, formatDateTime, formatMs, nsToMs, parseNs } from './format';
-import { CAPTURES_HREF, type View } from './router';
+import {
+  errorMessage,
+  formatBytes,
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatEpochNs,
+  formatMs,
+  formatSignedDuration,
+  nsToMs,
+  parseNs,
+} from './format';
+import { CAPTURES_HREF, requestsHref, type View } from './router';
+import { onThemeChange } from './theme';
 import type { ChartHandle } from './timeline-chart';
 import { buildHeatmap, samplesLabel } from './timeline-data';
 
 const POLL_MS = 2_000;
 const TIMELINE_BUCKETS = 200;
+const FILE_COLUMNS = 10;
+
+/** Evidence keys that measure how well a clock offset fits (shown as the residual). */
+const RESIDUAL_KEYS = ['residualMadNs', 'residualMedianNs', 'spreadNs', 'driftNs', 'residualNs'];
+
+function evidenceValue(key: string, value: unknown): string {
+  if (typeof value === 'string' && /Ns$/.test(key) && /^-?\d+$/.test(value))
+    return formatSignedDuration(BigInt(value)).replace('+', '');
+  if (typeof value === 'number' && /Ns$/.test(key)) return formatDuration(BigInt(Math.round(value)));
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function confidenceText(c: number | null | undefined): string {
+  return typeof c === 'number' && Number.isFinite(c) ? `${Math.round(c * 100)} %` : '—';
+}
 
 /** The `groupBy` values of the folded export (the model's FOLD_GROUPS; types only may be imported). */
 const FOLD_GROUPS: readonly { group: FoldGroupBy; label: string }[] = [
@@ -40,6 +76,7 @@ export function captureView(id: string): View {
   let capture: CaptureDetail | null = null;
   let analysisState: 'none' | 'loading' | 'loaded' = 'none';
   let chart: ChartHandle | null = null;
+  let lastTimeline: SampleTimeline | null = null;
   /** Files whose rejected-lines list the user opened, kept open across refreshes. */
   const openRejected = new Set<string>();
 
@@ -58,6 +95,7 @@ export function captureView(id: string): View {
         null,
         th('File'),
         th('Format'),
+        th('Detected (confidence)'),
         th('State'),
         th('Size', 'num'),
         th('Lines', 'num'),
@@ -105,6 +143,59 @@ export function captureView(id: string): View {
     threadsBody,
   );
 
+  const clockBody = el('tbody');
+  const clockTable = el(
+    'table',
+    { id: 'clock-table', class: 'data-table' },
+    el(
+      'caption',
+      { class: 'muted small' },
+      'Offset added to each source’s timestamps to put it on the common (epoch) time axis, how it was found, and how well it fits.',
+    ),
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        th('Source file'),
+        th('Clock'),
+        th('Offset', 'num'),
+        th('Method'),
+        th('Residual'),
+        th('Confidence', 'num'),
+        th('Evidence'),
+      ),
+    ),
+    clockBody,
+  );
+  const mapCaption = el('caption', { class: 'muted small' });
+  const mapBody = el('tbody');
+  const mapTable = el(
+    'table',
+    { id: 'thread-map-table', class: 'data-table' },
+    mapCaption,
+    el(
+      'thead',
+      null,
+      el(
+        'tr',
+        null,
+        th('TID', 'num'),
+        th('PID', 'num'),
+        th('Names'),
+        th('Pool'),
+        th('Runtime ids'),
+        th('Mapped by (source · confidence)'),
+        th('Samples', 'num'),
+        th('Segments'),
+      ),
+    ),
+    mapBody,
+  );
+  const overviewBox = el('div', { id: 'capture-overview' });
+  const ingestBox = el('div', { id: 'ingest-progress' });
+
   const refresh = el('button', { class: 'button-quiet', attrs: { type: 'button' } }, 'Refresh');
   const remove = el('button', { class: 'button-danger', attrs: { type: 'button' } }, 'Delete capture');
 
@@ -115,9 +206,11 @@ export function captureView(id: string): View {
     'div',
     { class: 'detail-body' },
     section('Source files', el('div', { class: 'table-scroll' }, filesTable)),
+    section('Clock offsets per source', el('div', { class: 'table-scroll' }, clockTable)),
     section('Folded stacks', exportsBox),
     section('On-CPU samples per thread over time', chartNote, chartBox),
     section('Threads', el('div', { class: 'table-scroll' }, threadsTable)),
+    section('Thread mappings', el('div', { class: 'table-scroll' }, mapTable)),
   );
 
   const element = el(
@@ -135,11 +228,15 @@ export function captureView(id: string): View {
       el('span', { class: 'toolbar' }, status, refresh, remove),
     ),
     header,
+    ingestBox,
+    overviewBox,
     body,
   );
 
-  filesBody.append(messageRow(9, 'Loading…'));
+  filesBody.append(messageRow(FILE_COLUMNS, 'Loading…'));
   threadsBody.append(messageRow(6, 'Waiting for the capture to be ready…'));
+  mapBody.append(messageRow(8, 'Waiting for the capture to be ready…'));
+  clockBody.append(messageRow(7, 'Loading…'));
   renderExports(null);
 
   function messageRow(columns: number, text: string): HTMLTableRowElement {
@@ -190,6 +287,18 @@ export function captureView(id: string): View {
       { data: { fileId: file.id, state: file.state } },
       el('td', { class: 'mono', title: `sha256 ${file.sha256}` }, file.name),
       td(file.format ?? '—'),
+      el(
+        'td',
+        { title: file.detected?.reason ?? '' },
+        file.detected?.format
+          ? `${file.detected.format} (${confidenceText(file.detected.confidence)})`
+          : el(
+              'span',
+              { class: 'muted' },
+              file.state === 'queued' || file.state === 'parsing' ? '—' : 'not recognised',
+            ),
+        file.detected?.reason ? el('div', { class: 'muted small' }, file.detected.reason) : null,
+      ),
       el('td', null, stateBadge(file.state)),
       el('td', { class: 'num', title: `${file.bytes} bytes` }, formatBytes(file.bytes)),
       td(formatCount(file.lines), 'num'),
@@ -229,17 +338,212 @@ export function captureView(id: string): View {
     const sub = el(
       'tr',
       { class: 'sub-row', data: { rejectedFor: file.id } },
-      el('td', { attrs: { colspan: 9 } }, details),
+      el('td', { attrs: { colspan: FILE_COLUMNS } }, details),
     );
     return [main, sub];
   }
 
   function renderFiles(files: SourceFileReport[]): void {
     if (files.length === 0) {
-      filesBody.replaceChildren(messageRow(9, 'No files in this capture.'));
+      filesBody.replaceChildren(messageRow(FILE_COLUMNS, 'No files in this capture.'));
       return;
     }
     filesBody.replaceChildren(...files.flatMap(fileRows));
+  }
+
+  // ---- ingest progress, overview, clocks, thread map --------------------------------------
+
+  function renderIngest(c: CaptureDetail): void {
+    if (!isInProgress(c.state)) {
+      ingestBox.replaceChildren();
+      return;
+    }
+    const files = Array.isArray(c.sourceFiles) ? c.sourceFiles : [];
+    const done = files.filter(
+      (f) => f.state === 'parsed' || f.state === 'stored' || f.state === 'failed',
+    ).length;
+    const parsing = files.filter((f) => f.state === 'parsing').map((f) => f.name);
+    const what =
+      c.state === 'correlating'
+        ? 'All files are read; merging them onto one time axis per thread and explaining the requests…'
+        : `${done} of ${files.length} files read${parsing.length ? ` — reading ${parsing.join(', ')}` : ''}`;
+    ingestBox.replaceChildren(
+      el(
+        'div',
+        { class: 'notice notice-info ingest', data: { state: c.state } },
+        el('progress', {
+          attrs: {
+            max: c.state === 'correlating' ? 1 : Math.max(files.length, 1),
+            value: c.state === 'correlating' ? undefined : done,
+            'aria-label': 'Ingest progress',
+          },
+        }),
+        `Still ingesting (${c.state}): ${what}. This page refreshes by itself.`,
+      ),
+    );
+  }
+
+  function renderOverview(o: CaptureOverviewDto | undefined): void {
+    if (!o) {
+      overviewBox.replaceChildren();
+      return;
+    }
+    const from = parseNs(o.fromNs);
+    const to = parseNs(o.toNs);
+    const requests =
+      o.requests > 0
+        ? el(
+            'a',
+            { id: 'capture-requests-link', class: 'button', attrs: { href: requestsHref({ capture: id }) } },
+            `${formatCount(o.requests)} request${o.requests === 1 ? '' : 's'} →`,
+          )
+        : el(
+            'span',
+            { class: 'muted' },
+            o.spanFiles === 0
+              ? 'No requests: no span file (OTLP JSON, Zipkin, Jaeger) was uploaded with this capture.'
+              : 'No requests: the spans hold no server or root span.',
+          );
+    overviewBox.replaceChildren(
+      el(
+        'section',
+        { class: 'panel' },
+        el(
+          'dl',
+          { class: 'facts' },
+          el('div', null, el('dt', null, 'Requests'), el('dd', null, requests)),
+          el(
+            'div',
+            null,
+            el('dt', null, 'Time range (UTC)'),
+            el(
+              'dd',
+              null,
+              from !== null && to !== null
+                ? `${formatEpochNs(o.fromNs)} for ${formatDuration(to - from)}`
+                : 'unknown (no source placed on the time axis)',
+            ),
+          ),
+          el(
+            'div',
+            null,
+            el('dt', null, 'Sources'),
+            el(
+              'dd',
+              { class: 'format-list' },
+              ...o.formats.map((f) => el('span', { class: 'chip', title: `${f.files} file(s)` }, f.format)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderClocks(files: SourceFileReport[]): void {
+    if (files.length === 0) {
+      clockBody.replaceChildren(messageRow(7, 'No files.'));
+      return;
+    }
+    clockBody.replaceChildren(
+      ...files.map((f) => {
+        const evidence = f.clockEvidence && typeof f.clockEvidence === 'object' ? f.clockEvidence : {};
+        const entries = Object.entries(evidence);
+        const residual = entries.filter(([k]) => RESIDUAL_KEYS.includes(k));
+        const conf = evidence['confidence'];
+        const offset = parseNs(f.clockOffsetNs);
+        return el(
+          'tr',
+          { data: { fileId: f.id, placed: offset === null ? 'no' : 'yes' } },
+          el('td', { class: 'mono' }, f.name),
+          td(f.clock ?? '—'),
+          el(
+            'td',
+            { class: 'num', title: f.clockOffsetNs === null ? 'not placed' : `${f.clockOffsetNs} ns` },
+            offset === null ? 'not placed' : offset === 0n ? '0 (as recorded)' : formatSignedDuration(offset),
+          ),
+          td(f.clockMethod ?? '—'),
+          el(
+            'td',
+            { class: 'small' },
+            residual.length
+              ? el(
+                  'ul',
+                  { class: 'evidence' },
+                  ...residual.map(([k, v]) =>
+                    el('li', null, el('span', { class: 'k' }, `${k}: `), evidenceValue(k, v)),
+                  ),
+                )
+              : '—',
+          ),
+          td(typeof conf === 'number' ? confidenceText(conf) : '—', 'num'),
+          el(
+            'td',
+            null,
+            entries.length
+              ? el(
+                  'ul',
+                  { class: 'evidence' },
+                  ...entries
+                    .filter(([k]) => k !== 'confidence' && !RESIDUAL_KEYS.includes(k))
+                    .map(([k, v]) =>
+                      el('li', null, el('span', { class: 'k' }, `${k}: `), evidenceValue(k, v)),
+                    ),
+                )
+              : '—',
+          ),
+        );
+      }),
+    );
+  }
+
+  function renderThreadMap(map: ThreadMapDto): void {
+    const mapped = map.threads.filter((t) => t.mappings.length > 0).length;
+    mapCaption.textContent = `${map.threads.length} thread${map.threads.length === 1 ? '' : 's'}, ${mapped} joined to runtime threads (jstack, threads.jsonl, logs…) with the source and confidence of each mapping.`;
+    if (map.threads.length === 0) {
+      mapBody.replaceChildren(messageRow(8, 'No threads in this capture.'));
+      return;
+    }
+    mapBody.replaceChildren(
+      ...map.threads.map((t) =>
+        el(
+          'tr',
+          { data: { threadId: t.threadId, tid: String(t.tid), mappings: String(t.mappings.length) } },
+          td(t.tid, 'num'),
+          td(t.pid ?? '—', 'num'),
+          td(t.names.length ? t.names.join(', ') : '—'),
+          td(t.pool ?? '—'),
+          el(
+            'td',
+            { class: 'small' },
+            Object.entries(t.runtimeIds)
+              .map(([k, v]) => `${k}: ${v.join(', ')}`)
+              .join('; ') || '—',
+          ),
+          el(
+            'td',
+            { class: 'small' },
+            t.mappings.length
+              ? el(
+                  'ul',
+                  { class: 'evidence' },
+                  ...t.mappings.map((m) =>
+                    el(
+                      'li',
+                      { data: { source: m.source } },
+                      el('strong', null, m.source),
+                      m.name ? ` · ${m.name}` : '',
+                      m.runtimeId ? ` · id ${m.runtimeId}` : '',
+                      ` · ${confidenceText(m.confidence)}`,
+                    ),
+                  ),
+                )
+              : el('span', { class: 'muted' }, 'not mapped'),
+          ),
+          td(formatCount(t.sampleCount), 'num'),
+          td(t.segmentQuality ?? '—', 'small'),
+        ),
+      ),
+    );
   }
 
   // ---- folded exports -----------------------------------------------------------------
@@ -370,12 +674,22 @@ export function captureView(id: string): View {
     threadsBody.replaceChildren(messageRow(6, 'Loading threads…'));
     chartNote.textContent = '';
     chartBox.replaceChildren(el('p', { class: 'muted' }, 'Loading timeline…'));
-    const [threadsResult, timelineResult] = await Promise.allSettled([
+    mapBody.replaceChildren(messageRow(8, 'Loading thread mappings…'));
+    const [threadsResult, timelineResult, mapResult, overviewResult] = await Promise.allSettled([
       getThreads(id, signal),
       getTimeline(id, TIMELINE_BUCKETS, signal),
+      getThreadMap(id, signal),
+      getCaptureOverview(id, signal),
     ]);
     if (signal.aborted) return;
     analysisState = 'loaded';
+    if (mapResult.status === 'fulfilled') renderThreadMap(mapResult.value);
+    else {
+      mapBody.replaceChildren(messageRow(8, errorMessage(mapResult.reason)));
+      showError(mapResult.reason);
+    }
+    if (overviewResult.status === 'fulfilled') renderOverview(overviewResult.value[0]);
+    else showError(overviewResult.reason);
     const threads = threadsResult.status === 'fulfilled' ? threadsResult.value : null;
     const timeline = timelineResult.status === 'fulfilled' ? timelineResult.value : null;
     const t0 = timeZero(threads, timeline);
@@ -387,6 +701,7 @@ export function captureView(id: string): View {
       renderThreads(threadsResult.value, t0);
     }
 
+    lastTimeline = timelineResult.status === 'fulfilled' ? timelineResult.value : null;
     if (timelineResult.status === 'rejected') {
       sectionError(chartBox, null, timelineResult.reason);
       showError(timelineResult.reason);
@@ -430,7 +745,7 @@ export function captureView(id: string): View {
         showNotFound();
       } else {
         status.textContent = 'Could not refresh — use Refresh to retry';
-        if (!capture) filesBody.replaceChildren(messageRow(9, 'The capture could not be loaded.'));
+        if (!capture) filesBody.replaceChildren(messageRow(FILE_COLUMNS, 'The capture could not be loaded.'));
       }
       showError(error);
       return;
@@ -441,6 +756,8 @@ export function captureView(id: string): View {
     element.dataset['state'] = detail.state;
     renderHeader(detail);
     renderFiles(Array.isArray(detail.sourceFiles) ? detail.sourceFiles : []);
+    renderClocks(Array.isArray(detail.sourceFiles) ? detail.sourceFiles : []);
+    renderIngest(detail);
     renderExports(detail);
 
     if (isInProgress(detail.state)) {
@@ -452,6 +769,7 @@ export function captureView(id: string): View {
     if (detail.state === 'failed') {
       threadsBody.replaceChildren(messageRow(6, 'The capture failed; no threads to show.'));
       chartBox.replaceChildren(el('p', { class: 'muted' }, 'The capture failed; no timeline to show.'));
+      mapBody.replaceChildren(messageRow(8, 'The capture failed; no threads to show.'));
       return;
     }
     if (analysisState === 'none' || (reloadAnalysis && analysisState === 'loaded')) await loadAnalysis();
@@ -475,6 +793,10 @@ export function captureView(id: string): View {
     spawn(load(true));
   });
   remove.addEventListener('click', () => spawn(removeCapture()));
+  // The chart takes its colours when drawn: draw it again in the new theme.
+  const unsubscribe = onThemeChange(() => {
+    if (lastTimeline) spawn(renderTimeline(lastTimeline));
+  });
   spawn(load());
 
   return {
@@ -482,6 +804,7 @@ export function captureView(id: string): View {
     title: 'Capture',
     dispose() {
       controller.abort();
+      unsubscribe();
       window.clearTimeout(timer);
       chart?.dispose();
       chart = null;

@@ -1,13 +1,14 @@
-import type { CaptureSummary } from '@threadreel/model';
-import { deleteCapture, isAbortError, listCaptures } from './api';
+import type { CaptureOverviewDto, CaptureSummary } from '@threadreel/model';
+import { deleteCapture, getCaptureOverview, isAbortError, listCaptures } from './api';
 import { isInProgress, stateBadge } from './badges';
 import { el, td, th } from './dom';
 import { showError, spawn } from './errors';
-import { formatBytes, formatDateTime } from './format';
-import { captureHref, type View } from './router';
+import { formatBytes, formatCount, formatDateTime, formatDuration, formatEpochNs, parseNs } from './format';
+import { captureHref, requestsHref, type View } from './router';
 import type { UploadPanel } from './upload';
 
 const POLL_MS = 2_000;
+const COLUMNS = 10;
 
 /** The captures page: upload panel and the table of captures, refreshed while any is in progress. */
 export function capturesView(upload: UploadPanel): View {
@@ -16,6 +17,7 @@ export function capturesView(upload: UploadPanel): View {
   let highlightId: string | null = null;
   let loading = false;
   let reloadRequested = false;
+  let overview = new Map<string, CaptureOverviewDto>();
 
   const tbody = el('tbody');
   const table = el(
@@ -29,6 +31,9 @@ export function capturesView(upload: UploadPanel): View {
         null,
         th('Name'),
         th('State'),
+        th('Sources'),
+        th('Time range (UTC)'),
+        th('Requests', 'num'),
         th('Files', 'num'),
         th('Size', 'num'),
         th('Created'),
@@ -54,10 +59,59 @@ export function capturesView(upload: UploadPanel): View {
   tbody.append(messageRow('Loading…'));
 
   function messageRow(text: string): HTMLTableRowElement {
-    return el('tr', { class: 'message-row' }, el('td', { attrs: { colspan: 6 } }, text));
+    return el('tr', { class: 'message-row' }, el('td', { attrs: { colspan: COLUMNS } }, text));
+  }
+
+  function emptyRow(): HTMLTableRowElement {
+    return el(
+      'tr',
+      { class: 'message-row', id: 'captures-empty' },
+      el(
+        'td',
+        { attrs: { colspan: COLUMNS } },
+        el('strong', null, 'No captures yet.'),
+        ' Drop the files of a capture on the box above, or choose them: ',
+        'perf script output (perf.script or .gz) and, for requests and their causes, the spans exported by your tracer ',
+        '(OTLP JSON, Zipkin or Jaeger), with strace, application logs, GC logs, jstack dumps and a manifest.json as you have them. ',
+        'A single .tar.gz bundle (as written by ',
+        el('code', null, 'threadreel record'),
+        ') works too.',
+      ),
+    );
+  }
+
+  function ingestCell(capture: CaptureSummary, o: CaptureOverviewDto | undefined): HTMLTableCellElement {
+    const cell = el('td', null, stateBadge(capture.state));
+    if (isInProgress(capture.state)) {
+      const done = o?.filesDone ?? 0;
+      const total = o?.files ?? capture.files;
+      cell.append(
+        el(
+          'div',
+          { class: 'ingest', data: { ingest: `${done}/${total}` } },
+          el('progress', { attrs: { max: Math.max(total, 1), value: done, 'aria-label': 'Files parsed' } }),
+          capture.state === 'correlating' ? 'correlating…' : `${done} of ${total} files`,
+        ),
+      );
+    }
+    if (capture.error) cell.append(el('div', { class: 'cell-error' }, capture.error));
+    return cell;
+  }
+
+  function rangeCell(o: CaptureOverviewDto | undefined): HTMLTableCellElement {
+    const from = parseNs(o?.fromNs);
+    const to = parseNs(o?.toNs);
+    if (from === null || to === null) return el('td', { class: 'muted small' }, '—');
+    return el(
+      'td',
+      { class: 'small', title: `${o?.fromNs ?? ''} … ${o?.toNs ?? ''} ns` },
+      formatEpochNs(o?.fromNs),
+      el('div', { class: 'muted' }, `for ${formatDuration(to - from)}`),
+    );
   }
 
   function row(capture: CaptureSummary): HTMLTableRowElement {
+    const o = overview.get(capture.id);
     const href = captureHref(capture.id);
     const remove = el(
       'button',
@@ -68,8 +122,7 @@ export function capturesView(upload: UploadPanel): View {
       event.stopPropagation();
       spawn(removeCapture(capture, remove));
     });
-    const stateCell = el('td', null, stateBadge(capture.state));
-    if (capture.error) stateCell.append(el('div', { class: 'cell-error' }, capture.error));
+    const formats = (o?.formats ?? []).filter((f) => f.format !== 'manifest');
     const tr = el(
       'tr',
       {
@@ -77,11 +130,32 @@ export function capturesView(upload: UploadPanel): View {
         class: capture.id === highlightId ? 'is-new' : undefined,
       },
       el('td', null, el('a', { attrs: { href } }, capture.name || capture.id)),
-      stateCell,
+      ingestCell(capture, o),
+      el(
+        'td',
+        null,
+        el(
+          'span',
+          { class: 'format-list' },
+          ...formats.map((f) =>
+            el('span', { class: 'chip', title: `${f.files} file${f.files === 1 ? '' : 's'}` }, f.format),
+          ),
+        ),
+      ),
+      rangeCell(o),
+      td(o ? formatCount(o.requests) : '—', 'num'),
       td(capture.files, 'num'),
       el('td', { class: 'num', title: `${capture.bytes} bytes` }, formatBytes(capture.bytes)),
       el('td', { title: capture.createdAt }, formatDateTime(capture.createdAt)),
-      el('td', { class: 'actions' }, remove),
+      el(
+        'td',
+        { class: 'actions' },
+        o && o.requests > 0
+          ? el('a', { class: 'small', attrs: { href: requestsHref({ capture: capture.id }) } }, 'Requests')
+          : null,
+        ' ',
+        remove,
+      ),
     );
     tr.addEventListener('click', (event) => {
       // Links and buttons in the row do their own thing.
@@ -93,7 +167,7 @@ export function capturesView(upload: UploadPanel): View {
 
   function render(captures: CaptureSummary[]): void {
     if (captures.length === 0) {
-      tbody.replaceChildren(messageRow('No captures yet. Upload perf captures above.'));
+      tbody.replaceChildren(emptyRow());
       return;
     }
     const sorted = [...captures].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -121,7 +195,16 @@ export function capturesView(upload: UploadPanel): View {
     loading = true;
     window.clearTimeout(timer);
     try {
-      const captures = await listCaptures(controller.signal);
+      const [captures, overviews] = await Promise.all([
+        listCaptures(controller.signal),
+        // The overview only adds columns: the list still shows without it.
+        getCaptureOverview(undefined, controller.signal).catch((error: unknown) => {
+          if (isAbortError(error)) throw error;
+          showError(error);
+          return [] as CaptureOverviewDto[];
+        }),
+      ]);
+      overview = new Map(overviews.map((x) => [x.captureId, x]));
       render(captures);
       schedule(captures);
     } catch (error) {

@@ -83,3 +83,35 @@ export function formatDuration(ns: bigint): string {
   if (abs < 1_000_000_000n) return `${(Number(ns) / 1e6).toFixed(abs < 10_000_000n ? 2 : 1)} ms`;
   return `${(Number(ns) / 1e9).toFixed(2)} s`;
 }
+
+/** Exact milliseconds of a nanosecond count, as a decimal string without trailing zeros ("12.5"). */
+export function nsToMsText(ns: bigint): string {
+  const neg = ns < 0n;
+  const abs = neg ? -ns : ns;
+  const whole = abs / 1_000_000n;
+  const frac = (abs % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
+  return `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+}
+
+/** Parses milliseconds with up to 6 decimals ("12", "0.25") to integer ns; null when malformed. */
+export function msTextToNs(text: string | null | undefined): bigint | null {
+  if (typeof text !== 'string') return null;
+  const m = /^(\d{1,12})(?:\.(\d{1,6}))?$/.exec(text.trim());
+  if (!m) return null;
+  return BigInt(m[1] ?? '0') * 1_000_000n + BigInt((m[2] ?? '').padEnd(6, '0'));
+}
+
+/** An epoch ns string as a UTC wall-clock time with milliseconds; "—" when absent. */
+export function formatEpochNs(ns: string | null | undefined): string {
+  const at = parseNs(ns);
+  if (at === null) return '—';
+  const date = new Date(Number(at / 1_000_000n));
+  if (Number.isNaN(date.getTime())) return String(ns);
+  return `${date.toISOString().replace('T', ' ').replace('Z', '')} UTC`;
+}
+
+/** A signed duration with an explicit sign ("+12.3 ms", "−4.0 ms"). */
+export function formatSignedDuration(ns: bigint): string {
+  if (ns === 0n) return '±0';
+  return ns > 0n ? `+${formatDuration(ns)}` : `−${formatDuration(-ns)}`;
+}

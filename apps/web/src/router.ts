@@ -4,6 +4,8 @@
  *   `#/`                      captures list
  *   `#/captures/:id`          capture detail
  *   `#/t/:traceId?from=&to=…` replay of one request
+ *   `#/requests?capture=&route=&service=&cause=&min=&max=&q=&sort=&page=`  requests, slowest first
+ *   `#/compare?a=<traceId>&b=<traceId>`  two requests cause by cause
  * Views that change their own state call `replaceQuery`, which rewrites the URL without
  * remounting the view (history.replaceState fires no hashchange).
  */
@@ -11,6 +13,8 @@ export type Route =
   | { name: 'captures' }
   | { name: 'capture'; id: string }
   | { name: 'replay'; traceId: string; query: URLSearchParams }
+  | { name: 'requests'; query: URLSearchParams }
+  | { name: 'compare'; query: URLSearchParams }
   | { name: 'not-found'; path: string };
 
 function decode(part: string): string | null {
@@ -37,6 +41,8 @@ export function parseRoute(hash: string): Route {
     const id = decode(capture[1]);
     return id === null ? { name: 'not-found', path } : { name: 'capture', id };
   }
+  if (/^\/requests\/?$/.test(path)) return { name: 'requests', query };
+  if (/^\/compare\/?$/.test(path)) return { name: 'compare', query };
   const replay = /^\/t\/([^/]+)\/?$/.exec(path);
   if (replay?.[1]) {
     const traceId = decode(replay[1]);
@@ -55,6 +61,22 @@ export function replayHref(traceId: string, query?: URLSearchParams): string {
 }
 
 export const CAPTURES_HREF = '#/';
+export const REQUESTS_HREF = '#/requests';
+
+/** The requests page with filters (empty values left out). */
+export function requestsHref(filters: Record<string, string | undefined> = {}): string {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v !== undefined && v !== '') query.set(k, v);
+  const q = query.toString();
+  return `${REQUESTS_HREF}${q ? `?${q}` : ''}`;
+}
+
+export function compareHref(a: string, b: string | undefined, capture?: string): string {
+  const query = new URLSearchParams({ a });
+  if (b !== undefined) query.set('b', b);
+  if (capture) query.set('capture', capture);
+  return `#/compare?${query.toString()}`;
+}
 
 /** Rewrites the current route's query (view state) without remounting the view. */
 export function replaceQuery(query: URLSearchParams): void {

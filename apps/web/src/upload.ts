@@ -1,9 +1,119 @@
-import type { UploadAccepted } from '@threadreel/model';
-import { UploadCancelledError, uploadCapture, type UploadHandle } from './api';
+import type { CaptureDetail, SourceFileReport, UploadAccepted } from '@threadreel/model';
+import { getCapture, isAbortError, UploadCancelledError, uploadCapture, type UploadHandle } from './api';
+import { isInProgress, stateBadge } from './badges';
 import { el, td, th } from './dom';
 import { showError } from './errors';
-import { errorMessage, formatBytes } from './format';
-import { captureHref } from './router';
+import { errorMessage, formatBytes, formatCount } from './format';
+import { captureHref, requestsHref } from './router';
+
+const REPORT_POLL_MS = 1_500;
+/** Rejected lines shown per file in the upload's parse report (the capture page has them all). */
+const REJECTED_SHOWN = 5;
+
+/** The parse report of an upload: per file the format detected with its confidence, events and rejected lines. */
+function parseReport(c: CaptureDetail): HTMLElement {
+  const files: SourceFileReport[] = Array.isArray(c.sourceFiles) ? c.sourceFiles : [];
+  const done = files.filter((f) => !['queued', 'parsing'].includes(f.state)).length;
+  const rows = files.flatMap((f) => {
+    const pct =
+      typeof f.detected?.confidence === 'number' ? `${Math.round(f.detected.confidence * 100)} %` : '? %';
+    const detected = !f.detected?.format
+      ? f.state === 'queued' || f.state === 'parsing'
+        ? 'not read yet'
+        : f.format
+          ? 'named, not detected'
+          : 'not recognised'
+      : f.detected.format === f.format
+        ? `detected, ${pct}`
+        : `content looks like ${f.detected.format} (${pct})`;
+    const main = el(
+      'tr',
+      { data: { file: f.name, state: f.state } },
+      td(f.name, 'mono'),
+      el(
+        'td',
+        { title: f.detected?.reason ?? '' },
+        f.format ?? '—',
+        el('span', { class: 'muted small' }, ` · ${detected}`),
+      ),
+      el('td', null, stateBadge(f.state)),
+      td(formatCount(f.events), 'num'),
+      td(formatCount(f.rejectedCount), f.rejectedCount !== '0' ? 'num warn' : 'num'),
+      td(f.error ?? f.note ?? '', f.error ? 'cell-error' : 'small'),
+    );
+    const rejected = Array.isArray(f.rejected) ? f.rejected.slice(0, REJECTED_SHOWN) : [];
+    if (rejected.length === 0) return [main];
+    return [
+      main,
+      el(
+        'tr',
+        { class: 'sub-row' },
+        el(
+          'td',
+          { attrs: { colspan: 6 } },
+          el(
+            'ul',
+            { class: 'evidence rejected-list' },
+            ...rejected.map((x) =>
+              el(
+                'li',
+                null,
+                el('span', { class: 'k' }, `line ${x.line}${x.field ? ` (${x.field})` : ''}: `),
+                x.reason,
+              ),
+            ),
+            f.rejected.length > rejected.length || f.rejectedCount !== String(rejected.length)
+              ? el('li', { class: 'muted' }, 'more on the capture page')
+              : null,
+          ),
+        ),
+      ),
+    ];
+  });
+  return el(
+    'div',
+    { id: 'upload-report', data: { state: c.state } },
+    el(
+      'p',
+      { class: 'small' },
+      stateBadge(c.state),
+      ' ',
+      isInProgress(c.state)
+        ? `Parsing: ${done} of ${files.length} files read…`
+        : c.state === 'ready'
+          ? 'Parsed. '
+          : `Failed: ${c.error ?? 'see the capture page'}. `,
+      c.state === 'ready'
+        ? el('a', { attrs: { href: requestsHref({ capture: c.id }) } }, 'See its requests')
+        : null,
+      c.state === 'ready' ? ' · ' : null,
+      el('a', { attrs: { href: captureHref(c.id) } }, 'Open the capture'),
+    ),
+    el(
+      'div',
+      { class: 'table-scroll' },
+      el(
+        'table',
+        { class: 'data-table compact' },
+        el(
+          'thead',
+          null,
+          el(
+            'tr',
+            null,
+            th('File'),
+            th('Format · detected (confidence)'),
+            th('State'),
+            th('Events', 'num'),
+            th('Rejected', 'num'),
+            th('Note'),
+          ),
+        ),
+        el('tbody', null, ...rows),
+      ),
+    ),
+  );
+}
 
 type UploadState = 'idle' | 'uploading' | 'processing' | 'done' | 'error';
 
@@ -42,6 +152,11 @@ export function createUploadPanel(): UploadPanel {
     progressText,
     cancel,
   );
+  const fileList = el('ul', { id: 'upload-files', class: 'upload-files', attrs: { hidden: true } });
+  let fileBars: { size: number; bar: HTMLProgressElement; text: HTMLSpanElement }[] = [];
+  const reportBox = el('div', { class: 'upload-result' });
+  let reportTimer: number | undefined;
+  let reportController: AbortController | null = null;
   const result = el('div', {
     id: 'upload-result',
     class: 'upload-result',
@@ -72,7 +187,9 @@ export function createUploadPanel(): UploadPanel {
     el('h2', { id: 'upload-heading' }, 'Upload a capture'),
     dropZone,
     progressRow,
+    fileList,
     result,
+    reportBox,
   );
 
   function setState(state: UploadState): void {
@@ -86,6 +203,18 @@ export function createUploadPanel(): UploadPanel {
     progress.max = Math.max(total, 1);
     progress.value = Math.min(sent, total);
     const percent = total > 0 ? Math.floor((sent / total) * 100) : 0;
+    // The multipart body holds the files in order: bytes sent map onto them one after the other.
+    const fileTotal = fileBars.reduce((sum, f) => sum + f.size, 0);
+    let before = 0;
+    const scaled = total > 0 ? (sent / total) * fileTotal : 0;
+    for (const f of fileBars) {
+      const mine = Math.min(Math.max(scaled - before, 0), f.size);
+      f.bar.max = Math.max(f.size, 1);
+      f.bar.value = f.size === 0 ? (sent >= total ? 1 : 0) : mine;
+      f.text.textContent =
+        f.size > 0 && mine >= f.size ? 'sent' : `${Math.floor((f.size > 0 ? mine / f.size : 0) * 100)} %`;
+      before += f.size;
+    }
     progressText.textContent = `${formatBytes(sent)} of ${formatBytes(total)} sent (${percent}%)`;
     if (total > 0 && sent >= total) {
       setState('processing');
@@ -159,6 +288,29 @@ export function createUploadPanel(): UploadPanel {
       ),
     );
     progressRow.hidden = false;
+    window.clearTimeout(reportTimer);
+    reportController?.abort();
+    reportBox.replaceChildren();
+    fileBars = files.map((f) => ({
+      size: f.size,
+      bar: el('progress', {
+        attrs: { max: Math.max(f.size, 1), value: 0, 'aria-label': `Upload of ${f.name}` },
+      }),
+      text: el('span', { class: 'small muted' }, '0 %'),
+    }));
+    fileList.replaceChildren(
+      ...files.map((f, i) => {
+        const fb = fileBars[i];
+        return el(
+          'li',
+          { data: { file: f.name } },
+          el('span', { class: 'name mono', title: f.name }, f.name),
+          fb ? fb.bar : null,
+          el('span', { class: 'small' }, formatBytes(f.size), ' · ', fb ? fb.text : null),
+        );
+      }),
+    );
+    fileList.hidden = false;
     setState('uploading');
     setProgress(0, total);
     const handle = uploadCapture(files, setProgress);
@@ -170,6 +322,7 @@ export function createUploadPanel(): UploadPanel {
       setState('done');
       showAccepted(accepted, files.length);
       panel.onAccepted?.(accepted);
+      followReport(accepted.captureId);
     } catch (error) {
       setState('error');
       if (error instanceof UploadCancelledError) {
@@ -184,6 +337,32 @@ export function createUploadPanel(): UploadPanel {
       current = null;
       input.value = '';
     }
+  }
+
+  /** Polls the new capture until it settles, showing its parse report as files are read. */
+  function followReport(captureId: string): void {
+    reportController?.abort();
+    const controller = new AbortController();
+    reportController = controller;
+    const poll = async (): Promise<void> => {
+      try {
+        const detail = await getCapture(captureId, controller.signal);
+        if (controller.signal.aborted) return;
+        reportBox.replaceChildren(parseReport(detail));
+        if (isInProgress(detail.state)) reportTimer = window.setTimeout(() => void poll(), REPORT_POLL_MS);
+      } catch (error) {
+        if (isAbortError(error)) return;
+        reportBox.replaceChildren(
+          el(
+            'p',
+            { class: 'notice notice-error' },
+            `The parse report could not be loaded: ${errorMessage(error)}`,
+          ),
+        );
+      }
+    };
+    reportBox.replaceChildren(el('p', { class: 'muted' }, 'Waiting for the parse report…'));
+    void poll();
   }
 
   function start(list: FileList | null | undefined): void {

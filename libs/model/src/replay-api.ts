@@ -283,3 +283,49 @@ export interface ThreadMapDto {
   captureId: string;
   threads: ThreadMapRowDto[];
 }
+
+/** One bar of a duration histogram: requests with `fromNs ≤ duration < toNs`. */
+export interface DurationBucketDto {
+  fromNs: string;
+  toNs: string;
+  count: number;
+}
+
+/** The requests of one route (within a service) and how their durations spread. */
+export interface RouteStatsDto {
+  service: string | null;
+  route: string | null;
+  count: number;
+  minNs: string;
+  medianNs: string;
+  p95Ns: string;
+  maxNs: string;
+  /** Equal-width buckets from `minNs` to past `maxNs`. */
+  histogram: DurationBucketDto[];
+}
+
+/** Facets of the requests for filters and histograms (GET /api/requests/stats). */
+export interface RequestStatsDto {
+  total: number;
+  /** Most requests first. */
+  routes: RouteStatsDto[];
+  services: { service: string | null; count: number }[];
+  causes: { cause: RequestCauseKey; count: number }[];
+}
+
+/** What the captures list shows beyond the summary (GET /api/capture-overview). */
+export interface CaptureOverviewDto {
+  captureId: string;
+  /** Formats of the capture's files (the parsed format, else the detected one), with file counts. */
+  formats: { format: string; files: number }[];
+  /** Files finished (parsed, stored or failed) out of all files: ingest progress. */
+  filesDone: number;
+  files: number;
+  /** Requests found (server or root spans). */
+  requests: number;
+  /** Files in a span format (OTLP, Zipkin, Jaeger): without them there are no requests. */
+  spanFiles: number;
+  /** Time covered on the epoch axis (requests and on-CPU samples placed by their clock); null: unknown. */
+  fromNs: string | null;
+  toNs: string | null;
+}

@@ -12,6 +12,7 @@ import {
 import {
   CAUSES,
   type CauseBreakdown,
+  type CaptureOverviewDto,
   type CompareDto,
   type FlameGraphDto,
   type FlameKind,
@@ -19,12 +20,16 @@ import {
   type ReplaySpanDto,
   type ReplayThreadDto,
   type RequestAnalysis,
+  type RequestCauseKey,
   type RequestDetailDto,
   type RequestRowDto,
+  type RequestStatsDto,
+  type RouteStatsDto,
   type ThreadRole,
   type ThreadTimelineDto,
 } from '@threadreel/model';
 import { NS_MAX, NS_MIN, ReplayReader, type ReplaySegmentRow, type ThreadInterval } from '@threadreel/store';
+import { DataSource } from 'typeorm';
 import { bad, resolutionFor } from './params.js';
 
 /** Caps of one replay payload (each says when it cut). */
@@ -121,7 +126,10 @@ function rowOf(d: RequestDetailDto): RequestRowDto {
 /** Assembles replay payloads, timelines and flame graphs from the reader's window reads. */
 @Injectable()
 export class ReplayService {
-  constructor(private readonly reader: ReplayReader) {}
+  constructor(
+    private readonly reader: ReplayReader,
+    private readonly ds: DataSource,
+  ) {}
 
   async mustHaveCapture(captureId: string): Promise<void> {
     if (!(await this.reader.captureExists(captureId)))
@@ -449,5 +457,155 @@ export class ReplayService {
         deltaNs: c.deltaNs.toString(),
       })),
     };
+  }
+
+  /**
+   * Routes (with count, median, p95 and an equal-width duration histogram each), services and
+   * dominant causes of the requests matching the filters, for the requests page.
+   */
+  async requestStats(
+    f: { captureId?: string; service?: string; cause?: string; q?: string },
+    buckets: number,
+  ): Promise<RequestStatsDto> {
+    if (f.captureId !== undefined) await this.mustHaveCapture(f.captureId);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.captureId !== undefined) where.push(`r.capture_id = ${p(f.captureId)}`);
+    if (f.service !== undefined) where.push(`r.service = ${p(f.service)}`);
+    if (f.cause !== undefined) where.push(`r.dominant_cause = ${p(f.cause)}`);
+    if (f.q !== undefined) {
+      const escaped = f.q.replace(/[\\%_]/g, (c) => `\\${c}`);
+      const prefix = p(`${escaped.toLowerCase()}%`);
+      const inner = p(`%${escaped}%`);
+      where.push(`(r.trace_id LIKE ${prefix} OR r.route ILIKE ${inner} OR r.name ILIKE ${inner})`);
+    }
+    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const b = p(buckets);
+    const rows = await this.ds.query<
+      {
+        service: string | null;
+        route: string | null;
+        n: number;
+        lo: string;
+        hi: string;
+        p50: string;
+        p95: string;
+        w: string;
+        bucket: number | null;
+        c: number | null;
+      }[]
+    >(
+      // One pass over the matching requests (window min/max per route), then small joins.
+      `WITH f AS (SELECT r.service, r.route, r.duration_ns AS d,
+                         min(r.duration_ns) OVER w AS lo, max(r.duration_ns) OVER w AS hi
+                  FROM requests r ${cond} WINDOW w AS (PARTITION BY r.service, r.route)),
+            x AS (SELECT service, route, lo, hi,
+                         ((d - lo) / greatest((hi - lo) / ${b}::int + 1, 1))::int AS bucket, count(*)::int AS c
+                  FROM f GROUP BY service, route, lo, hi, bucket),
+            g AS (SELECT service, route, count(*)::int AS n,
+                         percentile_disc(0.5) WITHIN GROUP (ORDER BY d) AS p50,
+                         percentile_disc(0.95) WITHIN GROUP (ORDER BY d) AS p95
+                  FROM f GROUP BY service, route)
+       SELECT x.service, x.route, g.n, x.lo::text AS lo, x.hi::text AS hi, g.p50::text AS p50,
+              g.p95::text AS p95, greatest((x.hi - x.lo) / ${b}::int + 1, 1)::text AS w, x.bucket, x.c
+       FROM x JOIN g ON g.service IS NOT DISTINCT FROM x.service AND g.route IS NOT DISTINCT FROM x.route
+       ORDER BY g.n DESC, x.route NULLS LAST, x.service NULLS LAST, x.bucket`,
+      params,
+    );
+    const routes: RouteStatsDto[] = [];
+    let cur: RouteStatsDto | null = null;
+    for (const r of rows) {
+      if (!cur || cur.route !== r.route || cur.service !== r.service) {
+        const lo = BigInt(r.lo);
+        const w = BigInt(r.w);
+        cur = {
+          service: r.service,
+          route: r.route,
+          count: r.n,
+          minNs: r.lo,
+          medianNs: r.p50,
+          p95Ns: r.p95,
+          maxNs: r.hi,
+          histogram: Array.from({ length: buckets }, (_, i) => ({
+            fromNs: (lo + BigInt(i) * w).toString(),
+            toNs: (lo + BigInt(i + 1) * w).toString(),
+            count: 0,
+          })),
+        };
+        routes.push(cur);
+      }
+      const bar = r.bucket === null ? undefined : cur.histogram[r.bucket];
+      if (bar) bar.count += r.c ?? 0;
+    }
+    const facetParams = f.captureId !== undefined ? [f.captureId] : [];
+    const facetCond = f.captureId !== undefined ? 'WHERE r.capture_id = $1' : '';
+    const [services, causes] = await Promise.all([
+      this.ds.query<{ service: string | null; count: number }[]>(
+        `SELECT r.service, count(*)::int AS count FROM requests r ${facetCond}
+         GROUP BY r.service ORDER BY count DESC, r.service NULLS LAST`,
+        facetParams,
+      ),
+      this.ds.query<{ cause: RequestCauseKey; count: number }[]>(
+        `SELECT r.dominant_cause AS cause, count(*)::int AS count FROM requests r ${facetCond}
+         GROUP BY r.dominant_cause ORDER BY count DESC, r.dominant_cause`,
+        facetParams,
+      ),
+    ]);
+    return { total: routes.reduce((s, r) => s + r.count, 0), routes, services, causes };
+  }
+
+  /** Formats, ingest progress, request count and time range of each capture (or of one). */
+  async captureOverview(captureId: string | undefined): Promise<CaptureOverviewDto[]> {
+    if (captureId !== undefined) await this.mustHaveCapture(captureId);
+    const rows = await this.ds.query<
+      {
+        id: string;
+        formats: { format: string; files: number }[] | null;
+        files_done: number;
+        files: number;
+        span_files: number;
+        requests: number;
+        from_ns: string | null;
+        to_ns: string | null;
+      }[]
+    >(
+      `SELECT c.id::text AS id,
+              (SELECT json_agg(json_build_object('format', x.format, 'files', x.n) ORDER BY x.n DESC, x.format)
+                 FROM (SELECT coalesce(s.format, s.detected_format) AS format, count(*)::int AS n
+                       FROM source_files s WHERE s.capture_id = c.id
+                         AND coalesce(s.format, s.detected_format) IS NOT NULL GROUP BY 1) x) AS formats,
+              (SELECT count(*)::int FROM source_files s WHERE s.capture_id = c.id
+                 AND s.state IN ('parsed', 'stored', 'failed')) AS files_done,
+              (SELECT count(*)::int FROM source_files s WHERE s.capture_id = c.id) AS files,
+              (SELECT count(*)::int FROM source_files s WHERE s.capture_id = c.id
+                 AND coalesce(s.format, s.detected_format) IN ('otlp-json', 'otlp-proto', 'otlp-protobuf', 'zipkin', 'zipkin-json', 'jaeger-json')) AS span_files,
+              rq.n AS requests,
+              least(rq.lo, th.lo)::text AS from_ns, greatest(rq.hi, th.hi)::text AS to_ns
+       FROM captures c
+       CROSS JOIN LATERAL (SELECT count(*)::int AS n, min(r.start_ns) AS lo, max(r.end_ns) AS hi
+                           FROM requests r WHERE r.capture_id = c.id) rq
+       LEFT JOIN LATERAL (
+         SELECT min(t.first_ns) + o.off AS lo, max(t.last_ns) + o.off AS hi
+         FROM (SELECT s.clock_offset_ns AS off FROM source_files s WHERE s.capture_id = c.id
+                 AND s.format = 'perf-script' AND s.clock_offset_ns IS NOT NULL ORDER BY s.ordinal LIMIT 1) o
+         CROSS JOIN threads t WHERE t.capture_id = c.id GROUP BY o.off) th ON true
+       WHERE ($1::uuid IS NULL OR c.id = $1::uuid)
+       ORDER BY c.created_at DESC`,
+      [captureId ?? null],
+    );
+    return rows.map((r) => ({
+      captureId: r.id,
+      formats: r.formats ?? [],
+      filesDone: r.files_done,
+      files: r.files,
+      requests: r.requests,
+      spanFiles: r.span_files,
+      fromNs: r.from_ns,
+      toNs: r.to_ns,
+    }));
   }
 }

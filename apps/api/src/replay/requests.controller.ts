@@ -1,6 +1,13 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { CAUSES, REQUEST_SORTS, SORT_ORDERS, type CompareDto, type RequestListDto } from '@threadreel/model';
+import {
+  CAUSES,
+  REQUEST_SORTS,
+  SORT_ORDERS,
+  type CompareDto,
+  type RequestListDto,
+  type RequestStatsDto,
+} from '@threadreel/model';
 import { ReplayReader } from '@threadreel/store';
 import { int, millisAsNanos, nonNegativeNanos, oneOf, requiredTraceId, text, uuid } from './params.js';
 import { ReplayService } from './replay.service.js';
@@ -89,5 +96,39 @@ export class RequestsController {
     @Query('capture') capture: unknown,
   ): Promise<CompareDto> {
     return this.replay.compare(requiredTraceId('a', a), requiredTraceId('b', b), uuid('capture', capture));
+  }
+
+  @Get('stats')
+  @ApiOperation({
+    summary: 'Routes with count, median, p95 and a duration histogram each; services and dominant causes',
+    description:
+      'Routes and histograms follow the capture, service, cause and q filters; the service and cause lists follow the capture only (for filter menus). Bucket bounds are ns strings, fromNs inclusive, toNs exclusive.',
+  })
+  @ApiQuery({ name: 'capture', required: false, description: 'capture uuid' })
+  @ApiQuery({ name: 'service', required: false })
+  @ApiQuery({ name: 'cause', required: false, enum: [...CAUSES, 'unknown'] })
+  @ApiQuery({ name: 'q', required: false })
+  @ApiQuery({ name: 'buckets', required: false, description: '2..100, default 20' })
+  @ApiOkResponse({
+    description:
+      '{ total, routes: [{ service, route, count, minNs, medianNs, p95Ns, maxNs, histogram: [{ fromNs, toNs, count }] }], services: [{ service, count }], causes: [{ cause, count }] }',
+  })
+  async stats(@Query() query: Record<string, unknown>): Promise<RequestStatsDto> {
+    const cause = text('cause', query.cause);
+    if (cause !== undefined && !([...CAUSES, 'unknown'] as string[]).includes(cause))
+      throw new BadRequestException(
+        `cause: expected one of ${[...CAUSES, 'unknown'].join(', ')}, got ${JSON.stringify(cause)}`,
+      );
+    const q = text('q', query.q);
+    if (q !== undefined && q.length > 200) throw new BadRequestException('q: at most 200 characters');
+    return this.replay.requestStats(
+      {
+        captureId: uuid('capture', query.capture),
+        service: text('service', query.service),
+        cause,
+        q,
+      },
+      int('buckets', query.buckets, 2, 100, 20),
+    );
   }
 }

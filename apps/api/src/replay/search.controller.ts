@@ -1,16 +1,20 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { extractTraceIds } from '@threadreel/analysis';
-import type { LogSearchDto, LookupDto } from '@threadreel/model';
+import type { CaptureOverviewDto, LogSearchDto, LookupDto } from '@threadreel/model';
 import { ReplayReader } from '@threadreel/store';
 import { bad, int, text, traceId, uuid } from './params.js';
+import { ReplayService } from './replay.service.js';
 
 const MAX_LOOKUP_TEXT = 100_000;
 
 @ApiTags('search')
 @Controller('api')
 export class SearchController {
-  constructor(private readonly reader: ReplayReader) {}
+  constructor(
+    private readonly reader: ReplayReader,
+    private readonly replay: ReplayService,
+  ) {}
 
   @Get('logs')
   @ApiOperation({
@@ -54,5 +58,19 @@ export class SearchController {
     const full = found.map((f) => f.traceId);
     const low = found.filter((f) => f.from === 'decimal').map((f) => f.traceId.slice(16));
     return { found, requests: await this.reader.requestsByTraceIds(full, low, 100) };
+  }
+
+  @Get('capture-overview')
+  @ApiOperation({
+    summary:
+      'Per capture: formats of its files, ingest progress, request count, span files and time range (ns on the epoch axis)',
+  })
+  @ApiQuery({ name: 'capture', required: false, description: 'capture uuid: only this one' })
+  @ApiOkResponse({
+    description:
+      '[{ captureId, formats: [{ format, files }], filesDone, files, requests, spanFiles, fromNs, toNs }]',
+  })
+  async captureOverview(@Query('capture') capture: unknown): Promise<CaptureOverviewDto[]> {
+    return this.replay.captureOverview(uuid('capture', capture));
   }
 }
