@@ -15,6 +15,8 @@ import {
   type CompareDto,
   type FlameGraphDto,
   type FlameKind,
+  type LanesDto,
+  type StacksDto,
   type ReplayDto,
   type ReplaySpanDto,
   type ReplayThreadDto,
@@ -166,9 +168,14 @@ export class ReplayService {
       s.add(role);
       roles.set(id, s);
     };
-    for (const id of request.threadIds) addRole(id, 'bound');
+    // Bound: the threads the trace's spans are bound to. The request's other threads (the
+    // lock chains of its waits) are involved but did not run it: they start as wakers and
+    // become holders below when their release ended a lock wait of a bound thread.
+    const bindingThreads = new Set(bindings.map((b) => b.threadId));
+    for (const id of request.threadIds)
+      addRole(id, bindingThreads.size === 0 || bindingThreads.has(id) ? 'bound' : 'waker');
     for (const b of bindings) addRole(b.threadId, 'bound');
-    const bound = [...roles.keys()];
+    const bound = [...roles].filter(([, r]) => r.has('bound')).map(([id]) => id);
     const window = (ids: readonly string[]) => ids.map((threadId) => ({ threadId, fromNs, toNs }));
 
     // Samples per span: on its bound threads while bound.
@@ -340,10 +347,67 @@ export class ReplayService {
     };
   }
 
+  /** Lanes of several threads over one range at one resolution: one read for all of them. */
+  async lanes(
+    captureId: string,
+    threadIds: readonly string[],
+    fromNs: bigint,
+    toNs: bigint,
+    given: bigint | undefined,
+  ): Promise<LanesDto> {
+    await this.mustHaveCapture(captureId);
+    const to = toNs === fromNs ? fromNs + 1n : toNs;
+    const res = resolutionFor(given, fromNs, to);
+    const ids = [...new Set(threadIds)];
+    const segs = await this.reader.segments(
+      captureId,
+      ids.map((threadId) => ({ threadId, fromNs, toNs: to })),
+      false,
+      res,
+    );
+    const byInterval = ids.map(() => [] as ReplaySegmentRow[]);
+    for (const s of segs) byInterval[s.interval]?.push(s);
+    return {
+      captureId,
+      fromNs: fromNs.toString(),
+      toNs: to.toString(),
+      resolutionNs: res.toString(),
+      lanes: ids.map((threadId, i) => ({ threadId, items: levelOfDetail(byInterval[i] ?? [], res) })),
+    };
+  }
+
+  /** Frames of interned stacks, leaf first, with display names. */
+  async stacks(captureId: string, stackIds: readonly string[]): Promise<StacksDto> {
+    await this.mustHaveCapture(captureId);
+    const frames = await this.reader.stackFrames(captureId, stackIds);
+    return {
+      captureId,
+      stacks: [...new Set(stackIds)].map((stackId) => ({
+        stackId,
+        frames: (frames.get(stackId) ?? []).flatMap((f) => {
+          const name = frameDisplayName(f.symbol, f.dso, { tidyJava: true });
+          // Inlined chains come root → leaf joined by ';': leaf first here.
+          return (name === null ? [f.symbol] : name.split(';').reverse()).map((n) => ({
+            name: n,
+            symbol: f.symbol,
+            dso: f.dso,
+          }));
+        }),
+      })),
+    };
+  }
+
   async flame(
     captureId: string,
     kind: FlameKind,
-    sel: { threadId?: string; traceId?: string; spanId?: string; from?: bigint; to?: bigint },
+    sel: {
+      threadId?: string;
+      threadIds?: readonly string[];
+      traceId?: string;
+      spanId?: string;
+      from?: bigint;
+      to?: bigint;
+    },
   ): Promise<FlameGraphDto> {
     await this.mustHaveCapture(captureId);
     const lo = sel.from ?? NS_MIN;
@@ -373,6 +437,8 @@ export class ReplayService {
         }));
     } else if (sel.threadId !== undefined) {
       intervals = [{ threadId: sel.threadId, fromNs: lo, toNs: hi }];
+    } else if (sel.threadIds !== undefined && sel.threadIds.length > 0) {
+      intervals = sel.threadIds.map((threadId) => ({ threadId, fromNs: lo, toNs: hi }));
     } else {
       if (sel.from === undefined || sel.to === undefined)
         throw bad('threadId', 'threadId, traceId, or both from and to');
