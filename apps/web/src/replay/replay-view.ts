@@ -834,6 +834,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   };
   const scheduleFlame = () => {
     renderRange();
+    flameBox.dataset['state'] = 'loading';
     if (flameTimer !== null) clearTimeout(flameTimer);
     flameTimer = window.setTimeout(loadFlame, FLAME_DEBOUNCE_MS);
   };
