@@ -122,12 +122,11 @@ describe('replay view in Chromium', () => {
     let seq = Number(await page.locator('#replay').getAttribute('data-lod-seq'));
     for (let i = 0; i < 2; i++) {
       await page.keyboard.press('w');
+      // In-page expression as a string: the test project has no DOM types.
       await page.waitForFunction(
-        (s) => {
-          const r = document.querySelector<HTMLElement>('#replay');
-          return Number(r?.dataset['lodSeq']) > s && r?.dataset['lodPending'] === '0';
-        },
-        seq,
+        `Number(document.querySelector('#replay').dataset.lodSeq) > ${seq} &&
+         document.querySelector('#replay').dataset.lodPending === '0'`,
+        undefined,
         { timeout: 30_000 },
       );
       seq = Number(await page.locator('#replay').getAttribute('data-lod-seq'));
@@ -154,7 +153,7 @@ describe('replay view in Chromium', () => {
     await page.screenshot({ path: path.join(shots, '2-brushed.png'), fullPage: true });
 
     // The URL holds the view; wait for the debounced write.
-    await page.waitForFunction(() => location.hash.includes('bf=') && location.hash.includes('from='));
+    await page.waitForFunction(`location.hash.includes('bf=') && location.hash.includes('from=')`);
     const link = page.url();
     const state = async (p: Page) => ({
       from: await p.locator('#replay').getAttribute('data-view-from'),

@@ -15,6 +15,7 @@ import {
   type CompareDto,
   type FlameGraphDto,
   type FlameKind,
+  type LaneItemDto,
   type LanesDto,
   type StacksDto,
   type ReplayDto,
@@ -26,7 +27,7 @@ import {
   type ThreadRole,
   type ThreadTimelineDto,
 } from '@threadreel/model';
-import { NS_MAX, NS_MIN, ReplayReader, type ReplaySegmentRow, type ThreadInterval } from '@threadreel/store';
+import { NS_MAX, NS_MIN, ReplayReader, type ThreadInterval } from '@threadreel/store';
 import { bad, resolutionFor } from './params.js';
 
 /** Caps of one replay payload (each says when it cut). */
@@ -190,7 +191,7 @@ export class ReplayService {
       for (const interval of mergeIntervals(list)) spanIntervals.push({ spanId, interval });
 
     // Read for lanes at `res`: only the segments a lane may show whole come with their detail.
-    const boundSegsP = this.reader.segments(cap, window(bound), false, res);
+    const boundSegsP = this.reader.laneItems(cap, window(bound), res);
     const countsP = this.reader.sampleStacks(
       cap,
       spanIntervals.map((s) => s.interval),
@@ -200,7 +201,7 @@ export class ReplayService {
     const boundSet = new Set(bound);
     const readOthers = (others: readonly string[]) => {
       const ids = [...bound, ...others];
-      const segs = this.reader.segments(cap, window(others), false, res);
+      const segs = this.reader.laneItems(cap, window(others), res);
       const infoP = this.reader.threadInfo(cap, ids);
       const wakeupsP = this.reader.wakeups(cap, ids, fromNs, toNs, MAX_WAKEUPS);
       const rest = infoP.then((info) => {
@@ -227,19 +228,19 @@ export class ReplayService {
     };
     // The other threads: the holders of the bound threads' lock waits and their other wakers.
     const boundSegs = await boundSegsP;
-    for (const s of boundSegs) {
-      if (s.wakerThreadId === undefined || s.wakerThreadId === s.threadId) continue;
-      addRole(s.wakerThreadId, s.state === 'lock' ? 'holder' : 'waker');
-    }
-    const reads = readOthers([...roles.keys()].filter((id) => !boundSet.has(id)));
+    bound.forEach((id, i) => {
+      for (const w of boundSegs.wakers[i] ?? []) {
+        if (w.threadId === id) continue;
+        addRole(w.threadId, w.lock ? 'holder' : 'waker');
+      }
+    });
+    const others = [...roles.keys()].filter((id) => !boundSet.has(id));
+    const reads = readOthers(others);
     const [otherSegs, wakeups, { info, tidToThread, nameToThread, logs, sys }, counts, gcPauses] =
       await Promise.all([reads.segs, reads.wakeupsP, reads.rest, countsP, gcPausesP]);
-    const segsByThread = new Map<string, ReplaySegmentRow[]>();
-    for (const s of [...boundSegs, ...otherSegs]) {
-      const list = segsByThread.get(s.threadId) ?? [];
-      list.push(s);
-      segsByThread.set(s.threadId, list);
-    }
+    const lanes = new Map<string, LaneItemDto[]>();
+    bound.forEach((id, i) => lanes.set(id, boundSegs.items[i] ?? []));
+    others.forEach((id, i) => lanes.set(id, otherSegs.items[i] ?? []));
     const firstBinding = new Map<string, bigint>();
     for (const b of bindings) {
       const t = BigInt(b.startNs);
@@ -257,7 +258,7 @@ export class ReplayService {
         pool: t.pool,
         role: rs[0] ?? 'waker',
         roles: rs,
-        segments: levelOfDetail(segsByThread.get(t.threadId) ?? [], res),
+        segments: lanes.get(t.threadId) ?? [],
       };
     });
     const fb = (id: string) => firstBinding.get(id) ?? NS_MAX;
@@ -359,20 +360,17 @@ export class ReplayService {
     const to = toNs === fromNs ? fromNs + 1n : toNs;
     const res = resolutionFor(given, fromNs, to);
     const ids = [...new Set(threadIds)];
-    const segs = await this.reader.segments(
+    const { items } = await this.reader.laneItems(
       captureId,
       ids.map((threadId) => ({ threadId, fromNs, toNs: to })),
-      false,
       res,
     );
-    const byInterval = ids.map(() => [] as ReplaySegmentRow[]);
-    for (const s of segs) byInterval[s.interval]?.push(s);
     return {
       captureId,
       fromNs: fromNs.toString(),
       toNs: to.toString(),
       resolutionNs: res.toString(),
-      lanes: ids.map((threadId, i) => ({ threadId, items: levelOfDetail(byInterval[i] ?? [], res) })),
+      lanes: ids.map((threadId, i) => ({ threadId, items: items[i] ?? [] })),
     };
   }
 

@@ -183,7 +183,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     to: initial.to !== null ? Math.min(windowNs, initial.to) : windowNs,
     selected: new Set(initial.threads.filter((t) => threads.has(t))),
     brush: initial.brush,
-    flame: initial.flame ?? ('cpu' as FlameTab),
+    flame: initial.flame ?? 'cpu',
     flameOpen: initial.flame !== null,
     invert: initial.invert,
     search: initial.search,
@@ -598,6 +598,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   };
   const redrawNow = () => {
     drawFrame = 0;
+    const t0 = performance.now();
     const r = drawLanes(lanesCanvas, scene(), { from: state.from, to: state.to, width: width() });
     lastArrows = r.arrows;
     root.dataset['wakeupArrows'] = String(r.arrows);
@@ -606,6 +607,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     root.dataset['viewTo'] = String(Math.round(state.to));
     root.dataset['selected'] = [...state.selected].sort().join(',');
     drawOverlayNow();
+    root.dataset['drawMs'] = (performance.now() - t0).toFixed(1);
   };
   const redraw = () => {
     if (!drawFrame) drawFrame = requestAnimationFrame(redrawNow);
@@ -670,8 +672,8 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
       requestAnimationFrame(() => lodDone());
       return;
     }
-    const from = Math.max(0, state.from - span * 0.5);
-    const to = Math.min(windowNs, state.to + span * 0.5);
+    const from = Math.max(0, state.from - span * 0.25);
+    const to = Math.min(windowNs, state.to + span * 0.25);
     const ctl = new AbortController();
     lodController = ctl;
     const onAbort = () => ctl.abort();
@@ -682,9 +684,11 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
       to: off.abs(to),
       resolution: String(res),
     });
+    const asked = performance.now();
     getJson<LanesDto>(`${capPath}/lanes?${q.toString().replace(/%2C/g, ',')}`, 'Loading lanes', ctl.signal)
       .then((dto) => {
         if (ctl.signal.aborted) return;
+        root.dataset['lodApiMs'] = (performance.now() - asked).toFixed(1);
         const f = off.of(dto.fromNs);
         const t = off.of(dto.toNs);
         for (const lane of dto.lanes) {
