@@ -333,7 +333,11 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
 
   const rangeInfo = el('div', { id: 'range-breakdown' });
   const flameBox = el('div', { id: 'flame', class: 'flame', data: { state: 'idle', nodes: '0' } });
-  const flameInfo = el('p', { class: 'muted flame-info' });
+  const flameInfo = el(
+    'p',
+    { class: 'muted flame-info' },
+    'Pick a flame graph above, or drag across the lanes to select a range and threads.',
+  );
   const tabs = el(
     'div',
     { class: 'tabs', attrs: { role: 'tablist' } },
