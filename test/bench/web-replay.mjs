@@ -117,7 +117,6 @@ async function addRequest(captureId, template, perThread, tidBase) {
      FROM spans WHERE capture_id = $1 AND trace_id = $6 AND span_id = $7`,
     [captureId, traceId, spanId, start.toString(), end.toString(), template.trace_id, template.span_id],
   );
-  const share = 1 / THREADS;
   await db.query(
     `INSERT INTO requests (capture_id, trace_id, span_id, service, route, name, start_ns, end_ns, duration_ns,
        dominant_cause, breakdown, evidence, sample_count, sparse, thread_ids)
@@ -135,7 +134,6 @@ async function addRequest(captureId, template, perThread, tidBase) {
       ids,
     ],
   );
-  void share;
   await copyRows(
     'span_bindings',
     ['capture_id', 'trace_id', 'span_id', 'thread_id', 'start_ns', 'end_ns', 'method', 'confidence'],

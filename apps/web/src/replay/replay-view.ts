@@ -577,7 +577,6 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   const tOf = (x: number) => state.from + ((x - LABEL_W) / plotW()) * (state.to - state.from);
   let overlayState: OverlayState = { cursorX: null, hover: null, brush: null };
   let drawFrame = 0;
-  let lastArrows = 0;
 
   const brushRect = (): OverlayState['brush'] => {
     if (!state.brush) return null;
@@ -604,7 +603,6 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     drawFrame = 0;
     const t0 = performance.now();
     const r = drawLanes(lanesCanvas, scene(), { from: state.from, to: state.to, width: width() });
-    lastArrows = r.arrows;
     root.dataset['wakeupArrows'] = String(r.arrows);
     root.dataset['wakeupArrowsIntoBound'] = String(r.arrowsIntoBound);
     root.dataset['viewFrom'] = String(Math.round(state.from));
@@ -1259,7 +1257,6 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
       redraw();
     }),
   );
-  void lastArrows;
 
   return () => {
     for (const c of cleanups) c();
