@@ -79,6 +79,13 @@ function isTyping(target: EventTarget | null): boolean {
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || target.isContentEditable;
 }
 
+const isKernel = (f: StackFrameDto): boolean => /kernel|vmlinux/.test(f.dso);
+/** A frame of the program itself: not the kernel, the C library, the loader, the VM or its interpreter. */
+const isAppFrame = (f: StackFrameDto): boolean =>
+  !isKernel(f) &&
+  !/(^|\/)(libc|libpthread|ld-linux[^/]*|libjvm|libstdc\+\+)[.-][^/]*$/.test(f.dso) &&
+  !/^(Interpreter|\[unknown\])$/.test(f.name);
+
 function textWithTraceLinks(text: string): Child[] {
   return splitTraceIds(text).map((p) =>
     typeof p === 'string'
@@ -228,8 +235,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   const stackTop = async (id: string | null | undefined): Promise<string | null> => {
     if (!id) return null;
     const frames = await stack(id);
-    // The first frame of the program (not the kernel's wakeup or futex path) says where.
-    const top = (frames.find((f) => !/kernel|vmlinux/.test(f.dso)) ?? frames[0])?.name ?? null;
+    const top = (frames.find(isAppFrame) ?? frames.find((f) => !isKernel(f)) ?? frames[0])?.name ?? null;
     if (top) stackTopNow.set(id, top);
     return top;
   };
