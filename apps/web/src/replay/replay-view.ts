@@ -61,7 +61,7 @@ const LOD_DEBOUNCE_MS = 40;
 const FLAME_DEBOUNCE_MS = 150;
 const MIN_SPAN_NS = 2_000;
 const GROUPS = [
-  { key: 'bound', label: 'Threads that ran the request' },
+  { key: 'bound', label: 'Ran the request' },
   { key: 'holder', label: 'Lock holders' },
   { key: 'waker', label: 'Wakers' },
 ] as const;
