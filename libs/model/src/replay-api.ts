@@ -329,3 +329,26 @@ export interface CaptureOverviewDto {
   fromNs: string | null;
   toNs: string | null;
 }
+
+/** Lanes of several threads over one range at one resolution (`GET …/lanes`). */
+export interface LanesDto {
+  captureId: string;
+  fromNs: string;
+  toNs: string;
+  resolutionNs: string;
+  lanes: { threadId: string; items: LaneItemDto[] }[];
+}
+
+/** One frame of a resolved stack. */
+export interface StackFrameDto {
+  /** Display name (symbol tidied, inlined chains expanded into several frames). */
+  name: string;
+  symbol: string;
+  dso: string;
+}
+
+/** Resolved stacks, frames leaf first (`GET …/stacks?ids=` or `…/stacks/:stackId`). */
+export interface StacksDto {
+  captureId: string;
+  stacks: { stackId: string; frames: StackFrameDto[] }[];
+}

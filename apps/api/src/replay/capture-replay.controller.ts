@@ -3,6 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestj
 import {
   FLAME_KINDS,
   type FlameGraphDto,
+  type LanesDto,
+  type StacksDto,
   type ThreadMapDto,
   type ThreadTimelineDto,
 } from '@threadreel/model';
@@ -14,7 +16,9 @@ import {
   requiredUuid,
   resolution as resolutionParam,
   spanId,
+  stackIdList,
   threadId,
+  threadIdList,
   traceId,
 } from './params.js';
 import { ReplayService } from './replay.service.js';
@@ -54,6 +58,51 @@ export class CaptureReplayController {
     return this.replay.timeline(requiredUuid('id', id), t, fromNs, toNs, resolutionParam(resolution));
   }
 
+  @Get('lanes')
+  @ApiOperation({
+    summary: 'Lanes of several threads over [from, to) at a resolution (ns per pixel), in one read',
+    description:
+      'threadIds: comma-separated thread ids (at most 256). Sub-pixel segments are merged into summary items, as in threads/:threadId/timeline.',
+  })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  @ApiQuery({ name: 'threadIds', required: true })
+  @ApiQuery({ name: 'from', required: true })
+  @ApiQuery({ name: 'to', required: true })
+  @ApiQuery({ name: 'resolution', required: false })
+  async lanes(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<LanesDto> {
+    const ids = threadIdList('threadIds', query.threadIds);
+    if (!ids?.length) throw bad('threadIds', 'comma-separated thread ids');
+    const fromNs = nanos('from', query.from);
+    const toNs = nanos('to', query.to);
+    if (fromNs === undefined) throw bad('from', 'integer nanoseconds');
+    if (toNs === undefined) throw bad('to', 'integer nanoseconds');
+    if (toNs < fromNs) throw bad('to', 'a time not before from');
+    return this.replay.lanes(requiredUuid('id', id), ids, fromNs, toNs, resolutionParam(query.resolution));
+  }
+
+  @Get('stacks')
+  @ApiOperation({ summary: 'Frames (leaf first) of interned stacks; ids: comma-separated stack ids' })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  @ApiQuery({ name: 'ids', required: true })
+  async stacks(@Param('id') id: string, @Query('ids') ids: unknown): Promise<StacksDto> {
+    const list = stackIdList('ids', ids);
+    if (!list?.length) throw bad('ids', 'comma-separated stack ids');
+    return this.replay.stacks(requiredUuid('id', id), list);
+  }
+
+  @Get('stacks/:stackId')
+  @ApiOperation({ summary: "One interned stack's frames, leaf first" })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  @ApiParam({ name: 'stackId', description: 'stack id (signed 64-bit integer)' })
+  async stack(@Param('id') id: string, @Param('stackId') stackId: string): Promise<StacksDto> {
+    const list = stackIdList('stackId', stackId);
+    if (list?.length !== 1) throw bad('stackId', 'a stack id');
+    const out = await this.replay.stacks(requiredUuid('id', id), list);
+    if (!out.stacks[0]?.frames.length)
+      throw new NotFoundException(`stack ${stackId} not found in capture ${out.captureId}`);
+    return out;
+  }
+
   @Get('flame')
   @ApiOperation({
     summary: 'Flame graph as a JSON tree {name, value, samples, children} with root "all"',
@@ -63,6 +112,7 @@ export class CaptureReplayController {
   @ApiParam({ name: 'id', description: 'capture uuid' })
   @ApiQuery({ name: 'kind', required: false, enum: FLAME_KINDS })
   @ApiQuery({ name: 'threadId', required: false })
+  @ApiQuery({ name: 'threadIds', required: false, description: 'comma-separated thread ids' })
   @ApiQuery({ name: 'traceId', required: false })
   @ApiQuery({ name: 'spanId', required: false })
   @ApiQuery({ name: 'from', required: false })
@@ -71,6 +121,7 @@ export class CaptureReplayController {
   async flame(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<FlameGraphDto> {
     return this.replay.flame(requiredUuid('id', id), oneOf('kind', query.kind, FLAME_KINDS, 'cpu'), {
       threadId: threadId('threadId', query.threadId),
+      threadIds: threadIdList('threadIds', query.threadIds),
       traceId: traceId('traceId', query.traceId),
       spanId: spanId('spanId', query.spanId),
       from: nanos('from', query.from),

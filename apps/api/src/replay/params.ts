@@ -68,6 +68,30 @@ export function threadId(name: string, v: unknown): string | undefined {
   return t;
 }
 
+/** A comma-separated list of thread ids (at most 256). */
+export function threadIdList(name: string, v: unknown): string[] | undefined {
+  const t = text(name, v);
+  if (t === undefined) return undefined;
+  const ids = t.split(',').filter((x) => x !== '');
+  if (ids.length > 256) throw bad(name, 'at most 256 thread ids');
+  for (const id of ids) if (!THREAD_ID.test(id)) throw bad(name, 'comma-separated thread ids', id);
+  return [...new Set(ids)];
+}
+
+const STACK_ID = /^-?\d{1,19}$/;
+
+/** A comma-separated list of stack ids (signed 64-bit integers, at most 1000). */
+export function stackIdList(name: string, v: unknown): string[] | undefined {
+  const t = text(name, v);
+  if (t === undefined) return undefined;
+  const ids = t.split(',').filter((x) => x !== '');
+  if (ids.length > 1000) throw bad(name, 'at most 1000 stack ids');
+  for (const id of ids)
+    if (!STACK_ID.test(id) || BigInt(id) > 9223372036854775807n || BigInt(id) < -9223372036854775808n)
+      throw bad(name, 'comma-separated stack ids', id);
+  return [...new Set(ids)];
+}
+
 export function nanos(name: string, v: unknown): bigint | undefined {
   const t = text(name, v);
   if (t === undefined) return undefined;

@@ -16,6 +16,9 @@ import {
   type CompareDto,
   type FlameGraphDto,
   type FlameKind,
+  type LaneItemDto,
+  type LanesDto,
+  type StacksDto,
   type ReplayDto,
   type ReplaySpanDto,
   type ReplayThreadDto,
@@ -28,7 +31,7 @@ import {
   type ThreadRole,
   type ThreadTimelineDto,
 } from '@threadreel/model';
-import { NS_MAX, NS_MIN, ReplayReader, type ReplaySegmentRow, type ThreadInterval } from '@threadreel/store';
+import { NS_MAX, NS_MIN, ReplayReader, type ThreadInterval } from '@threadreel/store';
 import { DataSource } from 'typeorm';
 import { bad, resolutionFor } from './params.js';
 
@@ -174,9 +177,14 @@ export class ReplayService {
       s.add(role);
       roles.set(id, s);
     };
-    for (const id of request.threadIds) addRole(id, 'bound');
+    // Bound: the threads the trace's spans are bound to. The request's other threads (the
+    // lock chains of its waits) are involved but did not run it: they start as wakers and
+    // become holders below when their release ended a lock wait of a bound thread.
+    const bindingThreads = new Set(bindings.map((b) => b.threadId));
+    for (const id of request.threadIds)
+      addRole(id, bindingThreads.size === 0 || bindingThreads.has(id) ? 'bound' : 'waker');
     for (const b of bindings) addRole(b.threadId, 'bound');
-    const bound = [...roles.keys()];
+    const bound = [...roles].filter(([, r]) => r.has('bound')).map(([id]) => id);
     const window = (ids: readonly string[]) => ids.map((threadId) => ({ threadId, fromNs, toNs }));
 
     // Samples per span: on its bound threads while bound.
@@ -191,7 +199,7 @@ export class ReplayService {
       for (const interval of mergeIntervals(list)) spanIntervals.push({ spanId, interval });
 
     // Read for lanes at `res`: only the segments a lane may show whole come with their detail.
-    const boundSegsP = this.reader.segments(cap, window(bound), false, res);
+    const boundSegsP = this.reader.laneItems(cap, window(bound), res);
     const countsP = this.reader.sampleStacks(
       cap,
       spanIntervals.map((s) => s.interval),
@@ -201,7 +209,7 @@ export class ReplayService {
     const boundSet = new Set(bound);
     const readOthers = (others: readonly string[]) => {
       const ids = [...bound, ...others];
-      const segs = this.reader.segments(cap, window(others), false, res);
+      const segs = this.reader.laneItems(cap, window(others), res);
       const infoP = this.reader.threadInfo(cap, ids);
       const wakeupsP = this.reader.wakeups(cap, ids, fromNs, toNs, MAX_WAKEUPS);
       const rest = infoP.then((info) => {
@@ -228,19 +236,19 @@ export class ReplayService {
     };
     // The other threads: the holders of the bound threads' lock waits and their other wakers.
     const boundSegs = await boundSegsP;
-    for (const s of boundSegs) {
-      if (s.wakerThreadId === undefined || s.wakerThreadId === s.threadId) continue;
-      addRole(s.wakerThreadId, s.state === 'lock' ? 'holder' : 'waker');
-    }
-    const reads = readOthers([...roles.keys()].filter((id) => !boundSet.has(id)));
+    bound.forEach((id, i) => {
+      for (const w of boundSegs.wakers[i] ?? []) {
+        if (w.threadId === id) continue;
+        addRole(w.threadId, w.lock ? 'holder' : 'waker');
+      }
+    });
+    const others = [...roles.keys()].filter((id) => !boundSet.has(id));
+    const reads = readOthers(others);
     const [otherSegs, wakeups, { info, tidToThread, nameToThread, logs, sys }, counts, gcPauses] =
       await Promise.all([reads.segs, reads.wakeupsP, reads.rest, countsP, gcPausesP]);
-    const segsByThread = new Map<string, ReplaySegmentRow[]>();
-    for (const s of [...boundSegs, ...otherSegs]) {
-      const list = segsByThread.get(s.threadId) ?? [];
-      list.push(s);
-      segsByThread.set(s.threadId, list);
-    }
+    const lanes = new Map<string, LaneItemDto[]>();
+    bound.forEach((id, i) => lanes.set(id, boundSegs.items[i] ?? []));
+    others.forEach((id, i) => lanes.set(id, otherSegs.items[i] ?? []));
     const firstBinding = new Map<string, bigint>();
     for (const b of bindings) {
       const t = BigInt(b.startNs);
@@ -258,7 +266,7 @@ export class ReplayService {
         pool: t.pool,
         role: rs[0] ?? 'waker',
         roles: rs,
-        segments: levelOfDetail(segsByThread.get(t.threadId) ?? [], res),
+        segments: lanes.get(t.threadId) ?? [],
       };
     });
     const fb = (id: string) => firstBinding.get(id) ?? NS_MAX;
@@ -348,10 +356,64 @@ export class ReplayService {
     };
   }
 
+  /** Lanes of several threads over one range at one resolution: one read for all of them. */
+  async lanes(
+    captureId: string,
+    threadIds: readonly string[],
+    fromNs: bigint,
+    toNs: bigint,
+    given: bigint | undefined,
+  ): Promise<LanesDto> {
+    await this.mustHaveCapture(captureId);
+    const to = toNs === fromNs ? fromNs + 1n : toNs;
+    const res = resolutionFor(given, fromNs, to);
+    const ids = [...new Set(threadIds)];
+    const { items } = await this.reader.laneItems(
+      captureId,
+      ids.map((threadId) => ({ threadId, fromNs, toNs: to })),
+      res,
+    );
+    return {
+      captureId,
+      fromNs: fromNs.toString(),
+      toNs: to.toString(),
+      resolutionNs: res.toString(),
+      lanes: ids.map((threadId, i) => ({ threadId, items: items[i] ?? [] })),
+    };
+  }
+
+  /** Frames of interned stacks, leaf first, with display names. */
+  async stacks(captureId: string, stackIds: readonly string[]): Promise<StacksDto> {
+    await this.mustHaveCapture(captureId);
+    const frames = await this.reader.stackFrames(captureId, stackIds);
+    return {
+      captureId,
+      stacks: [...new Set(stackIds)].map((stackId) => ({
+        stackId,
+        frames: (frames.get(stackId) ?? []).flatMap((f) => {
+          const name = frameDisplayName(f.symbol, f.dso, { tidyJava: true });
+          // Inlined chains come root → leaf joined by ';': leaf first here.
+          return (name === null ? [f.symbol] : name.split(';').reverse()).map((n) => ({
+            name: n,
+            symbol: f.symbol,
+            dso: f.dso,
+          }));
+        }),
+      })),
+    };
+  }
+
   async flame(
     captureId: string,
     kind: FlameKind,
-    sel: { threadId?: string; traceId?: string; spanId?: string; from?: bigint; to?: bigint },
+    sel: {
+      threadId?: string;
+      threadIds?: readonly string[];
+      traceId?: string;
+      spanId?: string;
+      from?: bigint;
+      to?: bigint;
+    },
   ): Promise<FlameGraphDto> {
     await this.mustHaveCapture(captureId);
     const lo = sel.from ?? NS_MIN;
@@ -381,6 +443,8 @@ export class ReplayService {
         }));
     } else if (sel.threadId !== undefined) {
       intervals = [{ threadId: sel.threadId, fromNs: lo, toNs: hi }];
+    } else if (sel.threadIds !== undefined && sel.threadIds.length > 0) {
+      intervals = sel.threadIds.map((threadId) => ({ threadId, fromNs: lo, toNs: hi }));
     } else {
       if (sel.from === undefined || sel.to === undefined)
         throw bad('threadId', 'threadId, traceId, or both from and to');
