@@ -168,8 +168,8 @@ describe('correlation on the scenario fixtures', () => {
   });
 
   // The floors below are what this engine reaches today (issue 5 targets 90 % everywhere);
-  // they keep regressions out. Node's event loop is the open gap (see the issue note).
-  const FLOOR: Record<string, number> = { java: 0.9, python: 0.9, node: 0.45 };
+  // they keep regressions out.
+  const FLOOR: Record<string, number> = { java: 0.9, python: 0.9, node: 0.8 };
 
   it.each(['java', 'node', 'python'])(
     'fixture %s: requests, breakdowns summing to their durations, agreement with ground truth',

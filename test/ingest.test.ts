@@ -31,6 +31,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'strace.txt.gz': 'strace',
     'logs/app.log': 'logs',
     'spans/otlp-received.jsonl': 'otlp-json',
+    'spans/loadgen.otlp.jsonl': 'otlp-json',
     'gc/trace-gc.log': 'node-trace-gc',
     'threads.jsonl': 'threads-jsonl',
   },

@@ -8,7 +8,7 @@
 /**
  * A step with companions (scripts/scenario.mjs): ~20 ms after each main request starts, `with.count`
  * requests of `with.route` are sent at once; the next main request waits for them.
- * A step with `keepCount` keeps its count in short runs (two blockers are what fill the pool of 2).
+ * A step with `keepCount` keeps its count in short runs (its count is what fills a pool).
  * @typedef {LoadStep & { with?: LoadStep, keepCount?: boolean }} NodeLoadStep
  */
 import { spawn } from 'node:child_process';
@@ -91,7 +91,7 @@ const scenario = {
         OTLP_URL: ctx.otlpUrl,
         LOG_FILE: appLog,
         DATA_DIR: join(ctx.workDir, 'data'),
-        UV_THREADPOOL_SIZE: '2',
+        UV_THREADPOOL_SIZE: '1',
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
         NODE_OPTIONS: '',
@@ -142,15 +142,16 @@ const scenario = {
     /** @type {NodeLoadStep[]} */
     const round = [
       { route: '/fast', cause: 'none', count: 4, concurrency: 1 },
-      // Two long hashes take both workers of the libuv pool of 2 (each ~300 ms of pbkdf2 on a
-      // worker: cpu); the 2 companions of each arrive 20 ms later and queue behind them.
+      // One long hash takes the only worker of the libuv pool of 1 (~300 ms of pbkdf2: cpu, with
+      // the other core left to the event loop and the recorder); its 3 companions arrive 20 ms
+      // later and queue behind it, then behind each other (pool-queue).
       {
         route: '/pbkdf2?x=3',
         cause: 'cpu',
-        count: 2,
-        concurrency: 2,
+        count: 1,
+        concurrency: 1,
         keepCount: true,
-        with: { route: '/pbkdf2', cause: 'pool-queue', count: 2, concurrency: 2 },
+        with: { route: '/pbkdf2', cause: 'pool-queue', count: 3, concurrency: 1 },
       },
       { route: '/file', cause: 'file', count: 3, concurrency: 1 },
       { route: '/upstream?ms=150', cause: 'net', count: 4, concurrency: 2 },

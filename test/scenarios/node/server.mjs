@@ -4,7 +4,7 @@
  * pino logging and one route per planted cause. See README.md beside this file.
  *
  * Run: node --perf-basic-prof --trace-gc --max-semi-space-size=1 --max-old-space-size=96 server.mjs
- * Env: PORT, UPSTREAM_URL, OTLP_URL, LOG_FILE, DATA_DIR (default: dirname of LOG_FILE), UV_THREADPOOL_SIZE=2.
+ * Env: PORT, UPSTREAM_URL, OTLP_URL, LOG_FILE, DATA_DIR (default: dirname of LOG_FILE), UV_THREADPOOL_SIZE=1.
  *
  * stdout carries only V8's --trace-gc lines (the GC log); the service's own diagnostics go to stderr.
  */
