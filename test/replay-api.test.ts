@@ -196,6 +196,18 @@ describe('replay API on the java and python fixtures', () => {
         );
         const wakers = new Set(segs.map((s) => s.waker));
         for (const h of holders) expect(wakers.has(h), `holder ${h}`).toBe(true);
+        // The rest of the bound thread's pool is there for context, every worker once.
+        const bound = r.threads.filter((t) => t.role === 'bound');
+        const pools = new Set(bound.map((t) => t.pool).filter((p) => p !== null));
+        const mates = await db.query<{ id: string }>(
+          `SELECT id::text AS id FROM threads WHERE capture_id = $1 AND pool = ANY($2::text[])`,
+          [java, [...pools]],
+        );
+        const shownIds = new Set(r.threads.map((t) => t.threadId));
+        for (const m of mates) expect(shownIds.has(m.id), `pool mate ${m.id}`).toBe(true);
+        for (const t of r.threads.filter((x) => x.role === 'pool'))
+          expect(pools.has(t.pool), `pool of ${t.threadId}`).toBe(true);
+        expect(shownIds.size).toBe(r.threads.length);
       }
       expect(shown).toBeGreaterThan(0);
     });

@@ -81,7 +81,7 @@ export interface LaneSummaryDto {
 
 export type LaneItemDto = LaneSegmentDto | LaneSummaryDto;
 
-export const THREAD_ROLES = ['bound', 'holder', 'waker'] as const;
+export const THREAD_ROLES = ['bound', 'holder', 'waker', 'pool'] as const;
 export type ThreadRole = (typeof THREAD_ROLES)[number];
 
 export interface ReplayThreadDto {
@@ -92,7 +92,10 @@ export interface ReplayThreadDto {
   name: string;
   names: string[];
   pool: string | null;
-  /** Strongest role: bound (ran the request) > holder (held a lock it waited on) > waker. */
+  /**
+   * Strongest role: bound (ran the request) > holder (held a lock it waited on) > waker >
+   * pool (another worker of a bound thread's pool, shown for context).
+   */
   role: ThreadRole;
   roles: ThreadRole[];
   segments: LaneItemDto[];

@@ -43,7 +43,9 @@ const SECOND = 1_000_000_000n;
 /** How far before a window a GC pause may start and still overlap it. */
 const GC_LOOKBACK = 60n * SECOND;
 
-const ROLE_RANK: Record<ThreadRole, number> = { bound: 0, holder: 1, waker: 2 };
+const ROLE_RANK: Record<ThreadRole, number> = { bound: 0, holder: 1, waker: 2, pool: 3 };
+/** At most this many other workers of a bound thread's pool join the replay. */
+const MAX_POOL_MATES = 64;
 
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
@@ -242,6 +244,17 @@ export class ReplayService {
         addRole(w.threadId, w.lock ? 'holder' : 'waker');
       }
     });
+    // The rest of the bound threads' pools (same pool name and process): what the other workers
+    // were doing while this request ran or waited for one of them.
+    const mates = await this.ds.query<{ id: string }[]>(
+      `SELECT t.id::text AS id FROM threads t
+       WHERE t.capture_id = $1 AND t.pool IS NOT NULL AND NOT (t.id = ANY($2::bigint[]))
+         AND EXISTS (SELECT 1 FROM threads b WHERE b.capture_id = t.capture_id AND b.id = ANY($2::bigint[])
+                     AND b.pool = t.pool AND b.pid IS NOT DISTINCT FROM t.pid)
+       ORDER BY t.tid LIMIT ${MAX_POOL_MATES}`,
+      [cap, bound],
+    );
+    for (const { id } of mates) if (!roles.has(id)) addRole(id, 'pool');
     const others = [...roles.keys()].filter((id) => !boundSet.has(id));
     const reads = readOthers(others);
     const [otherSegs, wakeups, { info, tidToThread, nameToThread, logs, sys }, counts, gcPauses] =

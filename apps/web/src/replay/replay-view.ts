@@ -64,6 +64,7 @@ const GROUPS = [
   { key: 'bound', label: 'Ran the request' },
   { key: 'holder', label: 'Lock holders' },
   { key: 'waker', label: 'Wakers' },
+  { key: 'pool', label: 'Rest of the pool' },
 ] as const;
 
 type FlameTab = 'cpu' | 'offcpu' | 'wakers';
@@ -194,7 +195,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     flameOpen: initial.flame !== null,
     invert: initial.invert,
     search: initial.search,
-    collapsed: new Set<string>(replay.threads.length > 12 ? ['waker'] : []),
+    collapsed: new Set<string>(replay.threads.length > 12 ? ['waker', 'pool'] : ['pool']),
   };
   if (state.to - state.from < MIN_SPAN_NS) {
     state.from = 0;
