@@ -12,7 +12,10 @@ import {
 } from './lod.js';
 
 /** Sorted, non-overlapping segments from (gap, duration, state, waker) tuples. */
-function segmentsOf(parts: readonly [number, number, number, number | null][], origin = 1_000_000_000n): Segment[] {
+function segmentsOf(
+  parts: readonly [number, number, number, number | null][],
+  origin = 1_000_000_000n,
+): Segment[] {
   const segs: Segment[] = [];
   let t = origin;
   for (const [gap, dur, st, waker] of parts) {
@@ -32,7 +35,10 @@ function segmentsOf(parts: readonly [number, number, number, number | null][], o
 }
 
 /** The level's buckets computed directly: segments shorter than a bucket, by the bucket of their start. */
-function direct(segs: readonly Segment[], level: number): Map<bigint, { count: number; totals: (bigint | null)[] }> {
+function direct(
+  segs: readonly Segment[],
+  level: number,
+): Map<bigint, { count: number; totals: (bigint | null)[] }> {
   const size = lodBucketNs(level);
   const out = new Map<bigint, { count: number; totals: (bigint | null)[] }>();
   for (const s of segs) {

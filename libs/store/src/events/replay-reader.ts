@@ -532,10 +532,13 @@ export class ReplayReader {
     if (!intervals.length) return { items: [], wakers: [] };
     const res = resolutionNs > 0n ? resolutionNs : 1n;
     const level = lodLevelFor(res);
-    if (opts.raw !== true && level !== null && (await this.hasLod(captureId)))
+    if (opts.raw !== true && this.useLod && level !== null && (await this.hasLod(captureId)))
       return this.lodLaneItems(captureId, intervals, res, level);
     return this.rawLaneItems(captureId, intervals, res);
   }
+
+  /** THREADREEL_REPLAY_LOD=0 reads lanes from the segments alone (for before/after benchmarks). */
+  private readonly useLod = process.env.THREADREEL_REPLAY_LOD !== '0';
 
   /** Captures known to hold a level-of-detail pyramid (a re-correlation rewrites it, never removes it). */
   private readonly lodCaptures = new Set<string>();
