@@ -577,6 +577,7 @@ export class ReplayReader {
     const sums = THREAD_STATES.map((_st, k) => `sum(x.s${k}) AS s${k}`).join(', ');
     const out = THREAD_STATES.map((_st, k) => `z.s${k}::text AS s${k}`).join(', ');
     const detail = (col: string) => `coalesce(z.${col}, d.${col})`;
+    // Each LATERAL read keeps its index range (OFFSET 0: not flattened into a join over the partition).
     const rows = await this.ds.transaction(async (em) => {
       await em.query(`SET LOCAL jit = off`);
       return em.query<LaneRow[]>(
@@ -590,6 +591,7 @@ export class ReplayReader {
            FROM ${ivs} CROSS JOIN LATERAL (
              SELECT * FROM segment_lod b WHERE b.capture_id = $1 AND b.thread_id = iv.thread_id AND b.level = $6::int
                AND b.bucket_ns > iv.lo - 2 * $7::bigint AND b.bucket_ns < iv.hi
+             OFFSET 0
            ) b
            WHERE b.max_end_ns > iv.lo
            UNION ALL
@@ -605,6 +607,7 @@ export class ReplayReader {
                AND g.start_ns >= CASE WHEN c.j >= ${LOD_LEVELS} THEN ${NS_MIN}::bigint
                                       ELSE iv.lo - (${LOD_CLASS_THRESHOLDS[0]}::bigint << (2 * c.j)) END
                AND g.start_ns < iv.hi
+             OFFSET 0
            ) g
            WHERE g.end_ns > iv.lo
          ), z AS (
