@@ -555,11 +555,13 @@ export class ReplayReader {
   }
 
   /**
-   * {@link laneItems} from the pyramid: the buckets of `level` (not wider than `res`) and
-   * the segments at least one such bucket long (read whole per duration class, an index
-   * range each), grouped per pixel as the raw query groups segments; a bucket counts in
-   * the pixel of its first segment's start. A group of one segment comes whole, with its
-   * detail (read by its start when it came from a bucket).
+   * {@link laneItems} from the pyramid: the buckets of `level` (not wider than `res`) wholly
+   * inside the interval, the shorter segments of the two partial buckets at its edges, and
+   * the segments at least one bucket long (read whole per duration class, an index range
+   * each), grouped per pixel as the raw query groups segments; a bucket counts in the pixel
+   * of its first segment's start. So a lane covers exactly the segments overlapping the
+   * interval, in O(pixels) rows. A group of one segment comes whole, with its detail (read
+   * by its start when it came from a bucket).
    */
   private async lodLaneItems(
     captureId: string,
@@ -570,6 +572,9 @@ export class ReplayReader {
     const size = lodBucketNs(level);
     const bounds = `'{${LOD_CLASS_THRESHOLDS.join(',')}}'::bigint[]`;
     const ivs = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)`;
+    // Buckets wholly inside the interval, [a, b): a = lo rounded up, b = hi rounded down to the bucket size.
+    const bounded = `(SELECT iv.*, iv.lo + ($7::bigint - ((iv.lo % $7::bigint) + $7::bigint) % $7::bigint) % $7::bigint AS a,
+                             iv.hi - ((iv.hi % $7::bigint) + $7::bigint) % $7::bigint AS b FROM ${ivs}) iv`;
     const bucketTotals = THREAD_STATES.map((st, k) => `b.${st}_ns AS s${k}`).join(', ');
     const segTotals = THREAD_STATES.map(
       (st, k) => `CASE WHEN g.state = '${st}' THEN g.end_ns - g.start_ns END AS s${k}`,
@@ -583,17 +588,32 @@ export class ReplayReader {
       return em.query<LaneRow[]>(
         `WITH x AS (
            SELECT iv.idx, iv.thread_id AS tid, iv.lo, b.min_start_ns AS s, b.max_end_ns AS e, b.segment_count::bigint AS n,
-                  false AS whole, ${bucketTotals}, b.lock_waker_min AS lw1, b.lock_waker_max AS lw2,
+                  false AS seg, ${bucketTotals}, b.lock_waker_min AS lw1, b.lock_waker_max AS lw2,
                   b.other_waker_min AS ow1, b.other_waker_max AS ow2, NULL::text AS state, NULL::text AS source,
                   NULL::text AS syscall, NULL::text AS target, NULL::text AS lock_id, NULL::bigint AS blocked_stack_id,
                   NULL::bigint AS waker_thread_id, NULL::bigint AS waker_stack_id, NULL::text AS prev_state,
                   NULL::text AS reason
-           FROM ${ivs} CROSS JOIN LATERAL (
+           FROM ${bounded} CROSS JOIN LATERAL (
              SELECT * FROM segment_lod b WHERE b.capture_id = $1 AND b.thread_id = iv.thread_id AND b.level = $6::int
-               AND b.bucket_ns > iv.lo - 2 * $7::bigint AND b.bucket_ns < iv.hi
+               AND b.bucket_ns >= iv.a AND b.bucket_ns < iv.b
              OFFSET 0
            ) b
-           WHERE b.max_end_ns > iv.lo
+           UNION ALL
+           -- The segments shorter than a bucket in the partial buckets at the edges (read from the segments, so
+           -- the lane covers exactly what overlaps the interval): starting in [lo − size, a) and in [max(a, b), hi).
+           SELECT iv.idx, iv.thread_id, iv.lo, g.start_ns, g.end_ns, 1::bigint, true, ${segTotals},
+                  CASE WHEN g.state = 'lock' THEN g.waker_thread_id END, CASE WHEN g.state = 'lock' THEN g.waker_thread_id END,
+                  CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END, CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END,
+                  g.state, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id, g.waker_thread_id,
+                  g.waker_stack_id, g.prev_state, g.reason
+           FROM ${bounded}
+           CROSS JOIN LATERAL (VALUES (iv.lo - $7::bigint, least(iv.a, iv.hi)), (greatest(iv.a, iv.b), iv.hi)) AS r(s, e)
+           CROSS JOIN LATERAL (
+             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
+               AND g.start_ns >= r.s AND g.start_ns < r.e AND g.end_ns - g.start_ns < $7::bigint
+             OFFSET 0
+           ) g
+           WHERE g.end_ns > iv.lo
            UNION ALL
            SELECT iv.idx, iv.thread_id, iv.lo, g.start_ns, g.end_ns, 1::bigint, true, ${segTotals},
                   CASE WHEN g.state = 'lock' THEN g.waker_thread_id END, CASE WHEN g.state = 'lock' THEN g.waker_thread_id END,
@@ -611,13 +631,13 @@ export class ReplayReader {
            ) g
            WHERE g.end_ns > iv.lo
          ), z AS (
-           SELECT x.idx, min(x.tid) AS tid, min(x.s) AS s, max(x.e) AS e, sum(x.n) AS n, bool_or(x.whole) AS whole, ${sums},
+           SELECT x.idx, min(x.tid) AS tid, min(x.s) AS s, max(x.e) AS e, sum(x.n) AS n, bool_or(x.seg) AS seg, ${sums},
                   min(x.lw1) AS lw1, max(x.lw2) AS lw2, min(x.ow1) AS ow1, max(x.ow2) AS ow2,
                   min(x.source) AS source, min(x.syscall) AS syscall, min(x.target) AS target, min(x.lock_id) AS lock_id,
                   min(x.blocked_stack_id) AS blocked_stack_id, min(x.waker_thread_id) AS waker_thread_id,
                   min(x.waker_stack_id) AS waker_stack_id, min(x.prev_state) AS prev_state, min(x.reason) AS reason
            FROM x
-           GROUP BY x.idx, CASE WHEN x.whole AND x.e - x.s >= $5::bigint THEN -1 - x.s
+           GROUP BY x.idx, CASE WHEN x.seg AND x.e - x.s >= $5::bigint THEN -1 - x.s
                                 ELSE greatest(x.s - x.lo, 0) / $5::bigint END
          )
          SELECT z.idx::int AS idx, z.s::text AS s, z.e::text AS e, z.n::text AS n, ${out},
@@ -627,7 +647,7 @@ export class ReplayReader {
                 ${detail('waker_thread_id')}::text AS waker, ${detail('waker_stack_id')}::text AS wstack,
                 ${detail('prev_state')} AS prev_state, ${detail('reason')} AS reason
          FROM z LEFT JOIN LATERAL (
-           SELECT * FROM segments g WHERE z.n = 1 AND NOT z.whole AND g.capture_id = $1 AND g.thread_id = z.tid
+           SELECT * FROM segments g WHERE z.n = 1 AND NOT z.seg AND g.capture_id = $1 AND g.thread_id = z.tid
              AND g.start_ns = z.s LIMIT 1
          ) d ON true
          ORDER BY z.idx, z.s`,
