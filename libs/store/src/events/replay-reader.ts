@@ -193,15 +193,15 @@ function toLog(r: LogDbRow): ReplayLogDto {
   };
 }
 
-interface LaneRow extends Record<string, string | number | null> {
+interface LaneRow {
   idx: number;
   s: string;
   e: string;
   n: string;
-  lw1: string | null;
-  lw2: string | null;
-  ow1: string | null;
-  ow2: string | null;
+  /** ns per state in THREAD_STATES order, comma-separated, empty where none. */
+  sums: string;
+  /** Extreme waker ids: lock min, lock max, other min, other max (empty where none). */
+  wk: string;
   source: string | null;
   syscall: string | null;
   target: string | null;
@@ -218,7 +218,15 @@ export interface LaneItems {
   wakers: { threadId: string; lock: boolean }[][];
 }
 
-/** Lane rows (per interval, per-state sums `s0…s9`, extreme wakers, the detail of a lone segment) to lane items. */
+/** Whether non-negative decimal integer `a` exceeds `b` (no leading zeros; no number conversion). */
+function decimalAbove(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/**
+ * Lane rows (per interval: per-state sums, extreme wakers, the detail of a lone segment) to
+ * lane items. Called on up to pixels × lanes rows: plain loops, no per-row allocation but the items.
+ */
 function toLaneItems(count: number, rows: readonly LaneRow[]): LaneItems {
   const items: LaneItemDto[][] = Array.from({ length: count }, () => []);
   const wakers: { threadId: string; lock: boolean }[][] = Array.from({ length: count }, () => []);
@@ -227,39 +235,37 @@ function toLaneItems(count: number, rows: readonly LaneRow[]): LaneItems {
     if (!list) continue;
     const summary: Partial<Record<ThreadState, string>> = {};
     let state: ThreadState = 'unknown';
-    let best = -1n;
-    THREAD_STATES.forEach((st, k) => {
-      const ns = r[`s${k}`];
-      if (typeof ns !== 'string') return;
+    let best = '';
+    const sums = r.sums.split(',');
+    for (let k = 0; k < sums.length; k++) {
+      const ns = sums[k];
+      const st = THREAD_STATES[k];
+      if (ns === undefined || ns === '' || st === undefined) continue;
       summary[st] = ns;
-      const v = BigInt(ns);
-      if (v > best) {
-        best = v;
+      if (best === '' || decimalAbove(ns, best)) {
+        best = ns;
         state = st;
       }
-    });
+    }
     const w = wakers[r.idx - 1];
-    for (const [id, lock] of [
-      [r.lw1, true],
-      [r.lw2, true],
-      [r.ow1, false],
-      [r.ow2, false],
-    ] as const)
-      if (id !== null) w?.push({ threadId: id, lock });
+    if (r.wk !== ',,,' && w) {
+      const ids = r.wk.split(',');
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k];
+        if (id) w.push({ threadId: id, lock: k < 2 });
+      }
+    }
     if (r.n === '1') {
       const item: LaneSegmentDto = { kind: 'segment', startNs: r.s, endNs: r.e, state };
-      const detail: [keyof LaneSegmentDto, string | null][] = [
-        ['source', r.source],
-        ['syscall', r.syscall],
-        ['target', r.target],
-        ['lockId', r.lock_id],
-        ['blockedStackId', r.bstack],
-        ['wakerThreadId', r.waker],
-        ['wakerStackId', r.wstack],
-        ['prevState', r.prev_state],
-        ['reason', r.reason],
-      ];
-      for (const [k, v] of detail) if (v !== null) (item as unknown as Record<string, string>)[k] = v;
+      if (r.source !== null) item.source = r.source;
+      if (r.syscall !== null) item.syscall = r.syscall;
+      if (r.target !== null) item.target = r.target;
+      if (r.lock_id !== null) item.lockId = r.lock_id;
+      if (r.bstack !== null) item.blockedStackId = r.bstack;
+      if (r.waker !== null) item.wakerThreadId = r.waker;
+      if (r.wstack !== null) item.wakerStackId = r.wstack;
+      if (r.prev_state !== null) item.prevState = r.prev_state;
+      if (r.reason !== null) item.reason = r.reason;
       list.push(item);
     } else {
       list.push({ kind: 'summary', startNs: r.s, endNs: r.e, state, summary, count: Number(r.n) });
@@ -580,7 +586,7 @@ export class ReplayReader {
       (st, k) => `CASE WHEN g.state = '${st}' THEN g.end_ns - g.start_ns END AS s${k}`,
     ).join(', ');
     const sums = THREAD_STATES.map((_st, k) => `sum(x.s${k}) AS s${k}`).join(', ');
-    const out = THREAD_STATES.map((_st, k) => `z.s${k}::text AS s${k}`).join(', ');
+    const out = `concat(${THREAD_STATES.map((_st, k) => `z.s${k}`).join(`, ',', `)}) AS sums`;
     const detail = (col: string) => `coalesce(z.${col}, d.${col})`;
     // Each LATERAL read keeps its index range (OFFSET 0: not flattened into a join over the partition).
     const rows = await this.ds.transaction(async (em) => {
@@ -641,7 +647,7 @@ export class ReplayReader {
                                 ELSE greatest(x.s - x.lo, 0) / $5::bigint END
          )
          SELECT z.idx::int AS idx, z.s::text AS s, z.e::text AS e, z.n::text AS n, ${out},
-                z.lw1::text AS lw1, z.lw2::text AS lw2, z.ow1::text AS ow1, z.ow2::text AS ow2,
+                concat(z.lw1, ',', z.lw2, ',', z.ow1, ',', z.ow2) AS wk,
                 ${detail('source')} AS source, ${detail('syscall')} AS syscall, ${detail('target')} AS target,
                 ${detail('lock_id')} AS lock_id, ${detail('blocked_stack_id')}::text AS bstack,
                 ${detail('waker_thread_id')}::text AS waker, ${detail('waker_stack_id')}::text AS wstack,
@@ -665,9 +671,9 @@ export class ReplayReader {
   ): Promise<LaneItems> {
     // One aggregation level, per (interval, bucket): per-state sums as FILTER columns keep
     // the groups few (about one per pixel), so the database hashes them in memory.
-    const perState = THREAD_STATES.map(
-      (st, k) => `sum(x.end_ns - x.start_ns) FILTER (WHERE x.state = '${st}')::text AS s${k}`,
-    ).join(', ');
+    const perState = `concat(${THREAD_STATES.map(
+      (st) => `sum(x.end_ns - x.start_ns) FILTER (WHERE x.state = '${st}')`,
+    ).join(`, ',', `)}) AS sums`;
     // A lane of many segments groups in memory rather than spilling to disk.
     const rows = await this.ds.transaction(async (em) => {
       await em.query(`SET LOCAL work_mem = '64MB'`);
@@ -676,10 +682,10 @@ export class ReplayReader {
       return em.query<LaneRow[]>(
         `SELECT iv.idx::int AS idx, min(x.start_ns)::text AS s, max(x.end_ns)::text AS e, count(*)::text AS n,
               ${perState},
-              min(x.waker_thread_id) FILTER (WHERE x.state = 'lock')::text AS lw1,
-              max(x.waker_thread_id) FILTER (WHERE x.state = 'lock')::text AS lw2,
-              min(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')::text AS ow1,
-              max(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')::text AS ow2,
+              concat(min(x.waker_thread_id) FILTER (WHERE x.state = 'lock'), ',',
+                     max(x.waker_thread_id) FILTER (WHERE x.state = 'lock'), ',',
+                     min(x.waker_thread_id) FILTER (WHERE x.state <> 'lock'), ',',
+                     max(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')) AS wk,
               min(x.state) AS state, min(x.source) AS source, min(x.syscall) AS syscall, min(x.target) AS target,
               min(x.lock_id) AS lock_id, min(x.blocked_stack_id)::text AS bstack, min(x.waker_thread_id)::text AS waker,
               min(x.waker_stack_id)::text AS wstack, min(x.prev_state) AS prev_state, min(x.reason) AS reason
