@@ -93,6 +93,8 @@ const env = {
   QUEUE_PREFIX: 'benchreplay',
 };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+// THREADREEL_REPLAY_LOD=0: lanes reduced from the segments at query time (for a before/after comparison).
+if (process.env.THREADREEL_REPLAY_LOD) env.THREADREEL_REPLAY_LOD = process.env.THREADREEL_REPLAY_LOD;
 const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
 const baseUrl = `http://127.0.0.1:${port}`;
 const db = new pg.Client({ connectionString: u.toString() });
