@@ -4,6 +4,7 @@ import { RuntimeEvents1763900000000 } from './1763900000000-runtime-events.js';
 import { Correlation1764000000000 } from './1764000000000-correlation.js';
 import { ReplayIndexes1764100000000 } from './1764100000000-replay-indexes.js';
 import { ReplayWindowIndexes1764200000000 } from './1764200000000-replay-window-indexes.js';
+import { SegmentLod1764300000000 } from './1764300000000-segment-lod.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Correlation1764000000000,
   ReplayIndexes1764100000000,
   ReplayWindowIndexes1764200000000,
+  SegmentLod1764300000000,
 ];

@@ -54,6 +54,11 @@ const CLONES = {
       end_ns + $2, status, attributes FROM spans WHERE capture_id = $1 AND start_ns <= $5`,
   segments: `INSERT INTO segments SELECT capture_id, thread_id, start_ns + $2, end_ns + $2, state, source, syscall, target, lock_id,
     blocked_stack_id, waker_thread_id, waker_stack_id, prev_state, reason FROM segments WHERE capture_id = $1 AND start_ns <= $5`,
+  // The level-of-detail pyramid of the copied segments (bucket starts shifted with them; the readers need no alignment).
+  segment_lod: `INSERT INTO segment_lod SELECT capture_id, thread_id, level, bucket_ns + $2, min_start_ns + $2, max_end_ns + $2,
+    segment_count, state, cpu_ns, runqueue_ns, lock_ns, gc_ns, net_ns, file_ns, sleep_ns, idle_ns, other_ns, unknown_ns,
+    lock_waker_min, lock_waker_max, other_waker_min, other_waker_max
+    FROM segment_lod WHERE capture_id = $1 AND level >= 0 AND min_start_ns <= $5`,
   wakeups: `INSERT INTO wakeups SELECT capture_id, time_ns + $2, waker_thread_id, wakee_thread_id, waker_stack_id, source, lock_id
     FROM wakeups WHERE capture_id = $1 AND time_ns <= $5`,
   span_bindings: `INSERT INTO span_bindings SELECT capture_id, ${TRACE('trace_id')}, span_id, thread_id, start_ns + $2, end_ns + $2,
@@ -88,6 +93,8 @@ const env = {
   QUEUE_PREFIX: 'benchreplay',
 };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+// THREADREEL_REPLAY_LOD=0: lanes reduced from the segments at query time (for a before/after comparison).
+if (process.env.THREADREEL_REPLAY_LOD) env.THREADREEL_REPLAY_LOD = process.env.THREADREEL_REPLAY_LOD;
 const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
 const baseUrl = `http://127.0.0.1:${port}`;
 const db = new pg.Client({ connectionString: u.toString() });
@@ -178,7 +185,7 @@ try {
       await db.query('COMMIT');
       events += base;
     }
-    for (const t of [...EVENT_TABLES, 'requests']) await db.query(`ANALYZE ${t}`);
+    for (const t of [...EVENT_TABLES, 'segment_lod', 'requests']) await db.query(`ANALYZE ${t}`);
     return eventCount(captureId);
   };
   const small = await measure('small', captureId, await grow(SMALL));

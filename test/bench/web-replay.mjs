@@ -15,6 +15,11 @@
 // event and the lanes canvas drawn from the replay payload.
 // "Zoom step": a W keypress → the lanes re-read for the new visible range at its resolution
 // (`#replay[data-lod-seq]` advances) and drawn.
+// The correlate step writes a level-of-detail pyramid (segment_lod) next to the segments; the
+// synthetic threads get theirs from the same code (dist/libs/correlate lodBuckets). Each case is
+// measured twice in the same run: "before", the API reading lanes from the segments alone
+// (THREADREEL_REPLAY_LOD=0, today's reduction at query time), and "after", from the pyramid.
+// THREADREEL_BENCH_BEFORE=0 skips the "before" pass.
 // Usage: npm run bench:web [-- SEGMENTS RUNS]   (default 200000 10)
 // THREADREEL_KEEP_DB=1 keeps the benchmark database (its name is printed);
 // THREADREEL_BENCH_DB=<name> reuses such a database instead of generating the data again.
@@ -31,6 +36,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const { lodBuckets } = await import(path.join(root, 'dist/libs/correlate/src/index.js'));
+const BEFORE = process.env.THREADREEL_BENCH_BEFORE !== '0';
 const LARGE = Number(process.argv[2] ?? 200_000);
 const RUNS = Math.max(10, Number(process.argv[3] ?? 10));
 const BASE = 1_000;
@@ -64,7 +71,27 @@ const env = {
   QUEUE_PREFIX: `benchweb${process.pid}`,
 };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
-const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
+let api = null;
+async function startApi(lod) {
+  api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], {
+    env: { ...env, THREADREEL_REPLAY_LOD: lod ? '1' : '0' },
+    stdio: 'ignore',
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${baseUrl}/api/health`)).ok) return;
+    } catch {}
+    if (i > 300) throw new Error('API did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+async function stopApi() {
+  if (!api) return;
+  const p = api;
+  api = null;
+  p.kill('SIGTERM');
+  await new Promise((r) => p.once('exit', r));
+}
 const baseUrl = `http://127.0.0.1:${port}`;
 const db = new pg.Client({ connectionString: u.toString() });
 
@@ -150,6 +177,39 @@ async function addRequest(captureId, template, { key, perThread, extentNs, tidBa
     },
   );
   const mean = Number(hi - lo) / perThread;
+  /** Thread t's segments (seeded: the same on every call). */
+  const lane = (t) => {
+    const rand = rng(perThread * 1000 + t);
+    const out = [];
+    let at = lo;
+    for (let i = 0; i < perThread; i++) {
+      let r = rand();
+      let m = MIX[0];
+      for (const x of MIX) {
+        if (r < x.w) {
+          m = x;
+          break;
+        }
+        r -= x.w;
+      }
+      const dur = BigInt(Math.max(50, Math.round(-Math.log(1 - rand()) * mean)));
+      const e = i === perThread - 1 ? (at + dur > hi ? at + dur : hi) : at + dur;
+      out.push({
+        threadId: ids[t],
+        startNs: at,
+        endNs: e,
+        state: m.state,
+        source: m.source,
+        syscall: m.syscall,
+        target: m.target,
+        lockId: m.lock ? `futex:0x7f00${(i % 8).toString(16)}` : undefined,
+        wakerThreadId: m.lock ? ids[(t + 1) % ids.length] : undefined,
+      });
+      at = e;
+    }
+    return out;
+  };
+  const n = (v) => (v === undefined || v === null ? '\\N' : String(v));
   await copyRows(
     'segments',
     [
@@ -166,24 +226,50 @@ async function addRequest(captureId, template, { key, perThread, extentNs, tidBa
     ],
     function* () {
       for (let t = 0; t < ids.length; t++) {
-        const rand = rng(perThread * 1000 + t);
-        let at = lo;
         let buf = '';
-        for (let i = 0; i < perThread; i++) {
-          let r = rand();
-          let m = MIX[0];
-          for (const x of MIX) {
-            if (r < x.w) {
-              m = x;
-              break;
-            }
-            r -= x.w;
+        for (const g of lane(t)) {
+          buf += `${captureId}\t${g.threadId}\t${g.startNs}\t${g.endNs}\t${g.state}\t${g.source}\t${n(g.syscall)}\t${n(g.target)}\t${n(g.lockId)}\t${n(g.wakerThreadId)}\n`;
+          if (buf.length > 1 << 20) {
+            yield buf;
+            buf = '';
           }
-          const dur = BigInt(Math.max(50, Math.round(-Math.log(1 - rand()) * mean)));
-          const e = i === perThread - 1 ? (at + dur > hi ? at + dur : hi) : at + dur;
-          const waker = m.lock ? ids[(t + 1) % ids.length] : '\\N';
-          buf += `${captureId}\t${ids[t]}\t${at}\t${e}\t${m.state}\t${m.source}\t${m.syscall ?? '\\N'}\t${m.target ?? '\\N'}\t${m.lock ? `futex:0x7f00${(i % 8).toString(16)}` : '\\N'}\t${waker}\n`;
-          at = e;
+        }
+        yield buf;
+      }
+    },
+  );
+  // The pyramid, as the correlate step writes it.
+  await copyRows(
+    'segment_lod',
+    [
+      'capture_id',
+      'thread_id',
+      'level',
+      'bucket_ns',
+      'min_start_ns',
+      'max_end_ns',
+      'segment_count',
+      'state',
+      'cpu_ns',
+      'runqueue_ns',
+      'lock_ns',
+      'gc_ns',
+      'net_ns',
+      'file_ns',
+      'sleep_ns',
+      'idle_ns',
+      'other_ns',
+      'unknown_ns',
+      'lock_waker_min',
+      'lock_waker_max',
+      'other_waker_min',
+      'other_waker_max',
+    ],
+    function* () {
+      for (let t = 0; t < ids.length; t++) {
+        let buf = '';
+        for (const b of lodBuckets(ids[t], lane(t))) {
+          buf += `${[captureId, b.threadId, b.level, b.bucketNs, b.minStartNs, b.maxEndNs, b.count, b.dominant, ...b.totals, b.lockWakerMin, b.lockWakerMax, b.otherWakerMin, b.otherWakerMax].map(n).join('\t')}\n`;
           if (buf.length > 1 << 20) {
             yield buf;
             buf = '';
@@ -268,13 +354,7 @@ async function measure(browser, label, traceId) {
 let browser;
 try {
   await db.connect();
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${baseUrl}/api/health`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error('API did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await startApi(!BEFORE);
   // Three requests: the baseline; 200 k segments per thread over a 60 s capture (the
   // request's window holds ~1/30 of them); 200 k per thread inside the window (worst case).
   const CONFIGS = [
@@ -320,44 +400,63 @@ try {
     if (!template) throw new Error('no lock request in the fixture');
     const tg = Date.now();
     for (const c of CONFIGS) traces.set(c.key, await addRequest(captureId, template, c));
-    for (const table of ['segments', 'span_bindings', 'wakeups', 'requests', 'threads', 'spans'])
+    for (const table of [
+      'segments',
+      'segment_lod',
+      'span_bindings',
+      'wakeups',
+      'requests',
+      'threads',
+      'spans',
+    ])
       await db.query(`ANALYZE ${table}`);
     console.log(
       `generated ${CONFIGS.map((c) => c.label).join(', ')} (${((Date.now() - tg) / 1000).toFixed(1)} s)`,
     );
   }
-  // The replay payloads themselves, for scale.
-  for (const c of CONFIGS) {
-    const id = traces.get(c.key);
-    const t = performance.now();
-    const r = await fetch(`${baseUrl}/api/traces/${id}`);
-    const body = await r.text();
-    if (!r.ok) throw new Error(`GET /api/traces/${id}: ${r.status} ${body.slice(0, 200)}`);
-    const segs = await db.query(
-      `SELECT count(*)::int AS n FROM segments s JOIN requests r ON r.capture_id = s.capture_id
-       WHERE r.trace_id = $1 AND s.thread_id = ANY(r.thread_ids)
-         AND s.start_ns < r.end_ns + r.duration_ns / 20 AND s.end_ns > r.start_ns - r.duration_ns / 20`,
-      [id],
-    );
-    console.log(
-      `${c.label.padEnd(28)} GET /api/traces ${(performance.now() - t).toFixed(0)} ms, ${(body.length / 1024).toFixed(0)} KiB, ${JSON.parse(body).threads.length} threads, ${segs.rows[0].n} segments in the window`,
-    );
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  const passes = BEFORE ? ['before', 'after'] : ['after'];
   const results = [];
-  for (const c of CONFIGS) results.push({ c, r: await measure(browser, c.label, traces.get(c.key)) });
-  console.log('goals: first draw ≤ 1000 ms, zoom step ≤ 100 ms (p95):');
-  for (const { c, r } of results)
+  for (const pass of passes) {
+    if (pass === 'after' && BEFORE) {
+      await stopApi();
+      await startApi(true);
+    }
     console.log(
-      `  ${c.label.padEnd(28)} first draw p95 ${q(r.first, 0.95).toFixed(0)} ms, zoom step p95 ${q(r.zoom, 0.95).toFixed(0)} ms`,
+      pass === 'before'
+        ? '— before: lanes reduced from the segments at query time (THREADREEL_REPLAY_LOD=0)'
+        : '— after: lanes from the level-of-detail pyramid',
+    );
+    // The replay payloads themselves, for scale.
+    for (const c of CONFIGS) {
+      const id = traces.get(c.key);
+      const t = performance.now();
+      const r = await fetch(`${baseUrl}/api/traces/${id}`);
+      const body = await r.text();
+      if (!r.ok) throw new Error(`GET /api/traces/${id}: ${r.status} ${body.slice(0, 200)}`);
+      const segs = await db.query(
+        `SELECT count(*)::int AS n FROM segments s JOIN requests r ON r.capture_id = s.capture_id
+         WHERE r.trace_id = $1 AND s.thread_id = ANY(r.thread_ids)
+           AND s.start_ns < r.end_ns + r.duration_ns / 20 AND s.end_ns > r.start_ns - r.duration_ns / 20`,
+        [id],
+      );
+      console.log(
+        `${c.label.padEnd(28)} GET /api/traces ${(performance.now() - t).toFixed(0)} ms, ${(body.length / 1024).toFixed(0)} KiB, ${JSON.parse(body).threads.length} threads, ${segs.rows[0].n} segments in the window`,
+      );
+    }
+    browser ??= await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    for (const c of CONFIGS) results.push({ pass, c, r: await measure(browser, c.label, traces.get(c.key)) });
+  }
+  console.log('goals: first draw ≤ 1000 ms, zoom step ≤ 100 ms (p95):');
+  for (const { pass, c, r } of results)
+    console.log(
+      `  ${pass.padEnd(6)} ${c.label.padEnd(28)} first draw p50 ${q(r.first, 0.5).toFixed(0)} / p95 ${q(r.first, 0.95).toFixed(0)} ms, zoom step p50 ${q(r.zoom, 0.5).toFixed(0)} / p95 ${q(r.zoom, 0.95).toFixed(0)} ms`,
     );
 } finally {
   await browser?.close();
-  api.kill('SIGTERM');
-  await new Promise((r) => api.once('exit', r));
+  await stopApi();
   await db.end().catch(() => undefined);
   if (KEEP_DB) console.log(`kept database ${dbName}`);
   else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

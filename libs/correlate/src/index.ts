@@ -4,3 +4,4 @@ export * from './bindings.js';
 export * from './segments.js';
 export * from './stack-state.js';
 export * from './pool.js';
+export * from './lod.js';

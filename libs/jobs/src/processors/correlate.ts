@@ -8,6 +8,7 @@ import {
   classifyStack,
   estimateResidual,
   isMutator,
+  lodBuckets,
   pushTo,
   poolName,
   intersectIntervals,
@@ -370,12 +371,21 @@ export async function correlateCapture(
     allWakeups.push(
       ...pairFutexes(segmentsByThread, await store.futexWakes(captureId, straceOffsets), byTid),
     );
-    for (const segs of segmentsByThread.values())
+    for (const [threadId, segs] of segmentsByThread) {
       for (const s of segs) {
         const p = writer.segment(s);
         if (p) await p;
         segmentCount++;
       }
+      // The replay's level-of-detail pyramid of the thread (segments sorted by start).
+      const sorted = segs.every((s, i) => i === 0 || (segs[i - 1]?.startNs ?? s.startNs) <= s.startNs)
+        ? segs
+        : [...segs].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+      for (const b of lodBuckets(threadId, sorted)) {
+        const p = writer.lodBucket(b);
+        if (p) await p;
+      }
+    }
     for (const w of allWakeups) {
       const p = writer.wakeup(w);
       if (p) await p;

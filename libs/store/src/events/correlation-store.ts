@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { RequestAnalysis, Segment, SpanBinding, SpanKind, Wakeup } from '@threadreel/model';
+import type { LodBucket } from '@threadreel/correlate';
 import { copyField, CopyTransaction } from './copy-rows.js';
-import { poolOf } from './pg.js';
+import { partitionName, poolOf } from './pg.js';
 import { readStackFrames } from './stacks.js';
 
 /** Offset (ns) to add to a file's times, per file ordinal and clock; files not listed are not on the axis. */
@@ -564,8 +565,13 @@ export class CorrelationStore {
       { table: 'segments', columns: SEGMENT_COLUMNS },
       { table: 'wakeups', columns: WAKEUP_COLUMNS },
       { table: 'span_bindings', columns: BINDING_COLUMNS },
+      { table: 'segment_lod', columns: LOD_COLUMNS },
     ]);
     try {
+      // A capture made before the pyramid's migration has no partition for it yet.
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${partitionName('segment_lod', captureId)} PARTITION OF segment_lod FOR VALUES IN ('${captureId}')`,
+      );
       await copy.beginCapture(captureId);
       await client.query('DELETE FROM requests WHERE capture_id = $1', [captureId]);
     } catch (e) {
@@ -591,6 +597,30 @@ const SEGMENT_COLUMNS = [
   'waker_stack_id',
   'prev_state',
   'reason',
+];
+const LOD_COLUMNS = [
+  'capture_id',
+  'thread_id',
+  'level',
+  'bucket_ns',
+  'min_start_ns',
+  'max_end_ns',
+  'segment_count',
+  'state',
+  'cpu_ns',
+  'runqueue_ns',
+  'lock_ns',
+  'gc_ns',
+  'net_ns',
+  'file_ns',
+  'sleep_ns',
+  'idle_ns',
+  'other_ns',
+  'unknown_ns',
+  'lock_waker_min',
+  'lock_waker_max',
+  'other_waker_min',
+  'other_waker_max',
 ];
 const WAKEUP_COLUMNS = [
   'capture_id',
@@ -642,6 +672,28 @@ export class DerivedWriter {
         s.wakerStackId,
         s.prevState,
         s.reason,
+      ]),
+    );
+  }
+
+  /** One bucket of a thread's level-of-detail pyramid (totals in THREAD_STATES order, as the columns). */
+  lodBucket(b: LodBucket): Promise<void> | undefined {
+    return this.copy.push(
+      'segment_lod',
+      row([
+        this.captureId,
+        b.threadId,
+        b.level,
+        b.bucketNs,
+        b.minStartNs,
+        b.maxEndNs,
+        b.count,
+        b.dominant,
+        ...b.totals,
+        b.lockWakerMin,
+        b.lockWakerMax,
+        b.otherWakerMin,
+        b.otherWakerMax,
       ]),
     );
   }

@@ -29,5 +29,6 @@ export const PARTITIONED_TABLES = [
   'segments',
   'wakeups',
   'span_bindings',
+  'segment_lod',
 ] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];

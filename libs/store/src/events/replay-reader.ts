@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { readStackFrames } from './stacks.js';
 import { THREAD_STATES } from '@threadreel/model';
+import { LOD_CLASS_THRESHOLDS, LOD_LEVELS, lodBucketNs, lodLevelFor } from '@threadreel/correlate';
 import type {
   LaneItemDto,
   LaneSegmentDto,
@@ -190,6 +191,87 @@ function toLog(r: LogDbRow): ReplayLogDto {
     logger: r.logger,
     message: r.message,
   };
+}
+
+interface LaneRow {
+  idx: number;
+  s: string;
+  e: string;
+  n: string;
+  /** ns per state in THREAD_STATES order, comma-separated, empty where none. */
+  sums: string;
+  /** Extreme waker ids: lock min, lock max, other min, other max (empty where none). */
+  wk: string;
+  source: string | null;
+  syscall: string | null;
+  target: string | null;
+  lock_id: string | null;
+  bstack: string | null;
+  waker: string | null;
+  wstack: string | null;
+  prev_state: string | null;
+  reason: string | null;
+}
+
+export interface LaneItems {
+  items: LaneItemDto[][];
+  wakers: { threadId: string; lock: boolean }[][];
+}
+
+/** Whether non-negative decimal integer `a` exceeds `b` (no leading zeros; no number conversion). */
+function decimalAbove(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/**
+ * Lane rows (per interval: per-state sums, extreme wakers, the detail of a lone segment) to
+ * lane items. Called on up to pixels × lanes rows: plain loops, no per-row allocation but the items.
+ */
+function toLaneItems(count: number, rows: readonly LaneRow[]): LaneItems {
+  const items: LaneItemDto[][] = Array.from({ length: count }, () => []);
+  const wakers: { threadId: string; lock: boolean }[][] = Array.from({ length: count }, () => []);
+  for (const r of rows) {
+    const list = items[r.idx - 1];
+    if (!list) continue;
+    const summary: Partial<Record<ThreadState, string>> = {};
+    let state: ThreadState = 'unknown';
+    let best = '';
+    const sums = r.sums.split(',');
+    for (let k = 0; k < sums.length; k++) {
+      const ns = sums[k];
+      const st = THREAD_STATES[k];
+      if (ns === undefined || ns === '' || st === undefined) continue;
+      summary[st] = ns;
+      if (best === '' || decimalAbove(ns, best)) {
+        best = ns;
+        state = st;
+      }
+    }
+    const w = wakers[r.idx - 1];
+    if (r.wk !== ',,,' && w) {
+      const ids = r.wk.split(',');
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k];
+        if (id) w.push({ threadId: id, lock: k < 2 });
+      }
+    }
+    if (r.n === '1') {
+      const item: LaneSegmentDto = { kind: 'segment', startNs: r.s, endNs: r.e, state };
+      if (r.source !== null) item.source = r.source;
+      if (r.syscall !== null) item.syscall = r.syscall;
+      if (r.target !== null) item.target = r.target;
+      if (r.lock_id !== null) item.lockId = r.lock_id;
+      if (r.bstack !== null) item.blockedStackId = r.bstack;
+      if (r.waker !== null) item.wakerThreadId = r.waker;
+      if (r.wstack !== null) item.wakerStackId = r.wstack;
+      if (r.prev_state !== null) item.prevState = r.prev_state;
+      if (r.reason !== null) item.reason = r.reason;
+      list.push(item);
+    } else {
+      list.push({ kind: 'summary', startNs: r.s, endNs: r.e, state, summary, count: Number(r.n) });
+    }
+  }
+  return { items, wakers };
 }
 
 /**
@@ -451,49 +533,159 @@ export class ReplayReader {
     captureId: string,
     intervals: readonly ThreadInterval[],
     resolutionNs: bigint,
-  ): Promise<{ items: LaneItemDto[][]; wakers: { threadId: string; lock: boolean }[][] }> {
-    const items: LaneItemDto[][] = intervals.map(() => []);
-    const wakers: { threadId: string; lock: boolean }[][] = intervals.map(() => []);
-    if (!intervals.length) return { items, wakers };
+    opts: { raw?: boolean } = {},
+  ): Promise<LaneItems> {
+    if (!intervals.length) return { items: [], wakers: [] };
     const res = resolutionNs > 0n ? resolutionNs : 1n;
+    const level = lodLevelFor(res);
+    if (opts.raw !== true && this.useLod && level !== null && (await this.hasLod(captureId)))
+      return this.lodLaneItems(captureId, intervals, res, level);
+    return this.rawLaneItems(captureId, intervals, res);
+  }
+
+  /** THREADREEL_REPLAY_LOD=0 reads lanes from the segments alone (for before/after benchmarks). */
+  private readonly useLod = process.env.THREADREEL_REPLAY_LOD !== '0';
+
+  /** Captures known to hold a level-of-detail pyramid (a re-correlation rewrites it, never removes it). */
+  private readonly lodCaptures = new Set<string>();
+
+  /** Whether the capture's correlation wrote a pyramid (every thread with segments has its header row). */
+  async hasLod(captureId: string): Promise<boolean> {
+    if (this.lodCaptures.has(captureId)) return true;
+    const r = await this.ds.query<unknown[]>(
+      `SELECT 1 FROM segment_lod WHERE capture_id = $1 AND level = -1 LIMIT 1`,
+      [captureId],
+    );
+    if (r.length) this.lodCaptures.add(captureId);
+    return r.length > 0;
+  }
+
+  /**
+   * {@link laneItems} from the pyramid: the buckets of `level` (not wider than `res`) wholly
+   * inside the interval, the shorter segments of the two partial buckets at its edges, and
+   * the segments at least one bucket long (read whole per duration class, an index range
+   * each), grouped per pixel as the raw query groups segments; a bucket counts in the pixel
+   * of its first segment's start. So a lane covers exactly the segments overlapping the
+   * interval, in O(pixels) rows. A group of one segment comes whole, with its detail (read
+   * by its start when it came from a bucket).
+   */
+  private async lodLaneItems(
+    captureId: string,
+    intervals: readonly ThreadInterval[],
+    res: bigint,
+    level: number,
+  ): Promise<LaneItems> {
+    const size = lodBucketNs(level);
+    const bounds = `'{${LOD_CLASS_THRESHOLDS.join(',')}}'::bigint[]`;
+    const ivs = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)`;
+    // Buckets wholly inside the interval, [a, b): a = lo rounded up, b = hi rounded down to the bucket size.
+    const bounded = `(SELECT iv.*, iv.lo + ($7::bigint - ((iv.lo % $7::bigint) + $7::bigint) % $7::bigint) % $7::bigint AS a,
+                             iv.hi - ((iv.hi % $7::bigint) + $7::bigint) % $7::bigint AS b FROM ${ivs}) iv`;
+    const bucketTotals = THREAD_STATES.map((st, k) => `b.${st}_ns AS s${k}`).join(', ');
+    const segTotals = THREAD_STATES.map(
+      (st, k) => `CASE WHEN g.state = '${st}' THEN g.end_ns - g.start_ns END AS s${k}`,
+    ).join(', ');
+    const sums = THREAD_STATES.map((_st, k) => `sum(x.s${k}) AS s${k}`).join(', ');
+    const out = `concat(${THREAD_STATES.map((_st, k) => `z.s${k}`).join(`, ',', `)}) AS sums`;
+    const detail = (col: string) => `coalesce(z.${col}, d.${col})`;
+    // Each LATERAL read keeps its index range (OFFSET 0: not flattened into a join over the partition).
+    const rows = await this.ds.transaction(async (em) => {
+      await em.query(`SET LOCAL jit = off`);
+      return em.query<LaneRow[]>(
+        `WITH x AS (
+           SELECT iv.idx, iv.thread_id AS tid, iv.lo, b.min_start_ns AS s, b.max_end_ns AS e, b.segment_count::bigint AS n,
+                  false AS seg, ${bucketTotals}, b.lock_waker_min AS lw1, b.lock_waker_max AS lw2,
+                  b.other_waker_min AS ow1, b.other_waker_max AS ow2, NULL::text AS state, NULL::text AS source,
+                  NULL::text AS syscall, NULL::text AS target, NULL::text AS lock_id, NULL::bigint AS blocked_stack_id,
+                  NULL::bigint AS waker_thread_id, NULL::bigint AS waker_stack_id, NULL::text AS prev_state,
+                  NULL::text AS reason
+           FROM ${bounded} CROSS JOIN LATERAL (
+             SELECT * FROM segment_lod b WHERE b.capture_id = $1 AND b.thread_id = iv.thread_id AND b.level = $6::int
+               AND b.bucket_ns >= iv.a AND b.bucket_ns < iv.b
+             OFFSET 0
+           ) b
+           UNION ALL
+           -- The segments shorter than a bucket in the partial buckets at the edges (read from the segments, so
+           -- the lane covers exactly what overlaps the interval): starting in [lo − size, a) and in [max(a, b), hi).
+           SELECT iv.idx, iv.thread_id, iv.lo, g.start_ns, g.end_ns, 1::bigint, true, ${segTotals},
+                  CASE WHEN g.state = 'lock' THEN g.waker_thread_id END, CASE WHEN g.state = 'lock' THEN g.waker_thread_id END,
+                  CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END, CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END,
+                  g.state, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id, g.waker_thread_id,
+                  g.waker_stack_id, g.prev_state, g.reason
+           FROM ${bounded}
+           CROSS JOIN LATERAL (VALUES (iv.lo - $7::bigint, least(iv.a, iv.hi)), (greatest(iv.a, iv.b), iv.hi)) AS r(s, e)
+           CROSS JOIN LATERAL (
+             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
+               AND g.start_ns >= r.s AND g.start_ns < r.e AND g.end_ns - g.start_ns < $7::bigint
+             OFFSET 0
+           ) g
+           WHERE g.end_ns > iv.lo
+           UNION ALL
+           SELECT iv.idx, iv.thread_id, iv.lo, g.start_ns, g.end_ns, 1::bigint, true, ${segTotals},
+                  CASE WHEN g.state = 'lock' THEN g.waker_thread_id END, CASE WHEN g.state = 'lock' THEN g.waker_thread_id END,
+                  CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END, CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END,
+                  g.state, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id, g.waker_thread_id,
+                  g.waker_stack_id, g.prev_state, g.reason
+           FROM ${ivs} CROSS JOIN generate_series($6::int + 1, ${LOD_LEVELS}) AS c(j)
+           CROSS JOIN LATERAL (
+             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
+               AND width_bucket(g.end_ns - g.start_ns, ${bounds}) = c.j
+               AND g.start_ns >= CASE WHEN c.j >= ${LOD_LEVELS} THEN ${NS_MIN}::bigint
+                                      ELSE iv.lo - (${LOD_CLASS_THRESHOLDS[0]}::bigint << (2 * c.j)) END
+               AND g.start_ns < iv.hi
+             OFFSET 0
+           ) g
+           WHERE g.end_ns > iv.lo
+         ), z AS (
+           SELECT x.idx, min(x.tid) AS tid, min(x.s) AS s, max(x.e) AS e, sum(x.n) AS n, bool_or(x.seg) AS seg, ${sums},
+                  min(x.lw1) AS lw1, max(x.lw2) AS lw2, min(x.ow1) AS ow1, max(x.ow2) AS ow2,
+                  min(x.source) AS source, min(x.syscall) AS syscall, min(x.target) AS target, min(x.lock_id) AS lock_id,
+                  min(x.blocked_stack_id) AS blocked_stack_id, min(x.waker_thread_id) AS waker_thread_id,
+                  min(x.waker_stack_id) AS waker_stack_id, min(x.prev_state) AS prev_state, min(x.reason) AS reason
+           FROM x
+           GROUP BY x.idx, CASE WHEN x.seg AND x.e - x.s >= $5::bigint THEN -1 - x.s
+                                ELSE greatest(x.s - x.lo, 0) / $5::bigint END
+         )
+         SELECT z.idx::int AS idx, z.s::text AS s, z.e::text AS e, z.n::text AS n, ${out},
+                concat(z.lw1, ',', z.lw2, ',', z.ow1, ',', z.ow2) AS wk,
+                ${detail('source')} AS source, ${detail('syscall')} AS syscall, ${detail('target')} AS target,
+                ${detail('lock_id')} AS lock_id, ${detail('blocked_stack_id')}::text AS bstack,
+                ${detail('waker_thread_id')}::text AS waker, ${detail('waker_stack_id')}::text AS wstack,
+                ${detail('prev_state')} AS prev_state, ${detail('reason')} AS reason
+         FROM z LEFT JOIN LATERAL (
+           SELECT * FROM segments g WHERE z.n = 1 AND NOT z.seg AND g.capture_id = $1 AND g.thread_id = z.tid
+             AND g.start_ns = z.s LIMIT 1
+         ) d ON true
+         ORDER BY z.idx, z.s`,
+        [...intervalParams(captureId, intervals), res.toString(), level, size.toString()],
+      );
+    });
+    return toLaneItems(intervals.length, rows);
+  }
+
+  /** {@link laneItems} from the segments alone (captures correlated before the pyramid, sub-µs resolutions). */
+  private async rawLaneItems(
+    captureId: string,
+    intervals: readonly ThreadInterval[],
+    res: bigint,
+  ): Promise<LaneItems> {
     // One aggregation level, per (interval, bucket): per-state sums as FILTER columns keep
     // the groups few (about one per pixel), so the database hashes them in memory.
-    const perState = THREAD_STATES.map(
-      (st, k) => `sum(x.end_ns - x.start_ns) FILTER (WHERE x.state = '${st}')::text AS s${k}`,
-    ).join(', ');
+    const perState = `concat(${THREAD_STATES.map(
+      (st) => `sum(x.end_ns - x.start_ns) FILTER (WHERE x.state = '${st}')`,
+    ).join(`, ',', `)}) AS sums`;
     // A lane of many segments groups in memory rather than spilling to disk.
     const rows = await this.ds.transaction(async (em) => {
       await em.query(`SET LOCAL work_mem = '64MB'`);
       // JIT compilation adds ~100 ms to every such query and saves less than that.
       await em.query(`SET LOCAL jit = off`);
-      return em.query<
-        ({
-          idx: number;
-          s: string;
-          e: string;
-          n: string;
-          lw1: string | null;
-          lw2: string | null;
-          ow1: string | null;
-          ow2: string | null;
-          state: ThreadState;
-          source: string | null;
-          syscall: string | null;
-          target: string | null;
-          lock_id: string | null;
-          bstack: string | null;
-          waker: string | null;
-          wstack: string | null;
-          prev_state: string | null;
-          reason: string | null;
-        } & Record<string, string | null>)[]
-      >(
+      return em.query<LaneRow[]>(
         `SELECT iv.idx::int AS idx, min(x.start_ns)::text AS s, max(x.end_ns)::text AS e, count(*)::text AS n,
               ${perState},
-              min(x.waker_thread_id) FILTER (WHERE x.state = 'lock')::text AS lw1,
-              max(x.waker_thread_id) FILTER (WHERE x.state = 'lock')::text AS lw2,
-              min(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')::text AS ow1,
-              max(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')::text AS ow2,
+              concat(min(x.waker_thread_id) FILTER (WHERE x.state = 'lock'), ',',
+                     max(x.waker_thread_id) FILTER (WHERE x.state = 'lock'), ',',
+                     min(x.waker_thread_id) FILTER (WHERE x.state <> 'lock'), ',',
+                     max(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')) AS wk,
               min(x.state) AS state, min(x.source) AS source, min(x.syscall) AS syscall, min(x.target) AS target,
               min(x.lock_id) AS lock_id, min(x.blocked_stack_id)::text AS bstack, min(x.waker_thread_id)::text AS waker,
               min(x.waker_stack_id)::text AS wstack, min(x.prev_state) AS prev_state, min(x.reason) AS reason
@@ -505,50 +697,7 @@ export class ReplayReader {
         [...intervalParams(captureId, intervals), res.toString()],
       );
     });
-    for (const r of rows) {
-      const list = items[r.idx - 1];
-      if (!list) continue;
-      const summary: Partial<Record<ThreadState, string>> = {};
-      let state: ThreadState = 'unknown';
-      let best = -1n;
-      THREAD_STATES.forEach((st, k) => {
-        const ns = r[`s${k}`];
-        if (ns === null || ns === undefined) return;
-        summary[st] = ns;
-        const v = BigInt(ns);
-        if (v > best) {
-          best = v;
-          state = st;
-        }
-      });
-      const w = wakers[r.idx - 1];
-      for (const [id, lock] of [
-        [r.lw1, true],
-        [r.lw2, true],
-        [r.ow1, false],
-        [r.ow2, false],
-      ] as const)
-        if (id !== null) w?.push({ threadId: id, lock });
-      if (r.n === '1') {
-        const item: LaneSegmentDto = { kind: 'segment', startNs: r.s, endNs: r.e, state };
-        const detail: [keyof LaneSegmentDto, string | null][] = [
-          ['source', r.source],
-          ['syscall', r.syscall],
-          ['target', r.target],
-          ['lockId', r.lock_id],
-          ['blockedStackId', r.bstack],
-          ['wakerThreadId', r.waker],
-          ['wakerStackId', r.wstack],
-          ['prevState', r.prev_state],
-          ['reason', r.reason],
-        ];
-        for (const [k, v] of detail) if (v !== null) (item as unknown as Record<string, string>)[k] = v;
-        list.push(item);
-      } else {
-        list.push({ kind: 'summary', startNs: r.s, endNs: r.e, state, summary, count: Number(r.n) });
-      }
-    }
-    return { items, wakers };
+    return toLaneItems(intervals.length, rows);
   }
 
   /** On-CPU samples (sampling events, not tracepoints) per interval and stack, times aligned. */
