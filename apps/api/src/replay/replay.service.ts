@@ -202,12 +202,23 @@ export class ReplayService {
 
     // Read for lanes at `res`: only the segments a lane may show whole come with their detail.
     const boundSegsP = this.reader.laneItems(cap, window(bound), res);
+    // The rest of the bound threads' pools (same pool name and process): what the other workers
+    // were doing while this request ran or waited for one of them.
+    const matesP = this.ds.query<{ id: string }[]>(
+      `SELECT t.id::text AS id FROM threads t
+       WHERE t.capture_id = $1 AND t.pool IS NOT NULL AND NOT (t.id = ANY($2::bigint[]))
+         AND EXISTS (SELECT 1 FROM threads b WHERE b.capture_id = t.capture_id AND b.id = ANY($2::bigint[])
+                     AND b.pool = t.pool AND b.pid IS NOT DISTINCT FROM t.pid)
+       ORDER BY t.tid LIMIT ${MAX_POOL_MATES}`,
+      [cap, bound],
+    );
+
     const countsP = this.reader.sampleStacks(
       cap,
       spanIntervals.map((s) => s.interval),
     );
     // Handled where awaited below; this only keeps an early failure from going unobserved.
-    for (const p of [gcPausesP, boundSegsP, countsP]) p.catch(() => undefined);
+    for (const p of [gcPausesP, boundSegsP, countsP, matesP]) p.catch(() => undefined);
     const boundSet = new Set(bound);
     const readOthers = (others: readonly string[]) => {
       const ids = [...bound, ...others];
@@ -244,16 +255,7 @@ export class ReplayService {
         addRole(w.threadId, w.lock ? 'holder' : 'waker');
       }
     });
-    // The rest of the bound threads' pools (same pool name and process): what the other workers
-    // were doing while this request ran or waited for one of them.
-    const mates = await this.ds.query<{ id: string }[]>(
-      `SELECT t.id::text AS id FROM threads t
-       WHERE t.capture_id = $1 AND t.pool IS NOT NULL AND NOT (t.id = ANY($2::bigint[]))
-         AND EXISTS (SELECT 1 FROM threads b WHERE b.capture_id = t.capture_id AND b.id = ANY($2::bigint[])
-                     AND b.pool = t.pool AND b.pid IS NOT DISTINCT FROM t.pid)
-       ORDER BY t.tid LIMIT ${MAX_POOL_MATES}`,
-      [cap, bound],
-    );
+    const mates = await matesP;
     for (const { id } of mates) if (!roles.has(id)) addRole(id, 'pool');
     const others = [...roles.keys()].filter((id) => !boundSet.has(id));
     const reads = readOthers(others);
