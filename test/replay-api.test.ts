@@ -206,7 +206,7 @@ describe('replay API on the java and python fixtures', () => {
         const shownIds = new Set(r.threads.map((t) => t.threadId));
         for (const m of mates) expect(shownIds.has(m.id), `pool mate ${m.id}`).toBe(true);
         for (const t of r.threads.filter((x) => x.role === 'pool'))
-          expect(pools.has(t.pool), `pool of ${t.threadId}`).toBe(true);
+          expect(t.pool !== null && pools.has(t.pool), `pool of ${t.threadId}`).toBe(true);
         expect(shownIds.size).toBe(r.threads.length);
       }
       expect(shown).toBeGreaterThan(0);
