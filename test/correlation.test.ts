@@ -1,4 +1,4 @@
-import { openAsBlob, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from './support/database.js';
@@ -7,7 +7,7 @@ import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 import { allowNoPerf, runScenario, toolsUsable } from './support/scenario.js';
 
 const unusable = toolsUsable();
-import { upload, waitSettled } from './support/client.js';
+import { folderParts, upload, waitSettled } from './support/client.js';
 
 interface Truth {
   requests: {
@@ -29,13 +29,6 @@ interface Row {
   evidence: { lock?: { holderThreadId: string | null; waitNs: string }[] };
   thread_ids: string[];
   server_thread: string | null;
-}
-
-async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'README.md')
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
 }
 
 /** Agreement of dominant causes with the planted ones, per cause, printed and returned. */

@@ -1,20 +1,13 @@
-import { openAsBlob, readFileSync, readdirSync } from 'node:fs';
+import { openAsBlob, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceFileReport } from '@threadreel/model';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
-import { upload, waitSettled } from './support/client.js';
+import { folderParts, upload, waitSettled } from './support/client.js';
 
 /** Every file of a fixture folder (README excluded), with its path relative to the folder. */
-async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'README.md')
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
-}
-
 const EXPECTED: Record<string, Record<string, string>> = {
   java: {
     'perf.script.gz': 'perf-script',

@@ -1,4 +1,4 @@
-import { openAsBlob, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -17,14 +17,7 @@ import type {
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
-import { upload, waitSettled } from './support/client.js';
-
-async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'README.md')
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
-}
+import { folderParts, upload, waitSettled } from './support/client.js';
 
 /** Time per state covered by lane items (whole segments and summaries). */
 function laneNs(items: readonly LaneItemDto[]): bigint {

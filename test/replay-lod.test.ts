@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { openAsBlob, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
@@ -9,15 +8,8 @@ import { CorrelationStore, createDataSource, ReplayReader } from '@threadreel/st
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
-import { upload, waitSettled } from './support/client.js';
+import { folderParts, upload, waitSettled } from './support/client.js';
 import { lodBuckets } from '@threadreel/correlate';
-
-async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'README.md')
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
-}
 
 /** Per state ns of lane items (summaries' totals, segments' lengths). */
 function totals(items: readonly LaneItemDto[]): Map<ThreadState, bigint> {

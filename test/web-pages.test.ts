@@ -1,22 +1,15 @@
-import { openAsBlob, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureOverviewDto, RequestListDto, RequestStatsDto } from '@threadreel/model';
-import { upload, waitSettled } from './support/client.js';
+import { folderParts, upload, waitSettled } from './support/client.js';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const javaDir = path.join(REPO_ROOT, 'test/fixtures/captures/java');
-
-async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'README.md')
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
-}
 
 /** Rows of the requests table as the page shows them. */
 async function rows(page: Page): Promise<{ traceId: string; cause: string; durationNs: bigint }[]> {

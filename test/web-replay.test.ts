@@ -1,4 +1,4 @@
-import { existsSync, openAsBlob, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,17 +6,10 @@ import type { ReplayDto, RequestListDto } from '@threadreel/model';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
-import { upload, waitSettled } from './support/client.js';
+import { folderParts, upload, waitSettled } from './support/client.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const javaDir = path.join(REPO_ROOT, 'test/fixtures/captures/java');
-
-async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
-  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'README.md')
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
-}
 
 interface LockEvidence {
   lockId: string | null;

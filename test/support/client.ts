@@ -1,4 +1,4 @@
-import { openAsBlob } from 'node:fs';
+import { openAsBlob, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CaptureDetail, UploadAccepted } from '@threadreel/model';
 import { waitFor } from './processes.js';
@@ -9,6 +9,14 @@ export interface UploadResult {
 }
 
 /** Multipart upload of files from disk (or in-memory blobs) as a browser or the CLI would. */
+/** Every file of a bundle folder (recursively, README.md aside) as upload parts named by their relative path. */
+export async function folderParts(dir: string): Promise<{ name: string; data: Blob }[]> {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== 'README.md')
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+  return Promise.all(files.map(async (f) => ({ name: f, data: await openAsBlob(path.join(dir, f)) })));
+}
+
 export async function upload(
   baseUrl: string,
   files: (string | { name: string; data: Blob | Uint8Array | string })[],
