@@ -32,6 +32,34 @@ describe('clock pairs', () => {
     expect(pair.uncertaintyNs).toBeLessThanOrEqual(200n);
   });
 
+  it('keeps the tightest of several brackets when a read is preempted', () => {
+    const offset = 1_700_000_000_000_000_000n;
+    // Monotonic time advances 100 ns per read; the first two times a read of the realtime
+    // clock sees a new millisecond, the thread is preempted for 3 ms right after it.
+    let mono = 5_000_000_000n + 777n;
+    let stalls = 2;
+    let lastMs = Number.NaN;
+    const preempted: ClockSource = {
+      mono: () => (mono += 100n),
+      realMs: () => {
+        const ms = Number((mono + offset) / 1_000_000n);
+        if (stalls > 0 && !Number.isNaN(lastMs) && ms !== lastMs) {
+          stalls--;
+          mono += 3_000_000n;
+        }
+        lastMs = ms;
+        return ms;
+      },
+      realFine: () => Number(mono + offset) / 1e6,
+    };
+    const pair = readClockPair(preempted);
+    expect(stalls).toBe(0);
+    expect(pair.method).toBe('ms-step');
+    expect(pair.uncertaintyNs).toBeLessThanOrEqual(200n);
+    const error = pair.monotonicNs - (pair.realtimeNs - offset);
+    expect(error < 0n ? -error : error).toBeLessThanOrEqual(pair.uncertaintyNs);
+  });
+
   it('falls back to timeOrigin + now when the realtime clock never steps', () => {
     const stuck: ClockSource = { ...fakeClock(0n), realMs: () => 42 };
     const pair = readClockPair(stuck);
