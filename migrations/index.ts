@@ -5,6 +5,7 @@ import { Correlation1764000000000 } from './1764000000000-correlation.js';
 import { ReplayIndexes1764100000000 } from './1764100000000-replay-indexes.js';
 import { ReplayWindowIndexes1764200000000 } from './1764200000000-replay-window-indexes.js';
 import { SegmentLod1764300000000 } from './1764300000000-segment-lod.js';
+import { LaneTiles1764400000000 } from './1764400000000-lane-tiles.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ReplayIndexes1764100000000,
   ReplayWindowIndexes1764200000000,
   SegmentLod1764300000000,
+  LaneTiles1764400000000,
 ];

@@ -21,6 +21,7 @@ const TABLES = [
   'thread_sightings',
   'segments',
   'segment_lod',
+  'lane_tiles',
   'wakeups',
   'span_bindings',
   'requests',
@@ -57,6 +58,7 @@ describe('migrations', () => {
       expect(partitioned.map((r) => r.relname)).toEqual([
         'frames',
         'gc_events',
+        'lane_tiles',
         'log_records',
         'runtime_events',
         'samples',

@@ -5,3 +5,4 @@ export * from './segments.js';
 export * from './stack-state.js';
 export * from './pool.js';
 export * from './lod.js';
+export * from './tiles.js';

@@ -10,29 +10,7 @@ import {
   lodLevelFor,
   type LodBucket,
 } from './lod.js';
-
-/** Sorted, non-overlapping segments from (gap, duration, state, waker) tuples. */
-function segmentsOf(
-  parts: readonly [number, number, number, number | null][],
-  origin = 1_000_000_000n,
-): Segment[] {
-  const segs: Segment[] = [];
-  let t = origin;
-  for (const [gap, dur, st, waker] of parts) {
-    const s = t + BigInt(gap);
-    const e = s + BigInt(dur);
-    segs.push({
-      threadId: 'th',
-      startNs: s,
-      endNs: e,
-      state: THREAD_STATES[st % THREAD_STATES.length] ?? 'unknown',
-      source: 'sched',
-      ...(waker === null ? {} : { wakerThreadId: String(waker) }),
-    });
-    t = e;
-  }
-  return segs;
-}
+import { segmentsOf } from './segments-of.spec-helper.js';
 
 /** The level's buckets computed directly: segments shorter than a bucket, by the bucket of their start. */
 function direct(

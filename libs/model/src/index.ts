@@ -10,3 +10,4 @@ export * from './log-events.js';
 export * from './runtime-events.js';
 export * from './correlation.js';
 export * from './replay-api.js';
+export * from './lane-tiles.js';

@@ -181,6 +181,13 @@ export interface ReplayDto {
   window: { fromNs: string; toNs: string };
   /** ns per pixel the lanes were reduced to. */
   resolutionNs: string;
+  /**
+   * What `threads[].segments` holds: `full`, the lanes at `resolutionNs`; `waits` (asked for
+   * with lanes=auto, when the capture has lane tiles), only the bound threads' waits (lock,
+   * net, file, gc) at least `resolutionNs` long, whole with their detail: the lanes are read
+   * from /api/captures/:id/lane-tiles.
+   */
+  lanes: 'full' | 'waits';
   /** The on-CPU sampling period when known (perf command line). */
   samplePeriodNs: string | null;
   spans: ReplaySpanDto[];

@@ -8,6 +8,7 @@ import {
   classifyStack,
   estimateResidual,
   isMutator,
+  LaneTileBuilder,
   lodBuckets,
   pushTo,
   poolName,
@@ -381,9 +382,19 @@ export async function correlateCapture(
       const sorted = segs.every((s, i) => i === 0 || (segs[i - 1]?.startNs ?? s.startNs) <= s.startNs)
         ? segs
         : [...segs].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+      // And its lane tiles, what the replay UI reads as it zooms (built level by level).
+      const tiles = new LaneTileBuilder(threadId, sorted);
       for (const b of lodBuckets(threadId, sorted)) {
         const p = writer.lodBucket(b);
         if (p) await p;
+        for (const t of tiles.add(b)) {
+          const q = writer.laneTile(t);
+          if (q) await q;
+        }
+      }
+      for (const t of tiles.finish()) {
+        const q = writer.laneTile(t);
+        if (q) await q;
       }
     }
     for (const w of allWakeups) {

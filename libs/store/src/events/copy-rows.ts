@@ -12,6 +12,11 @@ export function copyField(v: string | number | bigint | boolean | null | undefin
   );
 }
 
+/** A bytea field for COPY (hex form, its backslash escaped). */
+export function copyBytea(bytes: Uint8Array): string {
+  return `\\\\x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+}
+
 /** A text[] literal for COPY: {"a","b"} with quotes and backslashes escaped. */
 export function copyTextArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { RequestAnalysis, Segment, SpanBinding, SpanKind, Wakeup } from '@threadreel/model';
-import type { LodBucket } from '@threadreel/correlate';
-import { copyField, CopyTransaction } from './copy-rows.js';
+import type { LaneTile, LodBucket } from '@threadreel/correlate';
+import { copyBytea, copyField, CopyTransaction } from './copy-rows.js';
 import { partitionName, poolOf } from './pg.js';
 import { readStackFrames } from './stacks.js';
 
@@ -566,12 +566,14 @@ export class CorrelationStore {
       { table: 'wakeups', columns: WAKEUP_COLUMNS },
       { table: 'span_bindings', columns: BINDING_COLUMNS },
       { table: 'segment_lod', columns: LOD_COLUMNS },
+      { table: 'lane_tiles', columns: TILE_COLUMNS },
     ]);
     try {
-      // A capture made before the pyramid's migration has no partition for it yet.
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${partitionName('segment_lod', captureId)} PARTITION OF segment_lod FOR VALUES IN ('${captureId}')`,
-      );
+      // A capture made before the pyramid's or the tiles' migration has no partition for them yet.
+      for (const table of ['segment_lod', 'lane_tiles'] as const)
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${partitionName(table, captureId)} PARTITION OF ${table} FOR VALUES IN ('${captureId}')`,
+        );
       await copy.beginCapture(captureId);
       await client.query('DELETE FROM requests WHERE capture_id = $1', [captureId]);
     } catch (e) {
@@ -622,6 +624,7 @@ const LOD_COLUMNS = [
   'other_waker_min',
   'other_waker_max',
 ];
+const TILE_COLUMNS = ['capture_id', 'thread_id', 'level', 'tile', 'items', 'payload'];
 const WAKEUP_COLUMNS = [
   'capture_id',
   'time_ns',
@@ -695,6 +698,14 @@ export class DerivedWriter {
         b.otherWakerMin,
         b.otherWakerMax,
       ]),
+    );
+  }
+
+  /** One lane tile of a thread (packed items of one level and tile). */
+  laneTile(t: LaneTile): Promise<void> | undefined {
+    return this.copy.push(
+      'lane_tiles',
+      `${row([this.captureId, t.threadId, t.level, t.tile, t.items]).slice(0, -1)}\t${copyBytea(t.bytes)}\n`,
     );
   }
 

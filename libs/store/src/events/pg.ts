@@ -30,5 +30,6 @@ export const PARTITIONED_TABLES = [
   'wakeups',
   'span_bindings',
   'segment_lod',
+  'lane_tiles',
 ] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];

@@ -1,7 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { readStackFrames } from './stacks.js';
 import { THREAD_STATES } from '@threadreel/model';
-import { LOD_CLASS_THRESHOLDS, LOD_LEVELS, lodBucketNs, lodLevelFor } from '@threadreel/correlate';
+import {
+  LOD_CLASS_THRESHOLDS,
+  LOD_LEVELS,
+  lodBucketNs,
+  lodDurationClass,
+  lodLevelFor,
+} from '@threadreel/correlate';
 import type {
   LaneItemDto,
   LaneSegmentDto,
@@ -29,12 +35,15 @@ export const NS_MAX = 4_000_000_000_000_000_000n;
 const OFFSETS = `(SELECT ordinal AS file_ordinal, clock_offset_ns AS off
                    FROM source_files WHERE capture_id = $1 AND clock_offset_ns IS NOT NULL)`;
 
+/** The intervals of a lane read ($2 thread ids, $3 froms, $4 tos), numbered from 1 as `idx`. */
+const LANE_INTERVALS = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)`;
+
 /**
  * Segments of each interval `iv(thread_id, lo, hi, idx)` ($2, $3, $4) overlapping it: the one
  * segment of the thread that starts before the interval (segments of a thread do not overlap;
  * a backward index probe, LIMIT 1) and those starting in it (an index range).
  */
-const INTERVAL_SEGMENTS = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
+const INTERVAL_SEGMENTS = `${LANE_INTERVALS}
        CROSS JOIN LATERAL (
          (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id AND g.start_ns < iv.lo
           ORDER BY g.start_ns DESC LIMIT 1)
@@ -193,15 +202,8 @@ function toLog(r: LogDbRow): ReplayLogDto {
   };
 }
 
-interface LaneRow {
-  idx: number;
-  s: string;
-  e: string;
-  n: string;
-  /** ns per state in THREAD_STATES order, comma-separated, empty where none. */
-  sums: string;
-  /** Extreme waker ids: lock min, lock max, other min, other max (empty where none). */
-  wk: string;
+/** A segment's detail columns as the lane and segment reads select them (ids as text). */
+interface DetailColumns {
   source: string | null;
   syscall: string | null;
   target: string | null;
@@ -212,6 +214,38 @@ interface LaneRow {
   prev_state: string | null;
   reason: string | null;
 }
+
+interface LaneRow extends DetailColumns {
+  idx: number;
+  s: string;
+  e: string;
+  n: string;
+  /** ns per state in THREAD_STATES order, comma-separated, empty where none. */
+  sums: string;
+  /** Extreme waker ids: lock min, lock max, other min, other max (empty where none). */
+  wk: string;
+}
+
+/**
+ * The segments of each interval ($1 capture, {@link LANE_INTERVALS}) whose duration class is
+ * at least `fromClass` (an SQL expression), as `g`: one index range per class (its longest
+ * member bounds how early one may start). Rows starting before the interval are the caller's
+ * to drop (`g.end_ns > iv.lo`).
+ */
+function classReads(fromClass: string): string {
+  return `${LANE_INTERVALS} CROSS JOIN generate_series(${fromClass}, ${LOD_LEVELS}) AS c(j)
+           CROSS JOIN LATERAL (
+             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
+               AND width_bucket(g.end_ns - g.start_ns, '{${LOD_CLASS_THRESHOLDS.join(',')}}'::bigint[]) = c.j
+               AND g.start_ns >= CASE WHEN c.j >= ${LOD_LEVELS} THEN ${NS_MIN}::bigint
+                                      ELSE iv.lo - (${LOD_CLASS_THRESHOLDS[0]}::bigint << (2 * c.j)) END
+               AND g.start_ns < iv.hi
+             OFFSET 0
+           ) g`;
+}
+
+/** The states a replay's cause panel finds evidence on. */
+const WAIT_STATES: readonly ThreadState[] = ['lock', 'net', 'file', 'gc'];
 
 export interface LaneItems {
   items: LaneItemDto[][];
@@ -465,21 +499,7 @@ export class ReplayReader {
     const res = laneResolutionNs === null ? null : laneResolutionNs > 0n ? laneResolutionNs : 1n;
     const detail = (col: string) => (res === null ? `y.${col}` : `CASE WHEN y.detail THEN y.${col} END`);
     const rows = await this.ds.query<
-      {
-        idx: number;
-        s: string;
-        e: string;
-        state: ThreadState;
-        source: string | null;
-        syscall: string | null;
-        target: string | null;
-        lock_id: string | null;
-        bstack: string | null;
-        waker: string | null;
-        wstack: string | null;
-        prev_state: string | null;
-        reason: string | null;
-      }[]
+      (DetailColumns & { idx: number; s: string; e: string; state: ThreadState })[]
     >(
       `SELECT y.idx::int AS idx, y.start_ns::text AS s, y.end_ns::text AS e, y.state, ${detail('source')} AS source,
               ${detail('syscall')} AS syscall, ${detail('target')} AS target, ${detail('lock_id')} AS lock_id,
@@ -576,11 +596,9 @@ export class ReplayReader {
     level: number,
   ): Promise<LaneItems> {
     const size = lodBucketNs(level);
-    const bounds = `'{${LOD_CLASS_THRESHOLDS.join(',')}}'::bigint[]`;
-    const ivs = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)`;
     // Buckets wholly inside the interval, [a, b): a = lo rounded up, b = hi rounded down to the bucket size.
     const bounded = `(SELECT iv.*, iv.lo + ($7::bigint - ((iv.lo % $7::bigint) + $7::bigint) % $7::bigint) % $7::bigint AS a,
-                             iv.hi - ((iv.hi % $7::bigint) + $7::bigint) % $7::bigint AS b FROM ${ivs}) iv`;
+                             iv.hi - ((iv.hi % $7::bigint) + $7::bigint) % $7::bigint AS b FROM ${LANE_INTERVALS}) iv`;
     const bucketTotals = THREAD_STATES.map((st, k) => `b.${st}_ns AS s${k}`).join(', ');
     const segTotals = THREAD_STATES.map(
       (st, k) => `CASE WHEN g.state = '${st}' THEN g.end_ns - g.start_ns END AS s${k}`,
@@ -626,15 +644,7 @@ export class ReplayReader {
                   CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END, CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END,
                   g.state, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id, g.waker_thread_id,
                   g.waker_stack_id, g.prev_state, g.reason
-           FROM ${ivs} CROSS JOIN generate_series($6::int + 1, ${LOD_LEVELS}) AS c(j)
-           CROSS JOIN LATERAL (
-             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
-               AND width_bucket(g.end_ns - g.start_ns, ${bounds}) = c.j
-               AND g.start_ns >= CASE WHEN c.j >= ${LOD_LEVELS} THEN ${NS_MIN}::bigint
-                                      ELSE iv.lo - (${LOD_CLASS_THRESHOLDS[0]}::bigint << (2 * c.j)) END
-               AND g.start_ns < iv.hi
-             OFFSET 0
-           ) g
+           FROM ${classReads('$6::int + 1')}
            WHERE g.end_ns > iv.lo
          ), z AS (
            SELECT x.idx, min(x.tid) AS tid, min(x.s) AS s, max(x.e) AS e, sum(x.n) AS n, bool_or(x.seg) AS seg, ${sums},
@@ -661,6 +671,77 @@ export class ReplayReader {
       );
     });
     return toLaneItems(intervals.length, rows);
+  }
+
+  /**
+   * What a replay needs of its lanes when the client draws them from lane tiles: per interval
+   * the waits (lock, net, file, gc segments) at least `res` long, whole with their detail (the
+   * cause panel finds its evidence on them), and the threads that woke its segments (as
+   * {@link laneItems} reports them: at most the extreme waker ids per pixel bucket and kind).
+   * Reads the segments at least `res` long by duration class and the pyramid's waker columns:
+   * no per-pixel reduction. Without a pyramid: {@link laneItems}' whole waits and wakers.
+   */
+  async laneWaits(
+    captureId: string,
+    intervals: readonly ThreadInterval[],
+    resolutionNs: bigint,
+  ): Promise<LaneItems> {
+    if (!intervals.length) return { items: [], wakers: [] };
+    const res = resolutionNs > 0n ? resolutionNs : 1n;
+    const level = lodLevelFor(res);
+    if (level === null || !this.useLod || !(await this.hasLod(captureId))) {
+      const all = await this.laneItems(captureId, intervals, res);
+      return {
+        items: all.items.map((l) =>
+          l.filter(
+            (i) =>
+              i.kind === 'segment' &&
+              WAIT_STATES.includes(i.state) &&
+              BigInt(i.endNs) - BigInt(i.startNs) >= res,
+          ),
+        ),
+        wakers: all.wakers,
+      };
+    }
+    const size = lodBucketNs(level);
+    const params = intervalParams(captureId, intervals);
+    // Two reads, each on its own connection (JIT off: it costs more than these index reads take).
+    const noJit = <T>(sql: string, args: unknown[]) =>
+      this.ds.transaction(async (em) => {
+        await em.query(`SET LOCAL jit = off`);
+        return em.query<T>(sql, args);
+      });
+    const [waits, wakers] = await Promise.all([
+      noJit<LaneRow[]>(
+        `SELECT iv.idx::int AS idx, g.start_ns::text AS s, g.end_ns::text AS e, '1' AS n,
+                  concat(${THREAD_STATES.map((st) => `CASE WHEN g.state = '${st}' THEN (g.end_ns - g.start_ns)::text END`).join(`, ',', `)}) AS sums,
+                  ',,,' AS wk, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id::text AS bstack,
+                  g.waker_thread_id::text AS waker, g.waker_stack_id::text AS wstack, g.prev_state, g.reason
+           FROM ${classReads('$6::int')}
+           WHERE g.end_ns > iv.lo AND g.end_ns - g.start_ns >= $5::bigint
+             AND g.state IN (${WAIT_STATES.map((st) => `'${st}'`).join(', ')})
+           ORDER BY 1, g.start_ns`,
+        [...params, res.toString(), lodDurationClass(res)],
+      ),
+      noJit<{ idx: number; w: string; lock: boolean }[]>(
+        `SELECT DISTINCT x.idx::int AS idx, x.w::text AS w, x.lock FROM (
+             SELECT iv.idx, v.w, v.lock FROM ${LANE_INTERVALS} CROSS JOIN LATERAL (
+               SELECT b.lock_waker_min, b.lock_waker_max, b.other_waker_min, b.other_waker_max FROM segment_lod b
+               WHERE b.capture_id = $1 AND b.thread_id = iv.thread_id AND b.level = $5::int
+                 AND b.bucket_ns >= iv.lo - $6::bigint AND b.bucket_ns < iv.hi
+               OFFSET 0
+             ) b CROSS JOIN LATERAL (VALUES (b.lock_waker_min, true), (b.lock_waker_max, true),
+                                            (b.other_waker_min, false), (b.other_waker_max, false)) AS v(w, lock)
+             UNION ALL
+             SELECT iv.idx, g.waker_thread_id, g.state = 'lock' FROM ${classReads('$5::int + 1')}
+             WHERE g.end_ns > iv.lo
+           ) x WHERE x.w IS NOT NULL`,
+        [...params, level, size.toString()],
+      ),
+    ]);
+    const out = toLaneItems(intervals.length, waits);
+    for (const w of wakers) out.wakers[w.idx - 1]?.push({ threadId: w.w, lock: w.lock });
+    return out;
   }
 
   /** {@link laneItems} from the segments alone (captures correlated before the pyramid, sub-µs resolutions). */
@@ -700,6 +781,88 @@ export class ReplayReader {
     return toLaneItems(intervals.length, rows);
   }
 
+  /** Captures known to hold lane tiles. */
+  private readonly tileCaptures = new Set<string>();
+  /** THREADREEL_REPLAY_TILES=0 answers as if no capture had tiles (for before/after benchmarks). */
+  private readonly useTiles = process.env.THREADREEL_REPLAY_TILES !== '0';
+
+  /** Whether the capture's correlation wrote lane tiles (captures correlated before them have none). */
+  async hasTiles(captureId: string): Promise<boolean> {
+    if (!this.useTiles) return false;
+    if (this.tileCaptures.has(captureId)) return true;
+    const r = await this.ds.query<unknown[]>(`SELECT 1 FROM lane_tiles WHERE capture_id = $1 LIMIT 1`, [
+      captureId,
+    ]);
+    if (r.length) this.tileCaptures.add(captureId);
+    return r.length > 0;
+  }
+
+  /**
+   * Lane tiles of one level with index in [fromTile, toTile] of each thread (`lane`: its index
+   * in `threadIds`), by primary key; and per thread and tile in that range its carry-in: the
+   * segment at least `minDurationNs` long that began before the tile and reaches into it
+   * (segments of a thread do not overlap: the last one to start before the tile's start).
+   */
+  async laneTiles(
+    captureId: string,
+    threadIds: readonly string[],
+    level: number,
+    fromTile: bigint,
+    toTile: bigint,
+    tileSpanNs: bigint,
+    minDurationNs: bigint,
+  ): Promise<{
+    tiles: { lane: number; tile: bigint; bytes: Uint8Array }[];
+    carryIns: { lane: number; tile: bigint; state: ThreadState; startNs: bigint; endNs: bigint }[];
+  }> {
+    if (!threadIds.length) return { tiles: [], carryIns: [] };
+    const [tiles, carry] = await Promise.all([
+      this.ds.query<{ lane: number; tile: string; payload: Buffer }[]>(
+        `SELECT iv.idx::int - 1 AS lane, t.tile::text AS tile, t.payload
+         FROM unnest($2::bigint[]) WITH ORDINALITY AS iv(thread_id, idx)
+         CROSS JOIN LATERAL (
+           SELECT tile, payload FROM lane_tiles
+           WHERE capture_id = $1 AND thread_id = iv.thread_id AND level = $3 AND tile >= $4 AND tile <= $5
+         ) t
+         ORDER BY 1, t.tile`,
+        [captureId, threadIds, level, fromTile.toString(), toTile.toString()],
+      ),
+      this.ds.query<{ lane: number; tile: string; state: ThreadState; s: string; e: string }[]>(
+        `SELECT iv.idx::int - 1 AS lane, k.tile::text AS tile, g.state, g.start_ns::text AS s, g.end_ns::text AS e
+         FROM unnest($2::bigint[]) WITH ORDINALITY AS iv(thread_id, idx)
+         CROSS JOIN generate_series($3::bigint, $4::bigint) AS k(tile)
+         CROSS JOIN LATERAL (
+           SELECT state, start_ns, end_ns FROM segments
+           WHERE capture_id = $1 AND thread_id = iv.thread_id AND start_ns < k.tile * $5::bigint
+           ORDER BY start_ns DESC LIMIT 1
+         ) g
+         WHERE g.end_ns > k.tile * $5::bigint AND g.end_ns - g.start_ns >= $6::bigint`,
+        [
+          captureId,
+          threadIds,
+          fromTile.toString(),
+          toTile.toString(),
+          tileSpanNs.toString(),
+          minDurationNs.toString(),
+        ],
+      ),
+    ]);
+    return {
+      tiles: tiles.map((t) => ({
+        lane: t.lane,
+        tile: BigInt(t.tile),
+        bytes: new Uint8Array(t.payload.buffer, t.payload.byteOffset, t.payload.byteLength),
+      })),
+      carryIns: carry.map((c) => ({
+        lane: c.lane,
+        tile: BigInt(c.tile),
+        state: c.state,
+        startNs: BigInt(c.s),
+        endNs: BigInt(c.e),
+      })),
+    };
+  }
+
   /** On-CPU samples (sampling events, not tracepoints) per interval and stack, times aligned. */
   async sampleStacks(
     captureId: string,
@@ -708,7 +871,7 @@ export class ReplayReader {
     if (!intervals.length) return [];
     const rows = await this.ds.query<{ idx: string; stack: string | null; n: number }[]>(
       `SELECT iv.idx::text AS idx, x.stack_id::text AS stack, sum(x.n)::int AS n
-       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)
+       FROM ${LANE_INTERVALS}
        CROSS JOIN ${OFFSETS} o
        CROSS JOIN LATERAL (
          SELECT s.stack_id, count(*) AS n FROM samples s

@@ -1,0 +1,133 @@
+import {
+  TILE_LEVELS,
+  encodeTile,
+  tileBucketNs,
+  tileIndexOf,
+  tileSpanNs,
+  type Segment,
+  type TileItem,
+} from '@threadreel/model';
+import { type LodBucket } from './lod.js';
+
+export interface LaneTile {
+  threadId: string;
+  level: number;
+  /** Tile index: the tile covers [tile·span, (tile + 1)·span). */
+  tile: bigint;
+  bytes: Uint8Array;
+  /** Items in the tile. */
+  items: number;
+}
+
+/** Level k's tiles: its buckets merged by start with the segments at least a bucket long. */
+function levelTiles(
+  threadId: string,
+  segs: readonly Segment[],
+  level: number,
+  buckets: readonly LodBucket[],
+): LaneTile[] {
+  const size = tileBucketNs(level);
+  const span = tileSpanNs(level);
+  const out: LaneTile[] = [];
+  let tile: bigint | null = null;
+  let items: TileItem[] = [];
+  const push = (it: TileItem) => {
+    const t = tileIndexOf(it.startNs, level);
+    if (t !== tile) {
+      if (tile !== null && items.length)
+        out.push({ threadId, level, tile, bytes: encodeTile(tile * span, items), items: items.length });
+      tile = t;
+      items = [];
+    }
+    items.push(it);
+  };
+  let i = 0;
+  let j = 0;
+  while (i < buckets.length || j < segs.length) {
+    const s = segs[j];
+    if (s !== undefined && s.endNs - s.startNs < size) {
+      j++;
+      continue;
+    }
+    const b = buckets[i];
+    if (b !== undefined && (s === undefined || b.minStartNs <= s.startNs)) {
+      i++;
+      push(
+        b.count === 1
+          ? { startNs: b.minStartNs, endNs: b.maxEndNs, state: b.dominant }
+          : {
+              startNs: b.minStartNs,
+              endNs: b.maxEndNs,
+              state: b.dominant,
+              merged: { count: b.count, totals: b.totals },
+            },
+      );
+    } else if (s !== undefined) {
+      j++;
+      push({ startNs: s.startNs, endNs: s.endNs, state: s.state });
+    }
+  }
+  if (tile !== null && items.length)
+    out.push({ threadId, level, tile, bytes: encodeTile(tile * span, items), items: items.length });
+  return out;
+}
+
+/**
+ * Builds one thread's lane tiles (see libs/model lane-tiles.ts) from its segments (sorted by
+ * start, non-overlapping) and its level-of-detail buckets as {@link lodBuckets} yields them
+ * (level by level, each in time order; the buckets of level k sum the segments shorter than a
+ * bucket). Level k's items are the segments at least a bucket long, whole, and the buckets of
+ * level k (a bucket of one segment as that segment), merged by start and cut into tiles; empty
+ * tiles are not produced. Fed bucket by bucket, it holds one level's buckets at a time.
+ */
+export class LaneTileBuilder {
+  private level = -1;
+  private pending: LodBucket[] = [];
+
+  constructor(
+    private readonly threadId: string,
+    private readonly segs: readonly Segment[],
+  ) {}
+
+  /** Takes the next bucket; returns the tiles of a level it completes. */
+  add(b: LodBucket): LaneTile[] {
+    if (b.level < 0 || b.level >= TILE_LEVELS) return [];
+    if (b.level === this.level) {
+      this.pending.push(b);
+      return [];
+    }
+    const done = this.flush();
+    // Levels without buckets hold long segments only.
+    for (let k = this.level + 1; k < b.level; k++) done.push(...levelTiles(this.threadId, this.segs, k, []));
+    this.level = b.level;
+    this.pending = [b];
+    return done;
+  }
+
+  /** The tiles of the last level, and of the levels no bucket reached (long segments only). */
+  finish(): LaneTile[] {
+    const out = this.flush();
+    for (let k = Math.max(this.level + 1, 0); k < TILE_LEVELS; k++)
+      out.push(...levelTiles(this.threadId, this.segs, k, []));
+    this.level = TILE_LEVELS;
+    return out;
+  }
+
+  private flush(): LaneTile[] {
+    if (this.level < 0 || this.level >= TILE_LEVELS) return [];
+    const out = levelTiles(this.threadId, this.segs, this.level, this.pending);
+    this.pending = [];
+    return out;
+  }
+}
+
+/** All of one thread's lane tiles ({@link LaneTileBuilder} over a bucket sequence). */
+export function* laneTiles(
+  threadId: string,
+  segs: readonly Segment[],
+  buckets: Iterable<LodBucket>,
+): Generator<LaneTile> {
+  const builder = new LaneTileBuilder(threadId, segs);
+  for (const b of buckets) yield* builder.add(b);
+  yield* builder.finish();
+}
