@@ -12,7 +12,16 @@ import type {
   ReplayDto,
   RequestListDto,
   ThreadMapDto,
+  ThreadState,
   ThreadTimelineDto,
+} from '@threadreel/model';
+import {
+  LANE_TILES_MEDIA_TYPE,
+  THREAD_STATES,
+  decodeLaneTiles,
+  decodeTile,
+  tileIndexOf,
+  tileSpanNs,
 } from '@threadreel/model';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
@@ -291,6 +300,153 @@ describe('replay API on the java and python fixtures', () => {
       const fineItems = fine.threads.reduce((a, t) => a + t.segments.length, 0);
       const coarseItems = coarse.threads.reduce((a, t) => a + t.segments.length, 0);
       expect(coarseItems).toBeLessThan(fineItems);
+    });
+  });
+
+  describe('lane tiles (GET /api/captures/:id/lane-tiles, /api/traces?lanes=auto)', () => {
+    async function tiles(cap: string, ids: readonly string[], level: number, from: bigint, to: bigint) {
+      const res = await fetch(
+        `${api.url}/api/captures/${cap}/lane-tiles?threadIds=${ids.join(',')}&level=${level}&from=${from}&to=${to}`,
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get('content-type')).toContain(LANE_TILES_MEDIA_TYPE);
+      return decodeLaneTiles(new Uint8Array(await res.arrayBuffer()));
+    }
+
+    it("covers every segment of every thread once per level: counts and ns per state equal the segments'", async () => {
+      for (const cap of [java, python]) {
+        const threads = await db.query<{ id: string; lo: string; hi: string; n: number }>(
+          `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi, count(*)::int AS n
+           FROM segments WHERE capture_id = $1 GROUP BY thread_id ORDER BY thread_id`,
+          [cap],
+        );
+        expect(threads.length).toBeGreaterThan(3);
+        const sums = await db.query<{ id: string; state: ThreadState; ns: string }>(
+          `SELECT thread_id::text AS id, state, sum(end_ns - start_ns)::text AS ns FROM segments
+           WHERE capture_id = $1 GROUP BY 1, 2`,
+          [cap],
+        );
+        // Levels whose tiles over a thread's life stay within the per-request cap.
+        for (const level of [5, 7, 9, 12]) {
+          for (const t of threads) {
+            const lo = BigInt(t.lo);
+            const hi = BigInt(t.hi);
+            if (tileIndexOf(hi, level) - tileIndexOf(lo, level) >= 64n) continue;
+            const p = await tiles(cap, [t.id], level, lo, hi);
+            expect(p.level).toBe(level);
+            // The first tile holds the first segment: nothing carries into it.
+            expect(p.carryIns.filter((c) => c.tile === tileIndexOf(lo, level))).toEqual([]);
+            const ns = new Map<number, number>();
+            let count = 0;
+            for (const tile of p.tiles) {
+              const d = decodeTile(tile.bytes, 0);
+              for (let i = 0; i < d.start.length; i++) {
+                const c = d.count[i] ?? 0;
+                count += c;
+                const a = d.mixAt[i] ?? 0;
+                const b = d.mixAt[i + 1] ?? 0;
+                if (c === 1)
+                  ns.set(
+                    d.state[i] ?? 0,
+                    (ns.get(d.state[i] ?? 0) ?? 0) + (d.end[i] ?? 0) - (d.start[i] ?? 0),
+                  );
+                for (let k = a; k < b; k++)
+                  ns.set(d.mixState[k] ?? 0, (ns.get(d.mixState[k] ?? 0) ?? 0) + (d.mixNs[k] ?? 0));
+              }
+            }
+            expect(count, `thread ${t.id} level ${level}`).toBe(t.n);
+            for (const row of sums.filter((x) => x.id === t.id))
+              expect(ns.get(THREAD_STATES.indexOf(row.state)), `${t.id} ${row.state}`).toBe(Number(row.ns));
+          }
+        }
+      }
+    });
+
+    it('carries a long segment into a range that starts inside it', async () => {
+      // A segment spanning a level-3 tile boundary (tiles of 65.5 ms), at least a bucket (64 µs) long.
+      const level = 3;
+      const span = tileSpanNs(level);
+      const [seg] = await db.query<{ id: string; s: string; e: string; state: ThreadState }>(
+        `SELECT thread_id::text AS id, start_ns::text AS s, end_ns::text AS e, state FROM segments
+         WHERE capture_id = $1 AND end_ns - start_ns >= 64000 AND start_ns / $2 <> (end_ns - 1) / $2
+         ORDER BY end_ns - start_ns LIMIT 1`,
+        [java, span.toString()],
+      );
+      expect(seg).toBeDefined();
+      const inner = (BigInt(seg!.s) / span + 1n) * span;
+      // Lane 0: a thread id not in the capture (nothing comes for it).
+      const p = await tiles(java, ['999999999', seg!.id], level, inner, inner + span);
+      expect(p.carryIns).toEqual([
+        {
+          lane: 1,
+          tile: inner / span,
+          state: THREAD_STATES.indexOf(seg!.state),
+          startNs: BigInt(seg!.s),
+          endNs: BigInt(seg!.e),
+        },
+      ]);
+      // Asked for one tile, got at most that one per lane.
+      for (const t of p.tiles) expect(t.tile).toBe(inner / span);
+    });
+
+    it('refuses bad levels and ranges with a reason, and says when a capture has no tiles', async () => {
+      const bad = async (q: string, status = 400) => {
+        const r = await get<{ message: string }>(`/api/captures/${java}/lane-tiles?${q}`);
+        expect(r.status, q).toBe(status);
+        return r.body.message ?? '';
+      };
+      expect(await bad('threadIds=1&level=13&from=0&to=1')).toMatch(/level/);
+      expect(await bad('threadIds=1&level=x&from=0&to=1')).toMatch(/level/);
+      expect(await bad('threadIds=&level=1&from=0&to=1')).toMatch(/threadIds/);
+      expect(await bad('threadIds=1&level=0&from=0&to=1000000000')).toMatch(/at most 64 tiles/);
+      expect(await bad('threadIds=1&level=0&from=10&to=1')).toMatch(/to/);
+      const missing = await get<{ message: string }>(
+        `/api/captures/00000000-0000-4000-8000-000000000000/lane-tiles?threadIds=1&level=1&from=0&to=1`,
+      );
+      expect(missing.status).toBe(404);
+      // A capture correlated before tiles existed: 404 naming the way out.
+      const [other] = await db.query<{ id: string }>(
+        `INSERT INTO captures (name, content_key, state) VALUES ('no tiles', md5(random()::text) || md5(random()::text), 'ready')
+         RETURNING id::text AS id`,
+      );
+      const none = await get<{ message: string }>(
+        `/api/captures/${other!.id}/lane-tiles?threadIds=1&level=1&from=0&to=1`,
+      );
+      expect(none.status).toBe(404);
+      expect(none.body.message).toMatch(/no lane tiles.*lanes/);
+      await db.query(`DELETE FROM captures WHERE id = $1`, [other!.id]);
+    });
+
+    it('lanes=auto: the same threads and roles as the full replay, and the waits whole with their detail', async () => {
+      const reqs = await db.query<{ trace_id: string }>(
+        `SELECT trace_id FROM requests WHERE capture_id = ANY($1::uuid[]) ORDER BY duration_ns DESC LIMIT 6`,
+        [[java, python]],
+      );
+      for (const { trace_id } of reqs) {
+        const full = await ok<ReplayDto>(`/api/traces/${trace_id}`);
+        const auto = await ok<ReplayDto>(`/api/traces/${trace_id}?lanes=auto`);
+        expect(full.lanes).toBe('full');
+        expect(auto.lanes).toBe('waits');
+        const roles = (r: ReplayDto) => r.threads.map((t) => [t.threadId, t.roles.join('+')]);
+        expect(roles(auto)).toEqual(roles(full));
+        expect({ ...auto, threads: [], lanes: 'full' }).toEqual({ ...full, threads: [] });
+        const res = BigInt(auto.resolutionNs);
+        for (const t of auto.threads) {
+          const f = full.threads.find((x) => x.threadId === t.threadId)!;
+          if (t.role !== 'bound') {
+            expect(t.segments).toEqual([]);
+            continue;
+          }
+          // The full lane's whole waits at least a pixel long, exactly.
+          const waits = f.segments.filter(
+            (s) =>
+              s.kind === 'segment' &&
+              ['lock', 'net', 'file', 'gc'].includes(s.state) &&
+              BigInt(s.endNs) - BigInt(s.startNs) >= res,
+          );
+          expect(t.segments, t.name).toEqual(waits);
+        }
+      }
     });
   });
 

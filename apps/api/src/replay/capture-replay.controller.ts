@@ -1,7 +1,10 @@
-import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   FLAME_KINDS,
+  LANE_TILES_MEDIA_TYPE,
+  TILE_BUCKETS,
+  TILE_LEVELS,
   type FlameGraphDto,
   type LanesDto,
   type StacksDto,
@@ -78,6 +81,31 @@ export class CaptureReplayController {
     if (toNs === undefined) throw bad('to', 'integer nanoseconds');
     if (toNs < fromNs) throw bad('to', 'a time not before from');
     return this.replay.lanes(requiredUuid('id', id), ids, fromNs, toNs, resolutionParam(query.resolution));
+  }
+
+  @Get('lane-tiles')
+  @ApiOperation({
+    summary:
+      'Lane tiles of several threads at one level over [from, to), packed (what the replay UI zooms on)',
+    description: `threadIds: comma-separated thread ids (at most 256); level: 0 … ${TILE_LEVELS - 1} (buckets of 1 µs·4^level; a tile holds ${TILE_BUCKETS} of them); from/to: ns. Binary (${LANE_TILES_MEDIA_TYPE}): see libs/model lane-tiles.ts. 404 when the capture has no tiles (correlated before they existed): read lanes instead.`,
+  })
+  @ApiParam({ name: 'id', description: 'capture uuid' })
+  @ApiQuery({ name: 'threadIds', required: true })
+  @ApiQuery({ name: 'level', required: true })
+  @ApiQuery({ name: 'from', required: true })
+  @ApiQuery({ name: 'to', required: true })
+  async laneTiles(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<StreamableFile> {
+    const ids = threadIdList('threadIds', query.threadIds);
+    if (!ids?.length) throw bad('threadIds', 'comma-separated thread ids');
+    const lv = typeof query.level === 'string' && /^\d{1,2}$/.test(query.level) ? Number(query.level) : NaN;
+    if (!(lv >= 0 && lv < TILE_LEVELS)) throw bad('level', `an integer 0 … ${TILE_LEVELS - 1}`, query.level);
+    const fromNs = nanos('from', query.from);
+    const toNs = nanos('to', query.to);
+    if (fromNs === undefined) throw bad('from', 'integer nanoseconds');
+    if (toNs === undefined) throw bad('to', 'integer nanoseconds');
+    if (toNs < fromNs) throw bad('to', 'a time not before from');
+    const body = await this.replay.laneTiles(requiredUuid('id', id), ids, lv, fromNs, toNs);
+    return new StreamableFile(body, { type: LANE_TILES_MEDIA_TYPE, length: body.byteLength });
   }
 
   @Get('stacks')

@@ -11,6 +11,11 @@ import {
 } from '@threadreel/analysis';
 import {
   CAUSES,
+  THREAD_STATES,
+  encodeLaneTiles,
+  tileBucketNs,
+  tileIndexOf,
+  tileSpanNs,
   type CauseBreakdown,
   type CaptureOverviewDto,
   type CompareDto,
@@ -44,6 +49,8 @@ const SECOND = 1_000_000_000n;
 const GC_LOOKBACK = 60n * SECOND;
 
 const ROLE_RANK: Record<ThreadRole, number> = { bound: 0, holder: 1, waker: 2, pool: 3 };
+/** A lane-tiles read covers at most this many tiles per lane (a view needs two to four). */
+const MAX_TILES_PER_LANE = 64;
 /** At most this many other workers of a bound thread's pool join the replay. */
 const MAX_POOL_MATES = 64;
 
@@ -155,9 +162,13 @@ export class ReplayService {
     traceId: string,
     captureId: string | undefined,
     given: bigint | undefined,
+    lanesMode: 'full' | 'auto' = 'full',
   ): Promise<ReplayDto> {
     const request = await this.request(traceId, captureId);
     const cap = request.captureId;
+    // lanes=auto on a capture with lane tiles: the client draws lanes from tiles; only the
+    // bound threads' waits (for the cause panel) and their wakers (for the roles) are read here.
+    const waitsOnly = lanesMode === 'auto' && (await this.reader.hasTiles(cap));
     const { fromNs, toNs } = paddedWindow(BigInt(request.startNs), BigInt(request.endNs));
     const res = resolutionFor(given, fromNs, toNs);
     const span = toNs - fromNs;
@@ -201,7 +212,9 @@ export class ReplayService {
       for (const interval of mergeIntervals(list)) spanIntervals.push({ spanId, interval });
 
     // Read for lanes at `res`: only the segments a lane may show whole come with their detail.
-    const boundSegsP = this.reader.laneItems(cap, window(bound), res);
+    const boundSegsP = waitsOnly
+      ? this.reader.laneWaits(cap, window(bound), res)
+      : this.reader.laneItems(cap, window(bound), res);
     // The rest of the bound threads' pools (same pool name and process): what the other workers
     // were doing while this request ran or waited for one of them.
     const matesP = this.ds.query<{ id: string }[]>(
@@ -222,7 +235,9 @@ export class ReplayService {
     const boundSet = new Set(bound);
     const readOthers = (others: readonly string[]) => {
       const ids = [...bound, ...others];
-      const segs = this.reader.laneItems(cap, window(others), res);
+      const segs = waitsOnly
+        ? Promise.resolve({ items: [], wakers: [] })
+        : this.reader.laneItems(cap, window(others), res);
       const infoP = this.reader.threadInfo(cap, ids);
       const wakeupsP = this.reader.wakeups(cap, ids, fromNs, toNs, MAX_WAKEUPS);
       const rest = infoP.then((info) => {
@@ -324,6 +339,7 @@ export class ReplayService {
       request,
       window: { fromNs: fromNs.toString(), toNs: toNs.toString() },
       resolutionNs: res.toString(),
+      lanes: waitsOnly ? 'waits' : 'full',
       samplePeriodNs: period?.toString() ?? null,
       spans,
       threads,
@@ -395,6 +411,52 @@ export class ReplayService {
       resolutionNs: res.toString(),
       lanes: ids.map((threadId, i) => ({ threadId, items: items[i] ?? [] })),
     };
+  }
+
+  /**
+   * Lane tiles of several threads at one level over [from, to) (the tiles holding those
+   * times), packed for the replay UI (see libs/model lane-tiles.ts).
+   */
+  async laneTiles(
+    captureId: string,
+    threadIds: readonly string[],
+    level: number,
+    fromNs: bigint,
+    toNs: bigint,
+  ): Promise<Uint8Array> {
+    const [exists, has] = await Promise.all([
+      this.reader.captureExists(captureId),
+      this.reader.hasTiles(captureId),
+    ]);
+    if (!exists) throw new NotFoundException(`capture ${captureId} not found`);
+    if (!has)
+      throw new NotFoundException(
+        `capture ${captureId} has no lane tiles (correlated before they existed, or still correlating): read /lanes instead, or re-correlate it`,
+      );
+    const to = toNs > fromNs ? toNs - 1n : fromNs;
+    const first = tileIndexOf(fromNs, level);
+    const last = tileIndexOf(to, level);
+    if (last - first >= BigInt(MAX_TILES_PER_LANE))
+      throw bad(
+        'to',
+        `at most ${MAX_TILES_PER_LANE} tiles per lane at level ${level} (${tileSpanNs(level).toString()} ns each): a narrower range or a coarser level`,
+        toNs.toString(),
+      );
+    const ids = [...new Set(threadIds)];
+    const { tiles, carryIns } = await this.reader.laneTiles(
+      captureId,
+      ids,
+      level,
+      first,
+      last,
+      tileSpanNs(level),
+      tileBucketNs(level),
+    );
+    return encodeLaneTiles({
+      level,
+      tiles,
+      carryIns: carryIns.map((c) => ({ ...c, state: THREAD_STATES.indexOf(c.state) })),
+    });
   }
 
   /** Frames of interned stacks, leaf first, with display names. */

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { ReplayDto } from '@threadreel/model';
-import { requiredTraceId, resolution as resolutionParam, uuid } from './params.js';
+import { oneOf, requiredTraceId, resolution as resolutionParam, uuid } from './params.js';
 import { ReplayService } from './replay.service.js';
 
 @ApiTags('replay')
@@ -22,16 +22,24 @@ export class TracesController {
     description: 'default: the newest capture holding the trace',
   })
   @ApiQuery({ name: 'resolution', required: false, description: 'ns per pixel' })
+  @ApiQuery({
+    name: 'lanes',
+    required: false,
+    description:
+      "full (default): every involved thread's lane at the resolution; auto: when the capture has lane tiles, only the bound threads' waits, whole (the lanes come from lane-tiles: see the answer's `lanes`)",
+  })
   @ApiOkResponse({ description: '{ request, window, spans, threads, logs, gcPauses, syscalls, wakeups, … }' })
   async trace(
     @Param('traceId') traceId: string,
     @Query('capture') capture: unknown,
     @Query('resolution') resolution: unknown,
+    @Query('lanes') lanes: unknown,
   ): Promise<ReplayDto> {
     return this.replay.replay(
       requiredTraceId('traceId', traceId),
       uuid('capture', capture),
       resolutionParam(resolution),
+      oneOf('lanes', lanes, ['full', 'auto'] as const, 'full'),
     );
   }
 }
