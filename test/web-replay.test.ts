@@ -28,6 +28,7 @@ describe('replay view in Chromium', () => {
   let traceId = '';
   let holder = '';
   let waiter = '';
+  let lockId: string | null = null;
 
   const newPage = async (): Promise<Page> => {
     const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
@@ -74,6 +75,7 @@ describe('replay view in Chromium', () => {
         traceId = row.traceId;
         holder = named.holderThreadId;
         waiter = named.waiterThreadId;
+        lockId = named.lockId;
         break;
       }
     }
@@ -97,6 +99,8 @@ describe('replay view in Chromium', () => {
       'bound',
     );
     const root = page.locator('#replay');
+    // The lanes come from lane tiles (the payload carried only the waits).
+    expect(Number(await root.getAttribute('data-tile-requests'))).toBeGreaterThan(0);
     expect(Number(await root.getAttribute('data-wakeup-arrows'))).toBeGreaterThan(0);
     expect(Number(await root.getAttribute('data-wakeup-arrows-into-bound'))).toBeGreaterThan(0);
     // The cause panel lists lock first, with the holder named in words.
@@ -183,6 +187,19 @@ describe('replay view in Chromium', () => {
     expect((await root.getAttribute('data-selected'))?.split(',')).toEqual(
       expect.arrayContaining([waiter, holder]),
     );
+    // The wait fills the middle of the view; hovering it shows its detail, which lane tiles do
+    // not carry: the view asks for it.
+    const plot = await page.locator('#replay-plot').boundingBox();
+    const lane = await page.locator(`#replay-lanes [data-thread-id="${waiter}"]`).boundingBox();
+    if (!plot || !lane) throw new Error('no plot or lane box');
+    const labelW = 230;
+    await page.mouse.move(plot.x + labelW + (plot.width - labelW) / 2, lane.y + lane.height / 2);
+    const tip = page.locator('.replay-tooltip');
+    await expect.poll(() => tip.innerText(), { timeout: 15_000 }).toMatch(/^lock wait/i);
+    await expect.poll(() => tip.innerText(), { timeout: 15_000 }).not.toContain('loading detail');
+    const text = await tip.innerText();
+    if (lockId) expect(text).toContain(lockId);
+    expect(text).toMatch(/woken by|lock /);
     await page.screenshot({ path: path.join(shots, '4-evidence-jump.png'), fullPage: true });
     await page.close();
   });

@@ -13,12 +13,16 @@
 //
 // "Fully drawn": `#replay[data-state=ready]`, set after the span chart's ECharts `finished`
 // event and the lanes canvas drawn from the replay payload.
-// "Zoom step": a W keypress → the lanes re-read for the new visible range at its resolution
-// (`#replay[data-lod-seq]` advances) and drawn.
-// The correlate step writes a level-of-detail pyramid (segment_lod) next to the segments; the
-// synthetic threads get theirs from the same code (dist/libs/correlate lodBuckets). Each case is
+// "Zoom step": a W keypress → the lanes of the new visible range at its resolution drawn
+// (`#replay[data-lod-seq]` advances), whether from the tile cache, a prefetch in flight or a
+// new read; "pan step": a D keypress (a fifth of the view onto new ground), likewise. The
+// steps that had to wait for a read are counted and timed apart.
+// The correlate step writes a level-of-detail pyramid (segment_lod) and lane tiles (lane_tiles)
+// next to the segments; the synthetic threads get theirs from the same code (dist/libs/correlate
+// lodBuckets, laneTiles). Zoom steps read tiles (the lanes read when there are none). Each case is
 // measured twice in the same run: "before", the API reading lanes from the segments alone
-// (THREADREEL_REPLAY_LOD=0, today's reduction at query time), and "after", from the pyramid.
+// (THREADREEL_REPLAY_LOD=0 THREADREEL_REPLAY_TILES=0: reduction at query time, no tiles), and
+// "after", the pyramid for the replay payload and tiles for zoom steps.
 // THREADREEL_BENCH_BEFORE=0 skips the "before" pass.
 // Usage: npm run bench:web [-- SEGMENTS RUNS]   (default 200000 10)
 // THREADREEL_KEEP_DB=1 keeps the benchmark database (its name is printed);
@@ -36,7 +40,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const { lodBuckets } = await import(path.join(root, 'dist/libs/correlate/src/index.js'));
+const { lodBuckets, laneTiles } = await import(path.join(root, 'dist/libs/correlate/src/index.js'));
+const { tileLevelFor } = await import(path.join(root, 'dist/libs/model/src/index.js'));
 const BEFORE = process.env.THREADREEL_BENCH_BEFORE !== '0';
 const LARGE = Number(process.argv[2] ?? 200_000);
 const RUNS = Math.max(10, Number(process.argv[3] ?? 10));
@@ -74,7 +79,7 @@ if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
 let api = null;
 async function startApi(lod) {
   api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], {
-    env: { ...env, THREADREEL_REPLAY_LOD: lod ? '1' : '0' },
+    env: { ...env, THREADREEL_REPLAY_LOD: lod ? '1' : '0', THREADREEL_REPLAY_TILES: lod ? '1' : '0' },
     stdio: 'ignore',
   });
   for (let i = 0; ; i++) {
@@ -279,6 +284,25 @@ async function addRequest(captureId, template, { key, perThread, extentNs, tidBa
       }
     },
   );
+  // The lane tiles, as the correlate step writes them.
+  await copyRows(
+    'lane_tiles',
+    ['capture_id', 'thread_id', 'level', 'tile', 'items', 'payload'],
+    function* () {
+      for (let t = 0; t < ids.length; t++) {
+        const segs = lane(t);
+        let buf = '';
+        for (const x of laneTiles(ids[t], segs, lodBuckets(ids[t], segs))) {
+          buf += `${captureId}\t${ids[t]}\t${x.level}\t${x.tile}\t${x.items}\t\\\\x${Buffer.from(x.bytes).toString('hex')}\n`;
+          if (buf.length > 1 << 20) {
+            yield buf;
+            buf = '';
+          }
+        }
+        yield buf;
+      }
+    },
+  );
   // Wakeups: each thread is woken 64 times by its neighbour.
   await copyRows(
     'wakeups',
@@ -301,10 +325,36 @@ const q = (xs, p) => {
 const fmt = (xs) =>
   `p50 ${q(xs, 0.5).toFixed(0).padStart(6)} ms  p95 ${q(xs, 0.95).toFixed(0).padStart(6)} ms`;
 
+/** One key press on the replay; resolves when the lanes of the new view are drawn. */
+function step(page, key) {
+  return page.evaluate(
+    (k) =>
+      new Promise((resolve) => {
+        const el = document.querySelector('#replay');
+        const seq = Number(el.dataset.lodSeq);
+        const t = performance.now();
+        const obs = new MutationObserver(() => {
+          if (Number(el.dataset.lodSeq) > seq && el.dataset.lodPending === '0') {
+            obs.disconnect();
+            resolve({
+              ms: performance.now() - t,
+              apiMs: Number(el.dataset.lodApiMs ?? 'NaN'),
+              drawMs: Number(el.dataset.drawMs ?? 'NaN'),
+            });
+          }
+        });
+        obs.observe(el, { attributes: true });
+        document.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
+      }),
+    key,
+  );
+}
+
 async function measure(browser, label, traceId) {
   const first = [];
   const zoom = [];
-  const api = [];
+  const pan = [];
+  const waited = [];
   const draw = [];
   for (let run = 0; run < RUNS; run++) {
     const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
@@ -314,31 +364,20 @@ async function measure(browser, label, traceId) {
     await page.goto(`${baseUrl}/#/t/${traceId}`);
     await page.waitForSelector('#replay[data-state="ready"]', { timeout: 300_000 });
     first.push(Date.now() - t0);
-    // Zoom steps: W from the whole window; each waits for the new lanes to be drawn.
-    const steps = 3;
-    for (let i = 0; i < steps; i++) {
-      const r = await page.evaluate(
-        () =>
-          new Promise((resolve) => {
-            const el = document.querySelector('#replay');
-            const seq = Number(el.dataset.lodSeq);
-            const t = performance.now();
-            const obs = new MutationObserver(() => {
-              if (Number(el.dataset.lodSeq) > seq && el.dataset.lodPending === '0') {
-                obs.disconnect();
-                resolve({
-                  ms: performance.now() - t,
-                  apiMs: Number(el.dataset.lodApiMs ?? 'NaN'),
-                  drawMs: Number(el.dataset.drawMs ?? 'NaN'),
-                });
-              }
-            });
-            obs.observe(el, { attributes: true });
-            document.dispatchEvent(new KeyboardEvent('keydown', { key: 'w', bubbles: true }));
-          }),
-      );
-      zoom.push(r.ms);
-      if (Number.isFinite(r.apiMs)) api.push(r.apiMs);
+    // Zoom steps: W from the whole window, then pan steps (D, a fifth of the view each, onto
+    // ground not yet read); each waits for the lanes of the new view to be drawn.
+    for (const [key, into] of [
+      ['w', zoom],
+      ['w', zoom],
+      ['w', zoom],
+      ['d', pan],
+      ['d', pan],
+      ['d', pan],
+    ]) {
+      const r = await step(page, key);
+      into.push(r.ms);
+      // A step that waited for a read (lodApiMs: from the step's read to its answer; ~0 from the tile cache).
+      if (Number.isFinite(r.apiMs) && r.apiMs >= 1) waited.push(r.ms);
       if (Number.isFinite(r.drawMs)) draw.push(r.drawMs);
     }
     if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
@@ -346,9 +385,12 @@ async function measure(browser, label, traceId) {
   }
   console.log(`${label.padEnd(28)} first draw  ${fmt(first)}   (${RUNS} runs)`);
   console.log(`${''.padEnd(28)} zoom step   ${fmt(zoom)}   (${zoom.length} steps)`);
-  if (api.length) console.log(`${''.padEnd(28)}   of which lanes API ${fmt(api)}`);
-  if (draw.length) console.log(`${''.padEnd(28)}   of which canvas draw ${fmt(draw)}`);
-  return { first, zoom };
+  console.log(`${''.padEnd(28)} pan step    ${fmt(pan)}   (${pan.length} steps)`);
+  console.log(
+    `${''.padEnd(28)}   steps that waited for a lanes read: ${waited.length}/${zoom.length + pan.length}${waited.length ? `, ${fmt(waited)}` : ''}`,
+  );
+  if (draw.length) console.log(`${''.padEnd(28)}   canvas draw ${fmt(draw)}`);
+  return { first, zoom, pan };
 }
 
 let browser;
@@ -403,6 +445,7 @@ try {
     for (const table of [
       'segments',
       'segment_lod',
+      'lane_tiles',
       'span_bindings',
       'wakeups',
       'requests',
@@ -423,25 +466,47 @@ try {
     }
     console.log(
       pass === 'before'
-        ? '— before: lanes reduced from the segments at query time (THREADREEL_REPLAY_LOD=0)'
-        : '— after: lanes from the level-of-detail pyramid',
+        ? '— before: lanes reduced from the segments at query time, no tiles (THREADREEL_REPLAY_LOD=0 THREADREEL_REPLAY_TILES=0)'
+        : '— after: replay lanes from the level-of-detail pyramid, zoom steps from lane tiles',
     );
-    // The replay payloads themselves, for scale.
+    // The replay payloads themselves, for scale: the full lanes, what the UI asks (lanes=auto:
+    // the waits only when there are tiles), and one read of the window's lane tiles.
     for (const c of CONFIGS) {
       const id = traces.get(c.key);
-      const t = performance.now();
-      const r = await fetch(`${baseUrl}/api/traces/${id}`);
-      const body = await r.text();
-      if (!r.ok) throw new Error(`GET /api/traces/${id}: ${r.status} ${body.slice(0, 200)}`);
       const segs = await db.query(
         `SELECT count(*)::int AS n FROM segments s JOIN requests r ON r.capture_id = s.capture_id
          WHERE r.trace_id = $1 AND s.thread_id = ANY(r.thread_ids)
            AND s.start_ns < r.end_ns + r.duration_ns / 20 AND s.end_ns > r.start_ns - r.duration_ns / 20`,
         [id],
       );
-      console.log(
-        `${c.label.padEnd(28)} GET /api/traces ${(performance.now() - t).toFixed(0)} ms, ${(body.length / 1024).toFixed(0)} KiB, ${JSON.parse(body).threads.length} threads, ${segs.rows[0].n} segments in the window`,
-      );
+      console.log(`${c.label.padEnd(28)} ${segs.rows[0].n} segments in the window`);
+      let replay = null;
+      for (const mode of ['full', 'auto']) {
+        const t = performance.now();
+        const r = await fetch(`${baseUrl}/api/traces/${id}?lanes=${mode}`);
+        const body = await r.text();
+        if (!r.ok) throw new Error(`GET /api/traces/${id}: ${r.status} ${body.slice(0, 200)}`);
+        replay = JSON.parse(body);
+        console.log(
+          `${''.padEnd(28)}   GET /api/traces?lanes=${mode.padEnd(4)} ${(performance.now() - t).toFixed(0).padStart(5)} ms ${(body.length / 1024).toFixed(0).padStart(6)} KiB, ${replay.threads.length} threads, lanes: ${replay.lanes}`,
+        );
+      }
+      if (replay?.lanes === 'waits') {
+        // The level the UI reads for the whole window on a 1500 px page (~1250 px of plot).
+        const from = BigInt(replay.window.fromNs);
+        const to = BigInt(replay.window.toNs);
+        const level = tileLevelFor((to - from) / 1250n);
+        const ids = replay.threads.filter((x) => x.role === 'bound').map((x) => x.threadId);
+        const t = performance.now();
+        const r = await fetch(
+          `${baseUrl}/api/captures/${replay.captureId}/lane-tiles?threadIds=${ids.join(',')}&level=${level}&from=${from}&to=${to}`,
+        );
+        const bytes = (await r.arrayBuffer()).byteLength;
+        if (!r.ok) throw new Error(`lane-tiles: ${r.status}`);
+        console.log(
+          `${''.padEnd(28)}   GET lane-tiles level ${level}  ${(performance.now() - t).toFixed(0).padStart(5)} ms ${(bytes / 1024).toFixed(0).padStart(6)} KiB, ${ids.length} lanes`,
+        );
+      }
     }
     browser ??= await chromium.launch({
       executablePath: CHROMIUM,
@@ -452,7 +517,7 @@ try {
   console.log('goals: first draw ≤ 1000 ms, zoom step ≤ 100 ms (p95):');
   for (const { pass, c, r } of results)
     console.log(
-      `  ${pass.padEnd(6)} ${c.label.padEnd(28)} first draw p50 ${q(r.first, 0.5).toFixed(0)} / p95 ${q(r.first, 0.95).toFixed(0)} ms, zoom step p50 ${q(r.zoom, 0.5).toFixed(0)} / p95 ${q(r.zoom, 0.95).toFixed(0)} ms`,
+      `  ${pass.padEnd(6)} ${c.label.padEnd(28)} first draw p50 ${q(r.first, 0.5).toFixed(0)} / p95 ${q(r.first, 0.95).toFixed(0)} ms, zoom step p50 ${q(r.zoom, 0.5).toFixed(0)} / p95 ${q(r.zoom, 0.95).toFixed(0)} ms, pan step p50 ${q(r.pan, 0.5).toFixed(0)} / p95 ${q(r.pan, 0.95).toFixed(0)} ms`,
     );
 } finally {
   await browser?.close();

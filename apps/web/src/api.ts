@@ -87,6 +87,17 @@ export async function getJson<T>(path: string, what: string, signal?: AbortSigna
   }
 }
 
+/** A binary answer (e.g. lane tiles) as bytes; errors as {@link getJson}'s. */
+export async function getBytes(
+  path: string,
+  what: string,
+  accept: string,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const response = await request(path, what, { headers: { Accept: accept }, signal });
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 const capturePath = (id: string): string => `/captures/${encodeURIComponent(id)}`;
 
 export function listCaptures(signal?: AbortSignal): Promise<CaptureSummary[]> {

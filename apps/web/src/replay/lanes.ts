@@ -145,23 +145,42 @@ export function drawLanes(
       ctx.fillRect(left, top, plotW, LANE_H);
     }
     const y0 = top + 3;
+    // One rect per run of a state; an item inside a pixel already painted is skipped (at
+    // most about one rect per pixel, however many items the lane has there).
+    let runX0 = 0;
+    let runX1 = -Infinity;
+    let runState = -1;
+    const flush = () => {
+      if (runState >= 0) buckets[runState]?.push(runX0, y0, Math.max(1, runX1 - runX0));
+      runState = -1;
+    };
     const addLane = (data: LaneData, a: number, b: number) => {
       for (let i = firstEndingAfter(data, a); i < data.end.length; i++) {
         const s = data.start[i] ?? 0;
         if (s >= b) break;
         const e = data.end[i] ?? 0;
         const x0 = x(Math.max(s, a));
-        const x1 = x(Math.min(e, b));
-        const bucket = buckets[data.state[i] ?? 0];
-        bucket?.push(x0, y0, Math.max(1, x1 - x0));
+        const x1 = Math.max(x(Math.min(e, b)), x0 + 1);
+        const st = data.state[i] ?? 0;
+        if (st === runState && x0 <= runX1 + 0.5) {
+          if (x1 > runX1) runX1 = x1;
+          continue;
+        }
+        if (x1 <= Math.floor(runX1) + 1 && runState >= 0) continue;
+        flush();
+        runX0 = x0;
+        runX1 = x1;
+        runState = st;
       }
     };
     const d = row.layers.detail;
+    runX1 = -Infinity;
     if (d && d.to > view.from && d.from < view.to) {
       if (view.from < d.from) addLane(row.layers.base, view.from, d.from);
       addLane(d.data, Math.max(view.from, d.from), Math.min(view.to, d.to));
       if (d.to < view.to) addLane(row.layers.base, d.to, view.to);
     } else addLane(row.layers.base, view.from, view.to);
+    flush();
   });
   const h = LANE_H - 6;
   buckets.forEach((rects, si) => {

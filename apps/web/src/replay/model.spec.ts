@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { LaneItemDto } from '@threadreel/model';
+import { decodeTile, encodeTile, type LaneItemDto, type ThreadState } from '@threadreel/model';
 import {
   Offsets,
   itemAt,
+  itemOf,
   laneData,
   layeredStateTime,
+  stateTime,
+  tileLaneData,
   parseViewQuery,
   splitTraceIds,
   viewQueryString,
@@ -107,5 +110,55 @@ describe('splitTraceIds', () => {
       ' done',
     ]);
     expect(splitTraceIds('no ids here')).toEqual(['no ids here']);
+  });
+});
+
+describe('lane data from tiles', () => {
+  const off = new Offsets(BASE);
+  const b = BigInt(BASE);
+  // The same lane as the API items above, packed as a tile starting at the base.
+  const bytes = encodeTile(b, [
+    { startNs: b, endNs: b + 100n, state: 'cpu' },
+    { startNs: b + 100n, endNs: b + 300n, state: 'lock' },
+    {
+      startNs: b + 400n,
+      endNs: b + 500n,
+      state: 'net',
+      merged: { count: 7, totals: [40n, null, null, null, 60n, null, null, null, null, null] },
+    },
+  ]);
+  const lane = tileLaneData(decodeTile(bytes, 0));
+
+  it('builds the items as the API sends them, but for the detail of whole segments', () => {
+    expect(itemOf(lane, 1, off)).toEqual(seg(100, 300, 'lock'));
+    expect(itemOf(lane, 2, off)).toEqual({
+      kind: 'summary',
+      startNs: (b + 400n).toString(),
+      endNs: (b + 500n).toString(),
+      state: 'net',
+      summary: { cpu: '40', net: '60' },
+      count: 7,
+    });
+    expect(itemOf(lane, 3, off)).toBeNull();
+    expect(itemAt(lane, 150, 0)).toBe(1);
+  });
+
+  it('sums time per state as the API items do', () => {
+    const fromTiles = new Map<ThreadState, number>();
+    stateTime(lane, 50, 450, fromTiles);
+    const fromItems = layeredStateTime(
+      {
+        base: laneData(
+          [0, 1, 2].map((i) => itemOf(lane, i, off)).filter((x): x is LaneItemDto => x !== null),
+          off,
+        ),
+        detail: null,
+      },
+      50,
+      450,
+    );
+    expect(fromTiles).toEqual(fromItems);
+    expect(fromTiles.get('lock')).toBe(200);
+    expect(fromTiles.get('net')).toBe(30);
   });
 });

@@ -3,7 +3,7 @@
  * window start (bigint subtraction first, so no precision is lost), and lane items become
  * parallel typed arrays that the canvas renderer and hit-testing walk quickly.
  */
-import type { LaneItemDto, ThreadState } from '@threadreel/model';
+import type { DecodedTile, LaneItemDto, ThreadState } from '@threadreel/model';
 import { STATE_ORDER } from '../causes';
 
 /** ns offsets from a fixed base; fast path for same-length strings sharing the high digits. */
@@ -43,7 +43,36 @@ export interface LaneData {
   end: Float64Array;
   /** Index into STATE_ORDER. */
   state: Uint8Array;
-  items: LaneItemDto[];
+  /** The items as the API sent them (with their detail), or null for lane tiles (see {@link itemOf}). */
+  items: LaneItemDto[] | null;
+  /** Lane tiles: segments per item and ns per state of merged items. */
+  packed: DecodedTile | null;
+}
+
+/** Lane data from decoded lane tiles (STATE_ORDER is THREAD_STATES, the tiles' state order). */
+export function tileLaneData(t: DecodedTile): LaneData {
+  return { start: t.start, end: t.end, state: t.state, items: null, packed: t };
+}
+
+/**
+ * Item i as a DTO: the API's own, or one built from tile arrays (a whole segment without its
+ * detail, which the caller may ask for; merged segments with their ns per state).
+ */
+export function itemOf(lane: LaneData, i: number, off: Offsets): LaneItemDto | null {
+  if (lane.items) return lane.items[i] ?? null;
+  const p = lane.packed;
+  if (!p || i < 0 || i >= p.start.length) return null;
+  const state = STATE_ORDER[p.state[i] ?? 0] ?? 'unknown';
+  const startNs = off.abs(p.start[i] ?? 0);
+  const endNs = off.abs(p.end[i] ?? 0);
+  const count = p.count[i] ?? 1;
+  if (count <= 1) return { kind: 'segment', startNs, endNs, state };
+  const summary: Partial<Record<ThreadState, string>> = {};
+  for (let k = p.mixAt[i] ?? 0; k < (p.mixAt[i + 1] ?? 0); k++) {
+    const st = STATE_ORDER[p.mixState[k] ?? 0];
+    if (st) summary[st] = String(p.mixNs[k] ?? 0);
+  }
+  return { kind: 'summary', startNs, endNs, state, summary, count };
 }
 
 export function laneData(items: readonly LaneItemDto[], off: Offsets): LaneData {
@@ -58,7 +87,7 @@ export function laneData(items: readonly LaneItemDto[], off: Offsets): LaneData 
     end[i] = off.of(it.endNs);
     state[i] = STATE_INDEX.get(it.state) ?? STATE_INDEX.get('unknown') ?? 0;
   }
-  return { start, end, state, items: items as LaneItemDto[] };
+  return { start, end, state, items: items as LaneItemDto[], packed: null };
 }
 
 /** First index whose end is after `t` (items of a lane do not overlap, so ends are sorted). */
@@ -89,10 +118,24 @@ export function stateTime(lane: LaneData, from: number, to: number, into: Map<Th
     const s = lane.start[i] ?? 0;
     const e = lane.end[i] ?? 0;
     if (s >= to) break;
-    const item = lane.items[i];
-    if (!item) continue;
     const clip = Math.min(e, to) - Math.max(s, from);
     if (clip <= 0) continue;
+    const p = lane.packed;
+    if (p) {
+      if ((p.count[i] ?? 1) <= 1) {
+        const st = STATE_ORDER[p.state[i] ?? 0] ?? 'unknown';
+        into.set(st, (into.get(st) ?? 0) + clip);
+      } else {
+        const frac = e > s ? clip / (e - s) : 1;
+        for (let k = p.mixAt[i] ?? 0; k < (p.mixAt[i + 1] ?? 0); k++) {
+          const st = STATE_ORDER[p.mixState[k] ?? 0] ?? 'unknown';
+          into.set(st, (into.get(st) ?? 0) + (p.mixNs[k] ?? 0) * frac);
+        }
+      }
+      continue;
+    }
+    const item = lane.items?.[i];
+    if (!item) continue;
     if (item.kind === 'segment') {
       into.set(item.state, (into.get(item.state) ?? 0) + clip);
     } else {

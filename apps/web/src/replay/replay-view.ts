@@ -18,7 +18,9 @@ import type {
   StackFrameDto,
   StacksDto,
   ThreadState,
+  ThreadTimelineDto,
 } from '@threadreel/model';
+import { tileLevelFor } from '@threadreel/model';
 import { ApiRequestError, getJson, isAbortError, listCaptures } from '../api';
 import { CAUSE_COLORS, STATE_ORDER, causeColor, causeLabel } from '../causes';
 import { append, el, type Child } from '../dom';
@@ -44,20 +46,24 @@ import {
   Offsets,
   durationLabel,
   itemAt,
+  itemOf,
   laneData,
   layerAt,
   layeredStateTime,
   offsetLabel,
   parseViewQuery,
   splitTraceIds,
+  tileLaneData,
   viewQueryString,
   type LaneLayers,
   type ViewQuery,
 } from './model';
 import { createSpansChart, layoutSpans, type SpansChart } from './spans-chart';
+import { TileStore } from './tiles';
 import './replay.css';
 
-const LOD_DEBOUNCE_MS = 40;
+/** View changes closer than this (wheel, held keys) share one lanes read. */
+const LOD_DEBOUNCE_MS = 12;
 const FLAME_DEBOUNCE_MS = 150;
 const MIN_SPAN_NS = 2_000;
 const GROUPS = [
@@ -112,7 +118,11 @@ export function replayView(traceId: string, query: URLSearchParams): View {
   root.append(body);
   let disposeMounted: (() => void) | null = null;
 
-  getJson<ReplayDto>(`/traces/${encodeURIComponent(traceId)}`, 'Loading the replay', controller.signal)
+  getJson<ReplayDto>(
+    `/traces/${encodeURIComponent(traceId)}?lanes=auto`,
+    'Loading the replay',
+    controller.signal,
+  )
     .then((replay) => {
       body.remove();
       disposeMounted = mount(root, replay, parseViewQuery(query), controller.signal);
@@ -239,6 +249,29 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     const top = (frames.find(isAppFrame) ?? frames.find((f) => !isKernel(f)) ?? frames[0])?.name ?? null;
     if (top) stackTopNow.set(id, top);
     return top;
+  };
+
+  // ---- segment detail (lane tiles carry none: asked for on hover or click, kept) -------------
+  const segmentDetail = new Map<string, Promise<LaneItemDto | null>>();
+  const detailOf = (threadId: string, item: LaneItemDto): Promise<LaneItemDto | null> => {
+    const key = `${threadId}/${item.startNs}`;
+    let p = segmentDetail.get(key);
+    if (!p) {
+      const end = (BigInt(item.startNs) + 1n).toString();
+      p = getJson<ThreadTimelineDto>(
+        `${capPath}/threads/${encodeURIComponent(threadId)}/timeline?from=${item.startNs}&to=${end}&resolution=1`,
+        'Loading the segment',
+        signal,
+      )
+        .then((dto) => dto.items.find((x) => x.kind === 'segment' && x.startNs === item.startNs) ?? null)
+        .catch((e: unknown) => {
+          segmentDetail.delete(key);
+          if (!isAbortError(e)) showError(e);
+          return null;
+        });
+      segmentDetail.set(key, p);
+    }
+    return p;
   };
 
   // ---- DOM ------------------------------------------------------------------------------------
@@ -413,7 +446,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
       const l = layers.get(waiter);
       if (!l) return [];
       const out: { from: number; to: number; waker: string | null }[] = [];
-      l.base.items.forEach((it, i) => {
+      l.base.items?.forEach((it, i) => {
         if (it.kind !== 'segment' || it.state !== 'lock') return;
         if (lockId !== null && it.lockId !== undefined && it.lockId !== lockId) return;
         const from = l.base.start[i] ?? 0;
@@ -427,7 +460,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
       const out: { from: number; to: number; threadId: string }[] = [];
       for (const id of boundSet) {
         const l = layers.get(id);
-        l?.base.items.forEach((it, i) => {
+        l?.base.items?.forEach((it, i) => {
           if (it.kind === 'segment' && it.target === target)
             out.push({ from: l.base.start[i] ?? 0, to: l.base.end[i] ?? 0, threadId: id });
         });
@@ -655,32 +688,111 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   let lodTimer: number | null = null;
   let lodController: AbortController | null = null;
   let lodSeq = 0;
+  // Drawn: the span chart rendered and the lanes (from the payload, or their first tiles) drawn.
+  let ready = false;
+  let spansDrawn = false;
+  let lanesDrawn = replay.lanes === 'full';
+  const markReady = () => {
+    if (ready || !spansDrawn || !lanesDrawn) return;
+    ready = true;
+    // The lanes drawn last are current unless a frame is still queued for them.
+    if (drawFrame) {
+      cancelAnimationFrame(drawFrame);
+      redrawNow();
+    }
+    root.dataset['state'] = 'ready';
+  };
   const lodDone = () => {
     lodSeq++;
     root.dataset['lodSeq'] = String(lodSeq);
     root.dataset['lodPending'] = '0';
+    if (!lanesDrawn) {
+      lanesDrawn = true;
+      markReady();
+    }
   };
   const scheduleLod = () => {
     root.dataset['lodPending'] = '1';
     if (lodTimer !== null) clearTimeout(lodTimer);
-    lodController?.abort();
-    lodTimer = window.setTimeout(loadLod, LOD_DEBOUNCE_MS);
+    lodTimer = null;
+    // Tiles at hand: no request to save, draw them in this frame.
+    if (tilesAtHand()) loadLod();
+    else lodTimer = window.setTimeout(loadLod, LOD_DEBOUNCE_MS);
+  };
+  // Lane tiles when the capture has them (a capture correlated before them: the lanes read).
+  const tiles = new TileStore(capPath, BigInt(replay.window.fromNs), signal);
+  let useTiles = true;
+  let lodAsk = 0;
+  const visibleLanes = () =>
+    rows.filter((r): r is Extract<Row, { kind: 'lane' }> => r.kind === 'lane').map((r) => r.threadId);
+  /** Whether the current view's lanes are all in the tile cache (or need no read). */
+  const tilesAtHand = (): boolean => {
+    const res = Math.max(1, Math.floor((state.to - state.from) / plotW()));
+    if (replay.lanes === 'full' && res >= Number(replay.resolutionNs) * 0.8) return true;
+    const level = useTiles ? tileLevelFor(BigInt(res)) : null;
+    return level !== null && tiles.has(visibleLanes(), level, state.from, state.to);
   };
   const loadLod = () => {
     lodTimer = null;
+    const ask = ++lodAsk;
     const span = state.to - state.from;
     const baseRes = Number(replay.resolutionNs);
     const res = Math.max(1, Math.floor(span / plotW()));
-    const visible = rows
-      .filter((r): r is Extract<Row, { kind: 'lane' }> => r.kind === 'lane')
-      .map((r) => r.threadId);
-    if (res >= baseRes * 0.8 || !visible.length) {
+    const visible = visibleLanes();
+    if ((replay.lanes === 'full' && res >= baseRes * 0.8) || !visible.length) {
       // The base lanes are fine enough at this zoom.
       for (const l of layers.values()) l.detail = null;
       redraw();
       requestAnimationFrame(() => lodDone());
       return;
     }
+    const level = useTiles ? tileLevelFor(BigInt(res)) : null;
+    if (level !== null) {
+      const from = state.from;
+      const to = state.to;
+      const asked = performance.now();
+      const apply = () => {
+        if (ask !== lodAsk) return;
+        root.dataset['lodApiMs'] = (performance.now() - asked).toFixed(1);
+        for (const id of visible) {
+          const l = layers.get(id);
+          const t = tiles.lane(id, level, from, to);
+          if (l && t) l.detail = { from: t.from, to: t.to, data: tileLaneData(t.data) };
+        }
+        root.dataset['tileRequests'] = String(tiles.requests);
+        cancelAnimationFrame(drawFrame);
+        redrawNow();
+        requestAnimationFrame(() => {
+          if (ask !== lodAsk) return;
+          lodDone();
+          // The next zoom step in likely needs the finer level over this view: fetch it now.
+          if (level > 0)
+            tiles.load(visible, level - 1, from, to).catch((e: unknown) => {
+              if (!isAbortError(e) && !(e instanceof ApiRequestError && e.status === 404)) showError(e);
+            });
+        });
+      };
+      if (tiles.has(visible, level, from, to)) {
+        apply();
+        return;
+      }
+      tiles
+        .load(visible, level, from, to)
+        .then(apply)
+        .catch((e: unknown) => {
+          if (isAbortError(e)) return;
+          if (e instanceof ApiRequestError && e.status === 404) {
+            // No tiles for this capture: reduce the segments per read instead.
+            useTiles = false;
+            if (ask === lodAsk) loadLod();
+            return;
+          }
+          if (ask === lodAsk) root.dataset['lodPending'] = '0';
+          showError(e);
+        });
+      return;
+    }
+    lodController?.abort();
     const from = Math.max(0, state.from - span * 0.25);
     const to = Math.min(windowNs, state.to + span * 0.25);
     const ctl = new AbortController();
@@ -696,7 +808,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     const asked = performance.now();
     getJson<LanesDto>(`${capPath}/lanes?${q.toString().replace(/%2C/g, ',')}`, 'Loading lanes', ctl.signal)
       .then((dto) => {
-        if (ctl.signal.aborted) return;
+        if (ctl.signal.aborted || ask !== lodAsk) return;
         root.dataset['lodApiMs'] = (performance.now() - asked).toFixed(1);
         const f = off.of(dto.fromNs);
         const t = off.of(dto.toNs);
@@ -707,7 +819,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
         cancelAnimationFrame(drawFrame);
         redrawNow();
         requestAnimationFrame(() => {
-          if (!ctl.signal.aborted) lodDone();
+          if (!ctl.signal.aborted && ask === lodAsk) lodDone();
         });
       })
       .catch((e: unknown) => {
@@ -939,16 +1051,29 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   const hitAt = (
     px: number,
     py: number,
-  ): { row: Extract<Row, { kind: 'lane' }>; item: LaneItemDto; from: number; to: number } | null => {
+  ): {
+    row: Extract<Row, { kind: 'lane' }>;
+    item: LaneItemDto;
+    from: number;
+    to: number;
+    /** A whole segment from lane tiles: its detail is asked for ({@link detailOf}). */
+    lazy: boolean;
+  } | null => {
     const row = laneAtY(py);
     if (!row || px < LABEL_W) return null;
     const t = tOf(px);
     const data = layerAt(row.layers, t);
     const slack = (2 * (state.to - state.from)) / plotW();
     const i = itemAt(data, t, slack);
-    const item = data.items[i];
-    if (i < 0 || !item) return null;
-    return { row, item, from: data.start[i] ?? 0, to: data.end[i] ?? 0 };
+    const item = i < 0 ? null : itemOf(data, i, off);
+    if (!item) return null;
+    return {
+      row,
+      item,
+      from: data.start[i] ?? 0,
+      to: data.end[i] ?? 0,
+      lazy: data.items === null && item.kind === 'segment',
+    };
   };
   const itemLines = (item: LaneItemDto, from: number, to: number, threadId: string): Child[] => {
     const lines: Child[] = [
@@ -1015,19 +1140,31 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     };
     if (key !== hoverKey) {
       hoverKey = key;
-      const lines = itemLines(hit.item, hit.from, hit.to, hit.row.threadId);
-      const stackLine = el('div', { class: 'stack-top' });
-      const sid = hit.item.kind === 'segment' ? (hit.item.blockedStackId ?? null) : null;
-      if (sid) {
-        const known = stackTopNow.get(sid);
-        stackLine.textContent = known ? `at ${known}` : 'at …';
-        if (!known)
-          void stackTop(sid).then((top) => {
-            if (hoverKey === key) stackLine.textContent = top ? `at ${top}` : '';
-          });
-      }
-      tooltip.replaceChildren();
-      append(tooltip, ...lines, sid ? stackLine : null, el('div', { class: 'muted' }, 'click for stacks'));
+      const fill = (item: LaneItemDto, loading: boolean) => {
+        const lines = itemLines(item, hit.from, hit.to, hit.row.threadId);
+        const stackLine = el('div', { class: 'stack-top' });
+        const sid = item.kind === 'segment' ? (item.blockedStackId ?? null) : null;
+        if (sid) {
+          const known = stackTopNow.get(sid);
+          stackLine.textContent = known ? `at ${known}` : 'at …';
+          if (!known)
+            void stackTop(sid).then((top) => {
+              if (hoverKey === key) stackLine.textContent = top ? `at ${top}` : '';
+            });
+        }
+        tooltip.replaceChildren();
+        append(
+          tooltip,
+          ...lines,
+          sid ? stackLine : null,
+          el('div', { class: 'muted' }, loading ? 'loading detail…' : 'click for stacks'),
+        );
+      };
+      fill(hit.item, hit.lazy);
+      if (hit.lazy)
+        void detailOf(hit.row.threadId, hit.item).then((full) => {
+          if (hoverKey === key) fill(full ?? hit.item, false);
+        });
     }
     tooltip.hidden = false;
     const w = width();
@@ -1043,6 +1180,12 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
         )
       : el('p', { class: 'muted' }, 'no stack recorded');
   const openDetail = (hit: NonNullable<ReturnType<typeof hitAt>>) => {
+    if (hit.lazy) {
+      void detailOf(hit.row.threadId, hit.item).then((full) =>
+        openDetail({ ...hit, item: full ?? hit.item, lazy: false }),
+      );
+      return;
+    }
     const { item, from, to, row } = hit;
     const blocked = el('div', null, item.kind === 'segment' && item.blockedStackId ? 'Loading…' : '');
     const waker = el('div', null, item.kind === 'segment' && item.wakerStackId ? 'Loading…' : '');
@@ -1229,6 +1372,9 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
 
   // ---- start -----------------------------------------------------------------------------------
   buildRows();
+  // Lanes from tiles (the payload has only the waits): ask for them first, so the read runs
+  // while the rest of the view is built.
+  if (replay.lanes === 'waits') loadLod();
   updateTabs();
   renderLogs();
   renderRange();
@@ -1236,17 +1382,17 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
     const m = (b.to - b.from) * 0.05;
     setView(b.from - m, b.to + m);
   });
-  let ready = false;
   spans.chart.on('finished', () => {
-    if (ready) return;
-    ready = true;
-    redrawNow();
-    root.dataset['state'] = 'ready';
+    spansDrawn = true;
+    markReady();
   });
   spans.setView(state.from, state.to);
   redrawNow();
-  if (state.from > 0 || state.to < windowNs) scheduleLod();
-  else lodDone();
+  // Full lanes in the payload: a zoomed deep link reads its own now (tiles were asked for above).
+  if (replay.lanes === 'full') {
+    if (state.from > 0 || state.to < windowNs) scheduleLod();
+    else lodDone();
+  }
   if (state.flameOpen || state.brush) scheduleFlame();
   linkOut.value = location.href;
 
