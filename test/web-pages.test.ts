@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureOverviewDto, RequestListDto, RequestStatsDto } from '@threadreel/model';
 import { folderParts, upload, waitSettled } from './support/client.js';
 import type { TestDatabase } from './support/database.js';
+import { launchChromium } from './support/browser.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const javaDir = path.join(REPO_ROOT, 'test/fixtures/captures/java');
 
 /** Rows of the requests table as the page shows them. */
@@ -56,16 +56,7 @@ describe('web pages in Chromium: requests, search, compare, themes, capture cloc
     captureId = r.body.captureId;
     const c = await waitSettled(api.url, captureId, 300_000);
     expect(c.state).toBe('ready');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 400_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,12 +1,12 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from './support/database.js';
+import { launchChromium } from './support/browser.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const demoDir = path.join(REPO_ROOT, 'test/fixtures/demo');
 
 /** The first page in a real browser: upload with progress, the capture's report, threads and chart. */
@@ -17,22 +17,8 @@ describe('web UI in Chromium', () => {
   const shots = process.env.SCREENSHOT_DIR ?? tempDir('web');
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (bash .ci/run does)`,
-      );
-    }
     ({ api, db } = await startTestApi('web'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
