@@ -94,6 +94,8 @@ describe('analyzeRequest: scenarios', () => {
         holderName: 'worker-2',
         holderStackId: 's2',
         chain: ['t1', 't2', 't3'],
+        // t2 ran from 70 (woken by t3) to its release at 80; before that t3 kept it waiting.
+        chainHeldNs: [10n, 50n],
         deadlock: false,
       },
     ]);
@@ -119,6 +121,94 @@ describe('analyzeRequest: scenarios', () => {
       ['M', 5n, null, null, ['t1']],
     ]);
     expect(r.threadIds).toEqual(['t1', 'b']);
+  });
+
+  it('timed re-waits on one lock are one acquisition, its holder the waker of the last', () => {
+    const r = analyzeRequest(
+      input({
+        segments: segMap(
+          // A JVM monitor: timed parks that run out (nobody woke them), a few µs of spinning
+          // between them, until the holder's release wakes the last one.
+          seg('t1', 0n, 10n, 'cpu'),
+          seg('t1', 10n, 40n, 'lock', { lockId: 'L' }),
+          seg('t1', 40n, 41n, 'cpu'),
+          seg('t1', 41n, 42n, 'runqueue'),
+          seg('t1', 42n, 80n, 'lock', { lockId: 'L' }),
+          seg('t1', 80n, 81n, 'cpu'),
+          seg('t1', 81n, 90n, 'lock', { lockId: 'L', wakerThreadId: 'h', wakerStackId: 'hs' }),
+          seg('t1', 90n, 100n, 'cpu'),
+          seg('h', 0n, 90n, 'cpu'),
+        ),
+      }),
+    );
+    expect(r.evidence.lock).toEqual([
+      {
+        lockId: 'L',
+        waitNs: 77n,
+        waiterThreadId: 't1',
+        holderThreadId: 'h',
+        holderName: null,
+        holderStackId: 'hs',
+        chain: ['t1', 'h'],
+        chainHeldNs: [80n],
+        deadlock: false,
+      },
+    ]);
+  });
+
+  it('a convoy through timed re-waits: the chain walks back through the holders that woke each other', () => {
+    // The JVM fixture's pattern: w3 parks (timed) while h1 holds the monitor; h1 releases
+    // to w2 (who waited too), w2 holds it 12 ns and releases to w3. w2's wait has a short
+    // unwoken tail (the rest of its futex after the wakeup) that must not hide it.
+    const r = analyzeRequest(
+      input({
+        bindings: [{ threadId: 'w3', startNs: 0n, endNs: 120n }],
+        segments: segMap(
+          seg('w3', 0n, 5n, 'cpu'),
+          seg('w3', 5n, 60n, 'lock', { lockId: 'futex:0x3' }),
+          seg('w3', 60n, 61n, 'cpu'),
+          seg('w3', 61n, 105n, 'lock', { lockId: 'futex:0x3', wakerThreadId: 'w2', wakerStackId: 'rel2' }),
+          seg('w3', 105n, 120n, 'cpu'),
+          seg('w2', 0n, 8n, 'cpu'),
+          seg('w2', 8n, 92n, 'lock', { lockId: 'futex:0x2', wakerThreadId: 'h1', wakerStackId: 'rel1' }),
+          seg('w2', 92n, 93n, 'lock', { lockId: 'futex:0x2' }),
+          seg('w2', 93n, 120n, 'cpu'),
+          seg('h1', 0n, 120n, 'cpu'),
+        ),
+      }),
+    );
+    expect(r.evidence.lock?.[0]).toMatchObject({
+      lockId: 'futex:0x3',
+      waitNs: 94n, // the request ends at 100
+      holderThreadId: 'w2',
+      holderStackId: 'rel2',
+      chain: ['w3', 'w2', 'h1'],
+      // w2 before it waited (5–8) and from its wakeup (92) to the release (105); h1 while
+      // w2 was blocked (8–92).
+      chainHeldNs: [16n, 84n],
+    });
+  });
+
+  it('a timed-out wait is its own acquisition when the thread did other things before waiting again', () => {
+    const r = analyzeRequest(
+      input({
+        segments: segMap(
+          seg('t1', 0n, 50n, 'lock', { lockId: 'L' }),
+          seg('t1', 50n, 55n, 'file', { target: '/x' }),
+          seg('t1', 55n, 70n, 'lock', { lockId: 'L', wakerThreadId: 'h' }),
+          seg('t1', 70n, 80n, 'cpu'),
+          seg('t1', 80n, 85n, 'lock', { lockId: 'M' }),
+          seg('t1', 85n, 95n, 'cpu'),
+          seg('t1', 95n, 100n, 'lock', { lockId: 'M', wakerThreadId: 'g' }),
+        ),
+      }),
+    );
+    expect(r.evidence.lock?.map((l) => [l.lockId, l.waitNs, l.holderThreadId])).toEqual([
+      // 50 ns timed out and was followed by file I/O: not the acquisition the release ended.
+      ['L', 65n, null],
+      // 10 ns between the waits on M: a retry when ACQUIRE_RETRY_NS allows (ns here ≪ 2 ms).
+      ['M', 10n, 'g'],
+    ]);
   });
 
   it('deadlock: the chain closes on the waiter', () => {

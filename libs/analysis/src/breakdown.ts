@@ -57,14 +57,18 @@ import {
  *
  * Evidence (only for causes with time, per `CauseEvidence`)
  * - lock: one entry per distinct `lockId` (segments without one share the `null` entry),
- *   `waitNs` the sum of its lock time in the request. Waiter, holder and chain are those of
- *   its longest wait (ties: the earliest): holder = the segment's `wakerThreadId` (the
+ *   `waitNs` the sum of its lock time in the request. Waits group into acquisitions: a wait
+ *   nobody woke (a timed park that ran out while the lock stayed held) continues into the
+ *   thread's next wait on the same lock when at most 2 ms of running or runqueue comes
+ *   between, up to the first wait someone woke. Waiter, holder and chain are those of the
+ *   longest acquisition (ties: the earliest): holder = its last wait's `wakerThreadId` (the
  *   thread that released it), `holderName` from `threadNames`, `holderStackId` =
  *   `wakerStackId`. Chain: waiter → holder → …: a holder's own holder is the waker of the
- *   holder's latest `lock` segment overlapping the wait it ended (the holder was blocked
- *   on another lock before it could release this one), up to 8 hops. When the chain comes
- *   back to a thread already in it, that thread is appended once more and `deadlock` is
- *   true (a self-wait gives `[t, t]`).
+ *   holder's latest woken lock wait (acquisition) overlapping the stretch it accounts for (in
+ *   a convoy the thread that held the lock before it; with nested locks the holder of the
+ *   lock it needed first), up to 8 hops; `chainHeldNs` splits the acquisition among them
+ *   (see `lockChain`). When the chain comes back to a thread already in it, that thread is
+ *   appended once more and `deadlock` is true (a self-wait gives `[t, t]`).
  * - gc: the pauses overlapping the window, clipped to it, in start order.
  * - pool-queue: `pool` with `waitNs` = `serverStartNs − arrivalNs`.
  * - net: per peer — a net segment's `target`, else the covering client span's `peer`, else
@@ -168,6 +172,8 @@ const TIE_ORDER: readonly Key[] = [
 ];
 
 const MAX_CHAIN_HOPS = 8;
+/** Longest run between a timed-out lock wait and the thread's next wait on the same lock. */
+const ACQUIRE_RETRY_NS = 2_000_000n;
 const TOP_FRAMES = 10;
 const UNKNOWN_LABEL = '(unknown)';
 /** Kernel frames of a thread stopping or resuming for its ptrace tracer (strace). */
@@ -404,14 +410,25 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
   if (breakdown.lock > 0n) {
     const list: LockEvidence[] = [];
     for (const [lockId, acc] of lockByKey) {
-      let rep: { seg: Segment; threadId: string; ns: bigint } | undefined;
+      // Waits of one acquisition (a thread's timed re-waits on the lock, ended by its release).
+      const acquisitions = new Map<Segment, { threadId: string; ns: bigint; first: Segment }>();
       for (const [seg, w] of acc.waits) {
-        if (!rep || w.ns > rep.ns || (w.ns === rep.ns && seg.startNs < rep.seg.startNs)) {
-          rep = { seg, threadId: w.threadId, ns: w.ns };
+        const last = segs.acquisitionEnd(w.threadId, seg);
+        const a = acquisitions.get(last);
+        if (!a) acquisitions.set(last, { threadId: w.threadId, ns: w.ns, first: seg });
+        else {
+          a.ns += w.ns;
+          if (seg.startNs < a.first.startNs) a.first = seg;
+        }
+      }
+      let rep: { seg: Segment; threadId: string; ns: bigint; startNs: bigint } | undefined;
+      for (const [last, a] of acquisitions) {
+        if (!rep || a.ns > rep.ns || (a.ns === rep.ns && a.first.startNs < rep.startNs)) {
+          rep = { seg: last, threadId: a.threadId, ns: a.ns, startNs: a.first.startNs };
         }
       }
       if (!rep) continue;
-      const { chain, deadlock } = lockChain(rep.threadId, rep.seg, segs);
+      const { chain, heldNs, deadlock } = lockChain(rep.threadId, rep.startNs, rep.seg, segs);
       const holder = rep.seg.wakerThreadId ?? null;
       list.push({
         lockId,
@@ -421,6 +438,7 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
         holderName: holder === null ? null : (input.threadNames.get(holder) ?? null),
         holderStackId: rep.seg.wakerStackId ?? null,
         chain,
+        chainHeldNs: heldNs,
         deadlock,
       });
     }
@@ -567,25 +585,46 @@ interface LockAcc {
 }
 
 /**
- * waiter → holder → holder's holder…: the holder's latest lock segment overlapping the wait
- * it ended gives the next holder (its waker). Stops after 8 hops, at a holder without
- * segments or lock wait, or when a thread repeats (deadlock).
+ * waiter → holder → holder's holder…, within the waiter's acquisition [fromNs, last.endNs):
+ * the holder released it at the end. If the holder was itself in a lock wait during that
+ * stretch (its latest one someone woke, followed to the end of its acquisition), the part
+ * of the stretch it spent blocked there belongs to the thread that woke it, and the walk
+ * goes on inside that part; the rest of the stretch stays with the holder. `heldNs[i]` is
+ * how much of the waiter's wait `chain[i + 1]` accounts for (convoy: roughly its tenure of
+ * the lock; nested locks: the time it kept the previous thread blocked). Stops after 8
+ * hops, at a holder without a woken lock wait in its stretch, or when a thread repeats
+ * (deadlock; the repeated thread gets no entry).
  */
-function lockChain(waiter: string, seg: Segment, segs: SegmentIndex): { chain: string[]; deadlock: boolean } {
+function lockChain(
+  waiter: string,
+  fromNs: bigint,
+  last: Segment,
+  segs: SegmentIndex,
+): { chain: string[]; heldNs: bigint[]; deadlock: boolean } {
   const chain = [waiter];
+  const heldNs: bigint[] = [];
   const inChain = new Set(chain);
-  let wait: Segment = seg;
-  let holder = seg.wakerThreadId;
+  let from = fromNs;
+  let to = last.endNs;
+  let holder = last.wakerThreadId;
   for (let hop = 0; holder !== undefined && hop < MAX_CHAIN_HOPS; hop++) {
     chain.push(holder);
-    if (inChain.has(holder)) return { chain, deadlock: true };
+    if (inChain.has(holder)) return { chain, heldNs, deadlock: true };
     inChain.add(holder);
-    const next = segs.latestLockOverlapping(holder, wait.startNs, wait.endNs);
-    if (!next) break;
-    wait = next;
-    holder = next.wakerThreadId;
+    const wait = segs.wokenLockOverlapping(holder, from, to);
+    if (!wait) {
+      heldNs.push(to - from);
+      break;
+    }
+    // Blocked on [a, b) of the stretch: that part goes to its waker.
+    const a = max(from, wait.startNs);
+    const b = min(to, wait.endNs);
+    heldNs.push(to - from - (b - a));
+    from = a;
+    to = b;
+    holder = wait.wakerThreadId;
   }
-  return { chain, deadlock: false };
+  return { chain, heldNs, deadlock: false };
 }
 
 /** Per-thread segments in start order, non-overlapping, non-empty; built lazily. */
@@ -604,8 +643,48 @@ class SegmentIndex {
     return list;
   }
 
-  /** The latest `lock` segment of the thread with start < to and end > from. */
-  latestLockOverlapping(threadId: string, from: bigint, to: bigint): Segment | undefined {
+  /**
+   * The last wait of the acquisition `seg` belongs to. A wait nobody woke (a timed park that
+   * ran out, as the JVM's monitors and glibc's timed locks do while the lock stays held, or
+   * a signal) is not the end of the thread's wait for the lock when, after running or
+   * waiting for a CPU for at most ACQUIRE_RETRY_NS, it waits on the same lock again: the
+   * acquisition ends with the first wait that someone woke (the release), or the last
+   * re-wait. `seg` itself when it was woken or is not followed by a re-wait.
+   */
+  acquisitionEnd(threadId: string, seg: Segment): Segment {
+    if (seg.wakerThreadId !== undefined || seg.lockId === undefined) return seg;
+    const list = this.get(threadId);
+    let i = firstEndingAfter(list, seg.startNs);
+    if (list[i] !== seg) return seg;
+    let cur = seg;
+    while (cur.wakerThreadId === undefined) {
+      let j = i + 1;
+      let next = list[j];
+      while (
+        next &&
+        (next.state === 'cpu' || next.state === 'runqueue') &&
+        next.endNs - cur.endNs <= ACQUIRE_RETRY_NS
+      )
+        next = list[++j];
+      if (
+        !next ||
+        next.state !== 'lock' ||
+        next.lockId !== cur.lockId ||
+        next.startNs - cur.endNs > ACQUIRE_RETRY_NS
+      )
+        break;
+      cur = next;
+      i = j;
+    }
+    return cur;
+  }
+
+  /**
+   * The thread's latest lock wait overlapping [from, to) that someone woke, each wait
+   * taken to the end of its acquisition (a short unwoken tail of a wait, or a timed re-wait,
+   * does not hide the wait it belongs to); undefined when none was woken.
+   */
+  wokenLockOverlapping(threadId: string, from: bigint, to: bigint): Segment | undefined {
     let list = this.locks.get(threadId);
     if (!list) {
       list = this.get(threadId).filter((s) => s.state === 'lock');
@@ -619,8 +698,13 @@ class SegmentIndex {
       if ((list[mid]?.startNs ?? 0n) < to) lo = mid + 1;
       else hi = mid;
     }
-    const cand = list[lo - 1];
-    return cand && cand.endNs > from ? cand : undefined;
+    for (let i = lo - 1; i >= 0; i--) {
+      const cand = list[i];
+      if (!cand || cand.endNs <= from) return undefined;
+      const end = this.acquisitionEnd(threadId, cand);
+      if (end.wakerThreadId !== undefined && end.startNs < to) return end;
+    }
+    return undefined;
   }
 }
 

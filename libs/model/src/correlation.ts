@@ -102,6 +102,13 @@ export interface LockEvidence {
   readonly holderStackId: string | null;
   /** Wait chain: waiter → holder → the holder's own holder…; `deadlock` when it closes. */
   readonly chain: readonly string[];
+  /**
+   * Per chain thread after the waiter (`chain[i + 1]`): how much of the wait it accounts
+   * for, walking back from the release — in a convoy each earlier holder's tenure, with
+   * nested locks the time it kept the previous thread waiting. May cover less than the
+   * wait when the chain stops (a holder not seen).
+   */
+  readonly chainHeldNs: readonly Nanos[];
   readonly deadlock: boolean;
 }
 

@@ -23,6 +23,8 @@ interface LockEv {
   holderName: string | null;
   holderStackId: string | null;
   chain: string[];
+  /** Absent in captures correlated before it existed. */
+  chainHeldNs?: string[];
   deadlock: boolean;
 }
 interface GcEv {
@@ -119,6 +121,16 @@ export function causePanel(ctx: CauseContext): HTMLElement {
   };
   const whole: Jump = { from: reqFrom, to: reqTo, threads: bound };
 
+  /** When a thread further down the chain kept the waiter waiting longer than the releaser did. */
+  const behind = (l: LockEv): string => {
+    const held = (l.chainHeldNs ?? []).map(ns);
+    let most = 0;
+    for (let i = 1; i < held.length; i++) if ((held[i] ?? 0) > (held[most] ?? 0)) most = i;
+    const t = l.chain[most + 1];
+    if (most === 0 || t === undefined || t === l.waiterThreadId) return '';
+    return `; most of the wait was behind ${ctx.threadLabel(t)} (${durationLabel(held[most] ?? 0)})`;
+  };
+
   const evidenceFor = (cause: string): HTMLElement[] => {
     const out: HTMLElement[] = [];
     if (cause === 'lock') {
@@ -141,7 +153,15 @@ export function causePanel(ctx: CauseContext): HTMLElement {
           where,
           released ? `,${released}` : '',
           l.deadlock ? ' — deadlock: the wait chain closes' : '',
-          l.chain.length > 2 ? ` (chain: ${l.chain.map((t) => ctx.threadLabel(t)).join(' → ')})` : '',
+          behind(l),
+          l.chain.length > 2
+            ? ` (chain: ${l.chain
+                .map((t, i) => {
+                  const held = i > 0 ? l.chainHeldNs?.[i - 1] : undefined;
+                  return `${ctx.threadLabel(t)}${held !== undefined ? ` ${durationLabel(ns(held))}` : ''}`;
+                })
+                .join(' → ')})`
+            : '',
         ];
         void ctx.stackTop(l.holderStackId).then((top) => {
           if (top) where.textContent = ` in ${top}`;
