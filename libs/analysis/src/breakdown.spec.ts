@@ -170,7 +170,10 @@ describe('analyzeRequest: scenarios', () => {
           seg('w3', 61n, 105n, 'lock', { lockId: 'futex:0x3', wakerThreadId: 'w2', wakerStackId: 'rel2' }),
           seg('w3', 105n, 120n, 'cpu'),
           seg('w2', 0n, 8n, 'cpu'),
-          seg('w2', 8n, 92n, 'lock', { lockId: 'futex:0x2', wakerThreadId: 'h1', wakerStackId: 'rel1' }),
+          // w2's own wait: a timed park that ran out, then the re-wait h1's release ended.
+          seg('w2', 8n, 40n, 'lock', { lockId: 'futex:0x2' }),
+          seg('w2', 40n, 41n, 'cpu'),
+          seg('w2', 41n, 92n, 'lock', { lockId: 'futex:0x2', wakerThreadId: 'h1', wakerStackId: 'rel1' }),
           seg('w2', 92n, 93n, 'lock', { lockId: 'futex:0x2' }),
           seg('w2', 93n, 120n, 'cpu'),
           seg('h1', 0n, 120n, 'cpu'),
@@ -187,6 +190,23 @@ describe('analyzeRequest: scenarios', () => {
       // w2 was blocked (8–92).
       chainHeldNs: [16n, 84n],
     });
+  });
+
+  it('a GC pause between a signalled wait and the re-wait keeps one acquisition', () => {
+    const r = analyzeRequest(
+      input({
+        segments: segMap(
+          seg('t1', 0n, 40n, 'lock', { lockId: 'L' }),
+          seg('t1', 40n, 70n, 'gc'),
+          seg('t1', 70n, 71n, 'runqueue'),
+          seg('t1', 71n, 90n, 'lock', { lockId: 'L', wakerThreadId: 'h' }),
+          seg('t1', 90n, 100n, 'cpu'),
+        ),
+      }),
+    );
+    expect(r.evidence.lock?.map((l) => [l.lockId, l.waitNs, l.holderThreadId, l.chain])).toEqual([
+      ['L', 59n, 'h', ['t1', 'h']],
+    ]);
   });
 
   it('a timed-out wait is its own acquisition when the thread did other things before waiting again', () => {

@@ -59,8 +59,8 @@ import {
  * - lock: one entry per distinct `lockId` (segments without one share the `null` entry),
  *   `waitNs` the sum of its lock time in the request. Waits group into acquisitions: a wait
  *   nobody woke (a timed park that ran out while the lock stayed held) continues into the
- *   thread's next wait on the same lock when at most 2 ms of running or runqueue comes
- *   between, up to the first wait someone woke. Waiter, holder and chain are those of the
+ *   thread's next wait on the same lock when only running or runqueue (at most 2 ms of
+ *   them) and GC pauses come between, up to the first wait someone woke. Waiter, holder and chain are those of the
  *   longest acquisition (ties: the earliest): holder = its last wait's `wakerThreadId` (the
  *   thread that released it), `holderName` from `threadNames`, `holderStackId` =
  *   `wakerStackId`. Chain: waiter → holder → …: a holder's own holder is the waker of the
@@ -646,8 +646,8 @@ class SegmentIndex {
   /**
    * The last wait of the acquisition `seg` belongs to. A wait nobody woke (a timed park that
    * ran out, as the JVM's monitors and glibc's timed locks do while the lock stays held, or
-   * a signal) is not the end of the thread's wait for the lock when, after running or
-   * waiting for a CPU for at most ACQUIRE_RETRY_NS, it waits on the same lock again: the
+   * a signal) is not the end of the thread's wait for the lock when, after running or waiting
+   * for a CPU for at most ACQUIRE_RETRY_NS (GC pauses aside), it waits on the same lock again: the
    * acquisition ends with the first wait that someone woke (the release), or the last
    * re-wait. `seg` itself when it was woken or is not followed by a re-wait.
    */
@@ -658,19 +658,27 @@ class SegmentIndex {
     if (list[i] !== seg) return seg;
     let cur = seg;
     while (cur.wakerThreadId === undefined) {
+      // Between the waits: running or runnable (at most ACQUIRE_RETRY_NS of it) and GC
+      // pauses (the runtime's, not the thread's own doing), with no gap.
       let j = i + 1;
       let next = list[j];
+      let at = cur.endNs;
+      let busy = 0n;
       while (
         next &&
-        (next.state === 'cpu' || next.state === 'runqueue') &&
-        next.endNs - cur.endNs <= ACQUIRE_RETRY_NS
-      )
+        next.startNs === at &&
+        (next.state === 'cpu' || next.state === 'runqueue' || next.state === 'gc')
+      ) {
+        if (next.state !== 'gc') busy += next.endNs - next.startNs;
+        at = next.endNs;
         next = list[++j];
+      }
       if (
         !next ||
+        next.startNs !== at ||
+        busy > ACQUIRE_RETRY_NS ||
         next.state !== 'lock' ||
-        next.lockId !== cur.lockId ||
-        next.startNs - cur.endNs > ACQUIRE_RETRY_NS
+        next.lockId !== cur.lockId
       )
         break;
       cur = next;
@@ -680,11 +688,16 @@ class SegmentIndex {
   }
 
   /**
-   * The thread's latest lock wait overlapping [from, to) that someone woke, each wait
-   * taken to the end of its acquisition (a short unwoken tail of a wait, or a timed re-wait,
-   * does not hide the wait it belongs to); undefined when none was woken.
+   * The thread's latest acquisition (see `acquisitionEnd`) overlapping [from, to) that
+   * someone woke: from its first wait's start to its last wait's end, with that last wait's
+   * waker. A short unwoken tail of a wait, or a timed re-wait, does not hide the acquisition
+   * it belongs to. Undefined when none was woken.
    */
-  wokenLockOverlapping(threadId: string, from: bigint, to: bigint): Segment | undefined {
+  wokenLockOverlapping(
+    threadId: string,
+    from: bigint,
+    to: bigint,
+  ): { startNs: bigint; endNs: bigint; wakerThreadId: string } | undefined {
     let list = this.locks.get(threadId);
     if (!list) {
       list = this.get(threadId).filter((s) => s.state === 'lock');
@@ -702,7 +715,15 @@ class SegmentIndex {
       const cand = list[i];
       if (!cand || cand.endNs <= from) return undefined;
       const end = this.acquisitionEnd(threadId, cand);
-      if (end.wakerThreadId !== undefined && end.startNs < to) return end;
+      if (end.wakerThreadId === undefined || end.startNs >= to) continue;
+      // Its first wait: the earliest lock segment before it whose acquisition ends there too.
+      let startNs = cand.startNs;
+      for (let k = i - 1; k >= 0; k--) {
+        const earlier = list[k];
+        if (!earlier || this.acquisitionEnd(threadId, earlier) !== end) break;
+        startNs = earlier.startNs;
+      }
+      return { startNs, endNs: end.endNs, wakerThreadId: end.wakerThreadId };
     }
     return undefined;
   }

@@ -6,3 +6,4 @@ export * from './stack-state.js';
 export * from './pool.js';
 export * from './lod.js';
 export * from './tiles.js';
+export * from './futex.js';

@@ -10,6 +10,7 @@ import {
   isMutator,
   LaneTileBuilder,
   lodBuckets,
+  pairFutexes,
   pushTo,
   poolName,
   intersectIntervals,
@@ -370,7 +371,11 @@ export async function correlateCapture(
     // Futex pairs: a lock wait with no recorded wakeup was ended by the FUTEX_WAKE on its
     // address that another thread made last before the wait returned: that thread held it.
     allWakeups.push(
-      ...pairFutexes(segmentsByThread, await store.futexWakes(captureId, straceOffsets), byTid),
+      ...pairFutexes(
+        segmentsByThread,
+        await store.futexWakes(captureId, straceOffsets),
+        (tid) => byTid.get(tid)?.id,
+      ),
     );
     for (const [threadId, segs] of segmentsByThread) {
       for (const s of segs) {
@@ -476,62 +481,6 @@ export async function correlateCapture(
     await writer.rollback().catch(() => undefined);
     throw e;
   }
-}
-
-/** How long after a FUTEX_WAKE the woken waiter's futex may return (strace prints the wake first). */
-const FUTEX_PAIR_SLACK_NS = 2_000_000n;
-
-/**
- * Names the holder of futex lock waits from the FUTEX_WAKE calls on the wait's address by
- * other threads during the wait (up to a little after strace printed its return). In a convoy a
- * wait outlives several holders: each wake ends one holder's tenure (the stretch since the
- * previous wake), and the thread whose tenure covered most of the wait is named the holder —
- * the one the waiter really waited for. When that is not the thread whose wakeup ended the wait,
- * the waker's stack (the last releaser's) is dropped rather than shown as the holder's.
- * Segments are patched in place; each naming is also returned as a `futex` wakeup edge.
- */
-export function pairFutexes(
-  segmentsByThread: Map<string, Segment[]>,
-  wakes: readonly { tid: number; startNs: bigint; addr: string }[],
-  byTid: ReadonlyMap<number, CorrelationThread>,
-): Wakeup[] {
-  const byAddr = new Map<string, { tid: number; startNs: bigint }[]>();
-  for (const w of wakes) pushTo(byAddr, w.addr, w);
-  const out: Wakeup[] = [];
-  for (const [threadId, segs] of segmentsByThread) {
-    for (let i = 0; i < segs.length; i++) {
-      const s = segs[i] as Segment;
-      if (s.state !== 'lock' || !s.lockId?.startsWith('futex:')) continue;
-      const list = byAddr.get(s.lockId.slice(6));
-      if (!list) continue;
-      let prev = s.startNs;
-      let best: { id: string; tenure: bigint; at: bigint } | null = null;
-      for (const w of list) {
-        if (w.startNs < s.startNs || w.startNs > s.endNs + FUTEX_PAIR_SLACK_NS) continue;
-        const waker = byTid.get(w.tid);
-        if (!waker || waker.id === threadId) continue;
-        const tenure = w.startNs - prev;
-        prev = w.startNs;
-        if (best === null || tenure > best.tenure) best = { id: waker.id, tenure, at: w.startNs };
-      }
-      if (best === null || best.id === s.wakerThreadId) continue;
-      const patched: Segment = {
-        ...s,
-        wakerThreadId: best.id,
-        reason: 'holder from the FUTEX_WAKE calls on this address',
-      };
-      if (s.wakerThreadId) delete (patched as { wakerStackId?: string }).wakerStackId;
-      segs[i] = patched;
-      out.push({
-        timeNs: best.at,
-        wakerThreadId: best.id,
-        wakeeThreadId: threadId,
-        source: 'futex',
-        lockId: s.lockId,
-      });
-    }
-  }
-  return out;
 }
 
 function bestName(t: CorrelationThread): string {
