@@ -184,7 +184,6 @@ describe('replay API on the java and python fixtures', () => {
           (s) => s.kind === 'segment' && s.wakerThreadId && holders.has(s.wakerThreadId),
         );
         if (named.length) shown++;
-        // Every holder is the waker of a lock segment of a bound thread (in the window).
         const segs = await db.query<{ waker: string }>(
           `SELECT DISTINCT waker_thread_id::text AS waker FROM segments
            WHERE capture_id = $1 AND thread_id = ANY($2::bigint[]) AND state = 'lock' AND waker_thread_id IS NOT NULL
@@ -197,7 +196,15 @@ describe('replay API on the java and python fixtures', () => {
           ],
         );
         const wakers = new Set(segs.map((s) => s.waker));
-        for (const h of holders) expect(wakers.has(h), `holder ${h}`).toBe(true);
+        // Every holder woke a lock wait of a bound thread or is in a wait chain of the lock
+        // evidence (a convoy's earlier holder); every chain thread is shown as a holder.
+        const chained = new Set(
+          ((r.request.evidence['lock'] ?? []) as { chain: string[] }[]).flatMap((l) => l.chain.slice(1)),
+        );
+        for (const h of holders) expect(wakers.has(h) || chained.has(h), `holder ${h}`).toBe(true);
+        for (const t of chained)
+          if (!r.threads.some((x) => x.threadId === t && x.role === 'bound'))
+            expect(holders.has(t), `chain thread ${t}`).toBe(true);
         // The rest of the bound thread's pool is there for context, every worker once.
         const bound = r.threads.filter((t) => t.role === 'bound');
         const pools = new Set(bound.map((t) => t.pool).filter((p) => p !== null));

@@ -105,6 +105,25 @@ describe('replay view in Chromium', () => {
     await page.close();
   });
 
+  it('picks the lanes level of detail again when the window is resized', async () => {
+    const page = await newPage();
+    await page.goto(`${api.url}/#/t/${traceId}`);
+    await ready(page);
+    const root = page.locator('#replay');
+    const level = Number(await root.getAttribute('data-tile-level'));
+    const seq = Number(await root.getAttribute('data-lod-seq'));
+    // Over 4× the time per pixel: a strictly coarser tile level (levels step by 4×).
+    await page.setViewportSize({ width: 420, height: 1100 });
+    await page.waitForFunction(
+      `Number(document.querySelector('#replay').dataset.lodSeq) > ${seq} &&
+       document.querySelector('#replay').dataset.lodPending === '0'`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(Number(await root.getAttribute('data-tile-level'))).toBeGreaterThan(level);
+    await page.close();
+  });
+
   it('brushes a range with the mouse and gets a flame graph; the deep link reopens the same view', async () => {
     const page = await newPage();
     await page.goto(`${api.url}/#/t/${traceId}`);

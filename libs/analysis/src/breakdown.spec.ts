@@ -192,20 +192,30 @@ describe('analyzeRequest: scenarios', () => {
     });
   });
 
-  it('a GC pause between a signalled wait and the re-wait keeps one acquisition', () => {
+  it('a GC pause or a ptrace stop between a signalled wait and the re-wait keeps one acquisition', () => {
+    const MS = 1_000_000n;
     const r = analyzeRequest(
       input({
+        endNs: 100n * MS,
+        bindings: [{ threadId: 't1', startNs: 0n, endNs: 100n * MS }],
         segments: segMap(
-          seg('t1', 0n, 40n, 'lock', { lockId: 'L' }),
-          seg('t1', 40n, 70n, 'gc'),
-          seg('t1', 70n, 71n, 'runqueue'),
-          seg('t1', 71n, 90n, 'lock', { lockId: 'L', wakerThreadId: 'h' }),
-          seg('t1', 90n, 100n, 'cpu'),
+          seg('t1', 0n, 50n * MS, 'lock', { lockId: 'L' }),
+          seg('t1', 50n * MS, 55n * MS, 'gc'),
+          // strace holding the thread for 3 ms (a ptrace stop): the tracer's time, not the
+          // thread's, so it does not count against the 2 ms between re-waits.
+          seg('t1', 55n * MS, 58n * MS, 'cpu', {
+            prevState: 't',
+            reason: 'ptrace stop (strace overhead) while running',
+          }),
+          seg('t1', 58n * MS, 59n * MS, 'runqueue'),
+          // Shorter than the first wait: as its own acquisition it would not be the longest.
+          seg('t1', 59n * MS, 90n * MS, 'lock', { lockId: 'L', wakerThreadId: 'h' }),
+          seg('t1', 90n * MS, 100n * MS, 'cpu'),
         ),
       }),
     );
     expect(r.evidence.lock?.map((l) => [l.lockId, l.waitNs, l.holderThreadId, l.chain])).toEqual([
-      ['L', 59n, 'h', ['t1', 'h']],
+      ['L', 81n * MS, 'h', ['t1', 'h']],
     ]);
   });
 

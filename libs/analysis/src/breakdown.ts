@@ -60,7 +60,8 @@ import {
  *   `waitNs` the sum of its lock time in the request. Waits group into acquisitions: a wait
  *   nobody woke (a timed park that ran out while the lock stayed held) continues into the
  *   thread's next wait on the same lock when only running or runqueue (at most 2 ms of
- *   them) and GC pauses come between, up to the first wait someone woke. Waiter, holder and chain are those of the
+ *   them, ptrace stops not counted) and GC pauses come between, up to the first wait
+ *   someone woke. Waiter, holder and chain are those of the
  *   longest acquisition (ties: the earliest): holder = its last wait's `wakerThreadId` (the
  *   thread that released it), `holderName` from `threadNames`, `holderStackId` =
  *   `wakerStackId`. Chain: waiter → holder → …: a holder's own holder is the waker of the
@@ -658,8 +659,8 @@ class SegmentIndex {
     if (list[i] !== seg) return seg;
     let cur = seg;
     while (cur.wakerThreadId === undefined) {
-      // Between the waits: running or runnable (at most ACQUIRE_RETRY_NS of it) and GC
-      // pauses (the runtime's, not the thread's own doing), with no gap.
+      // Between the waits: running or runnable (at most ACQUIRE_RETRY_NS of it), GC pauses
+      // and ptrace stops (the runtime's and the tracer's doing, not the thread's), no gap.
       let j = i + 1;
       let next = list[j];
       let at = cur.endNs;
@@ -669,7 +670,8 @@ class SegmentIndex {
         next.startNs === at &&
         (next.state === 'cpu' || next.state === 'runqueue' || next.state === 'gc')
       ) {
-        if (next.state !== 'gc') busy += next.endNs - next.startNs;
+        // A ptrace stop (prev_state t: strace holding the thread) is the tracer's time too.
+        if (next.state !== 'gc' && next.prevState !== 't') busy += next.endNs - next.startNs;
         at = next.endNs;
         next = list[++j];
       }

@@ -192,11 +192,20 @@ export class ReplayService {
     };
     // Bound: the threads the trace's spans are bound to. The request's other threads (the
     // lock chains of its waits) are involved but did not run it: they start as wakers and
-    // become holders below when their release ended a lock wait of a bound thread.
+    // become holders when they are in a wait chain of the lock evidence, or below when their
+    // release ended a lock wait of a bound thread.
     const bindingThreads = new Set(bindings.map((b) => b.threadId));
     for (const id of request.threadIds)
       addRole(id, bindingThreads.size === 0 || bindingThreads.has(id) ? 'bound' : 'waker');
     for (const b of bindings) addRole(b.threadId, 'bound');
+    // The lock evidence's wait chains: each thread after the waiter held the lock (a convoy's
+    // earlier holders) or a lock its holder needed; all of them kept the request waiting.
+    const lockEvidence = request.evidence['lock'];
+    if (Array.isArray(lockEvidence))
+      for (const l of lockEvidence as { chain?: unknown }[])
+        if (Array.isArray(l.chain))
+          for (const t of l.chain.slice(1))
+            if (typeof t === 'string' && !bindingThreads.has(t)) addRole(t, 'holder');
     const bound = [...roles].filter(([, r]) => r.has('bound')).map(([id]) => id);
     const window = (ids: readonly string[]) => ids.map((threadId) => ({ threadId, fromNs, toNs }));
 

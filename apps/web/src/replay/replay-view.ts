@@ -760,6 +760,7 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
           if (l && t) l.detail = { from: t.from, to: t.to, data: tileLaneData(t.data) };
         }
         root.dataset['tileRequests'] = String(tiles.requests);
+        root.dataset['tileLevel'] = String(level);
         cancelAnimationFrame(drawFrame);
         redrawNow();
         requestAnimationFrame(() => {
@@ -1396,10 +1397,17 @@ function mount(root: HTMLElement, replay: ReplayDto, initial: ViewQuery, signal:
   if (state.flameOpen || state.brush) scheduleFlame();
   linkOut.value = location.href;
 
+  // A new width changes the time per pixel: the lanes' level of detail is picked again.
+  let lastPlotW = plotW();
   const observer = new ResizeObserver(() => {
     spans?.chart.resize();
     flame?.resize();
     redraw();
+    const w = plotW();
+    if (w !== lastPlotW) {
+      lastPlotW = w;
+      if (ready) scheduleLod();
+    }
   });
   observer.observe(lanesWrap);
   cleanups.push(() => observer.disconnect());
