@@ -42,11 +42,12 @@ function leaves(n: FlameNodeDto): number {
   return n.children.length === 0 ? 1 : n.children.reduce((a, c) => a + leaves(c), 0);
 }
 
-describe('replay API on the java and python fixtures', () => {
+describe('replay API on the java, python and node fixtures', () => {
   let db: TestDatabase;
   let api: ApiProc;
   let java = '';
   let python = '';
+  let node = '';
 
   async function get<T>(p: string): Promise<{ status: number; body: T & { message?: string } }> {
     const res = await fetch(`${api.url}${p}`);
@@ -60,7 +61,7 @@ describe('replay API on the java and python fixtures', () => {
 
   beforeAll(async () => {
     ({ api, db } = await startTestApi('replay'));
-    for (const scenario of ['java', 'python']) {
+    for (const scenario of ['java', 'python', 'node']) {
       const r = await upload(
         api.url,
         await folderParts(path.join(REPO_ROOT, 'test/fixtures/captures', scenario)),
@@ -69,7 +70,8 @@ describe('replay API on the java and python fixtures', () => {
       const c = await waitSettled(api.url, r.body.captureId, 300_000);
       expect(c.state).toBe('ready');
       if (scenario === 'java') java = r.body.captureId;
-      else python = r.body.captureId;
+      else if (scenario === 'python') python = r.body.captureId;
+      else node = r.body.captureId;
     }
   }, 600_000);
   afterAll(async () => {
@@ -163,6 +165,33 @@ describe('replay API on the java and python fixtures', () => {
   });
 
   describe('GET /api/traces/:traceId', () => {
+    it("shows the libuv workers that ran a node request's offloaded work as offload lanes", async () => {
+      const rows = await db.query<{ trace_id: string; route: string }>(
+        `SELECT trace_id, route FROM requests WHERE capture_id = $1 AND route LIKE '/pbkdf2%'`,
+        [node],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      let offloaded = 0;
+      for (const row of rows) {
+        const r = await ok<ReplayDto>(`/api/traces/${row.trace_id}?capture=${node}`);
+        const bound = new Set(r.threads.filter((t) => t.role === 'bound').map((t) => t.threadId));
+        const chained = new Set(
+          ((r.request.evidence['lock'] ?? []) as { chain: string[] }[]).flatMap((l) => l.chain.slice(1)),
+        );
+        const workers = r.request.threadIds.filter((id) => !bound.has(id) && !chained.has(id));
+        for (const id of workers) {
+          const t = r.threads.find((x) => x.threadId === id);
+          expect(t?.role, `${row.route} thread ${id}`).toBe('offload');
+          // A worker thread of the same process (libuv's pool; the event loop is the main thread).
+          expect(t?.tid, `${row.route} thread ${id}`).not.toBe(t?.pid);
+          expect(t?.pid).toBe(r.threads.find((x) => bound.has(x.threadId))?.pid);
+        }
+        if (workers.length) offloaded++;
+      }
+      // /pbkdf2 hashes on the pool: every such request ran work there.
+      expect(offloaded).toBe(rows.length);
+    });
+
     it("names a lock request's holder thread, whose release ended a lock segment of a bound thread", async () => {
       const candidates = await db.query<{ trace_id: string }>(
         `SELECT trace_id FROM requests WHERE capture_id = $1 AND route = '/lock' AND dominant_cause = 'lock'

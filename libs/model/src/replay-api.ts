@@ -81,7 +81,7 @@ export interface LaneSummaryDto {
 
 export type LaneItemDto = LaneSegmentDto | LaneSummaryDto;
 
-export const THREAD_ROLES = ['bound', 'holder', 'waker', 'pool'] as const;
+export const THREAD_ROLES = ['bound', 'offload', 'holder', 'waker', 'pool'] as const;
 export type ThreadRole = (typeof THREAD_ROLES)[number];
 
 export interface ReplayThreadDto {
@@ -93,8 +93,10 @@ export interface ReplayThreadDto {
   names: string[];
   pool: string | null;
   /**
-   * Strongest role: bound (ran the request) > holder (held a lock it waited on) > waker >
-   * pool (another worker of a bound thread's pool, shown for context).
+   * Strongest role: bound (ran the request) > offload (a pool worker that ran work the
+   * request handed off, e.g. libuv's threadpool for Node's crypto and fs) > holder (held a
+   * lock it waited on, or is in the lock evidence's wait chain) > waker > pool (another
+   * worker of a bound thread's pool, shown for context).
    */
   role: ThreadRole;
   roles: ThreadRole[];

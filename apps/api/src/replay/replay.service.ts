@@ -48,7 +48,7 @@ const SECOND = 1_000_000_000n;
 /** How far before a window a GC pause may start and still overlap it. */
 const GC_LOOKBACK = 60n * SECOND;
 
-const ROLE_RANK: Record<ThreadRole, number> = { bound: 0, holder: 1, waker: 2, pool: 3 };
+const ROLE_RANK: Record<ThreadRole, number> = { bound: 0, offload: 1, holder: 2, waker: 3, pool: 4 };
 /** A lane-tiles read covers at most this many tiles per lane (a view needs two to four). */
 const MAX_TILES_PER_LANE = 64;
 /** At most this many other workers of a bound thread's pool join the replay. */
@@ -190,22 +190,23 @@ export class ReplayService {
       s.add(role);
       roles.set(id, s);
     };
-    // Bound: the threads the trace's spans are bound to. The request's other threads (the
-    // lock chains of its waits) are involved but did not run it: they start as wakers and
-    // become holders when they are in a wait chain of the lock evidence, or below when their
-    // release ended a lock wait of a bound thread.
+    // Bound: the threads the trace's spans are bound to. The request's other threads are
+    // involved but did not run its spans: the threads of the lock evidence's wait chains are
+    // holders (each held the lock, a convoy's earlier holders, or a lock its holder needed);
+    // the rest ran its offloaded work (the analysis lists them between the two). Threads
+    // whose release ended a lock wait of a bound thread become holders below.
     const bindingThreads = new Set(bindings.map((b) => b.threadId));
-    for (const id of request.threadIds)
-      addRole(id, bindingThreads.size === 0 || bindingThreads.has(id) ? 'bound' : 'waker');
-    for (const b of bindings) addRole(b.threadId, 'bound');
-    // The lock evidence's wait chains: each thread after the waiter held the lock (a convoy's
-    // earlier holders) or a lock its holder needed; all of them kept the request waiting.
+    const chained = new Set<string>();
     const lockEvidence = request.evidence['lock'];
     if (Array.isArray(lockEvidence))
       for (const l of lockEvidence as { chain?: unknown }[])
         if (Array.isArray(l.chain))
-          for (const t of l.chain.slice(1))
-            if (typeof t === 'string' && !bindingThreads.has(t)) addRole(t, 'holder');
+          for (const t of l.chain.slice(1)) if (typeof t === 'string') chained.add(t);
+    for (const id of request.threadIds) {
+      if (bindingThreads.size === 0 || bindingThreads.has(id)) addRole(id, 'bound');
+      else addRole(id, chained.has(id) ? 'holder' : 'offload');
+    }
+    for (const b of bindings) addRole(b.threadId, 'bound');
     const bound = [...roles].filter(([, r]) => r.has('bound')).map(([id]) => id);
     const window = (ids: readonly string[]) => ids.map((threadId) => ({ threadId, fromNs, toNs }));
 

@@ -68,6 +68,7 @@ const FLAME_DEBOUNCE_MS = 150;
 const MIN_SPAN_NS = 2_000;
 const GROUPS = [
   { key: 'bound', label: 'Ran the request' },
+  { key: 'offload', label: 'Ran its offloaded work' },
   { key: 'holder', label: 'Lock holders' },
   { key: 'waker', label: 'Wakers' },
   { key: 'pool', label: 'Rest of the pool' },
