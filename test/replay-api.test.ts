@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -821,5 +823,70 @@ describe('replay API on the java, python and node fixtures', () => {
       '/api/lookup',
     ])
       expect(doc.paths, p).toHaveProperty(p);
+  });
+  describe('HTTP: gzip and caching', () => {
+    /** Raw GET: status, headers and the bytes as sent (not decompressed). */
+    function raw(p: string, encoding: string) {
+      return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
+        (resolve, reject) => {
+          http
+            .get(`${api.url}${p}`, { headers: { 'accept-encoding': encoding } }, (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+              );
+            })
+            .on('error', reject);
+        },
+      );
+    }
+
+    it('gzips JSON for clients that accept it, the same document as without', async () => {
+      const [row] = await db.query<{ trace_id: string }>(
+        `SELECT trace_id FROM requests WHERE capture_id = $1 ORDER BY duration_ns DESC LIMIT 1`,
+        [java],
+      );
+      const p = `/api/traces/${row!.trace_id}?capture=${java}`;
+      const plain = await raw(p, 'identity');
+      const zipped = await raw(p, 'gzip, deflate');
+      expect(plain.status).toBe(200);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.body.length * 4).toBeLessThan(plain.body.length);
+      expect(JSON.parse(gunzipSync(zipped.body).toString('utf8'))).toEqual(
+        JSON.parse(plain.body.toString('utf8')),
+      );
+    });
+
+    it('leaves the packed lane tiles alone', async () => {
+      const [t] = await db.query<{ id: string; lo: string; hi: string }>(
+        `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi
+         FROM segments WHERE capture_id = $1 GROUP BY thread_id ORDER BY count(*) DESC LIMIT 1`,
+        [java],
+      );
+      const r = await raw(
+        `/api/captures/${java}/lane-tiles?threadIds=${t!.id}&level=6&from=${t!.lo}&to=${t!.hi}`,
+        'gzip',
+      );
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toContain(LANE_TILES_MEDIA_TYPE);
+      expect(r.headers['content-encoding']).toBeUndefined();
+    });
+
+    it('serves the UI bundle gzipped and cacheable for good, index.html re-checked', async () => {
+      const index = await raw('/', 'gzip');
+      expect(index.status).toBe(200);
+      expect(index.headers['cache-control']).toBe('no-cache');
+      const html = (
+        index.headers['content-encoding'] === 'gzip' ? gunzipSync(index.body) : index.body
+      ).toString();
+      const asset = /src="\.?(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(asset, 'index.html names its bundle').toBeDefined();
+      const js = await raw(asset!, 'gzip');
+      expect(js.status).toBe(200);
+      expect(js.headers['content-encoding']).toBe('gzip');
+      expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    });
   });
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -141,6 +142,69 @@ async function measure(label, captureId, events) {
   return out;
 }
 
+/** Bytes on the wire and time to the last byte of one GET, with the given Accept-Encoding. */
+function wire(pathname, encoding) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    http
+      .get(`${baseUrl}${pathname}`, { headers: { 'accept-encoding': encoding } }, (res) => {
+        let bytes = 0;
+        res.on('data', (c) => (bytes += c.length));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve({
+                bytes,
+                ms: performance.now() - t0,
+                encoding: res.headers['content-encoding'] ?? 'identity',
+              })
+            : reject(new Error(`GET ${pathname}: ${res.statusCode}`)),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * HTTP compression: the same responses asked with `identity` (the baseline) and with `gzip`
+ * (what browsers send), alternating: bytes on the wire and time to the last byte on loopback
+ * (where the wire costs nothing, so this shows gzip's CPU price; over a real network the bytes
+ * saved are the gain).
+ */
+async function compressionReport(captureId) {
+  const ids = (
+    await db.query(`SELECT trace_id FROM requests WHERE capture_id = $1 ORDER BY random() LIMIT 10`, [
+      captureId,
+    ])
+  ).rows.map((r) => r.trace_id);
+  const index = await (await fetch(`${baseUrl}/`)).text();
+  const asset = /src="\.?(\/assets\/[^"]+\.js)"/.exec(index)?.[1];
+  if (!asset) throw new Error('no UI bundle in index.html (npm run build builds it)');
+  const bundle = asset;
+  const cases = [
+    ...['auto', 'full'].map((mode) => ({
+      label: `replay lanes=${mode}`,
+      paths: ids.map((id) => `/api/traces/${id}?capture=${captureId}&lanes=${mode}`),
+    })),
+    { label: 'request list (200 rows)', paths: [`/api/requests?capture=${captureId}&limit=200`] },
+    { label: 'UI bundle', paths: [bundle] },
+  ];
+  for (const c of cases) {
+    const sum = { identity: { bytes: 0, ms: [] }, gzip: { bytes: 0, ms: [] } };
+    for (let round = 0; round < 3; round++)
+      for (const p of c.paths)
+        for (const enc of ['identity', 'gzip']) {
+          const r = await wire(p, enc);
+          if (enc === 'gzip' && r.encoding !== 'gzip') throw new Error(`${p}: not gzip'd (${r.encoding})`);
+          if (round === 0) sum[enc].bytes += r.bytes;
+          sum[enc].ms.push(r.ms);
+        }
+    const p50 = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    console.log(
+      `compression ${c.label.padEnd(24)} ${(sum.identity.bytes / c.paths.length / 1024).toFixed(1)} KB → ${(sum.gzip.bytes / c.paths.length / 1024).toFixed(1)} KB gzip (${(sum.identity.bytes / sum.gzip.bytes).toFixed(1)}×), loopback p50 ${p50(sum.identity.ms).toFixed(1)} ms identity / ${p50(sum.gzip.ms).toFixed(1)} ms gzip`,
+    );
+  }
+}
+
 try {
   await db.connect();
   for (let i = 0; ; i++) {
@@ -200,6 +264,7 @@ try {
   };
   const small = await measure('small', captureId, await grow(SMALL));
   const large = await measure('large', captureId, await grow(LARGE));
+  await compressionReport(captureId);
   for (const mode of ['full', 'auto'])
     console.log(
       `lanes=${mode}: p95 large/small = ${(large[mode].p95 / small[mode].p95).toFixed(2)} (goal ≤ 1.5), p95 large ${large[mode].p95.toFixed(1)} ms (goal ≤ 50 ms)`,

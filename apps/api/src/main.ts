@@ -6,6 +6,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import compression from 'compression';
 import { onShutdown, requeueUnfinished, startJobRuntime } from '@threadreel/jobs';
 import { loadServerConfigOrExit, openDatabase } from '@threadreel/store';
 import { AppModule } from './app.module.js';
@@ -25,6 +26,11 @@ async function main(): Promise<void> {
     logger: ['error', 'warn', 'log'],
   });
   app.disable('x-powered-by');
+  // gzip for JSON, the UI bundle and text when the client accepts it. Level 1: replays and
+  // lanes (JSON of repeated keys and digits) still shrink ~8×, at a fraction of the default
+  // level's CPU on a 2-core server. Lane tiles are packed varints with their own media type,
+  // which the default filter leaves alone.
+  app.use(compression({ level: 1, threshold: 1024 }));
   // `/t/<traceId>` links (as printed by the CLI and in issues) open the replay in the UI.
   app
     .getHttpAdapter()
@@ -35,7 +41,16 @@ async function main(): Promise<void> {
         res.redirect(302, `/#/t/${encodeURIComponent(req.params.traceId)}`),
     );
   const web = path.join(repoRoot, 'dist', 'web');
-  if (existsSync(web)) app.useStaticAssets(web, { index: 'index.html' });
+  if (existsSync(web))
+    app.useStaticAssets(web, {
+      index: 'index.html',
+      // Vite names bundles by content hash: a browser keeps them; index.html is re-checked.
+      setHeaders: (res: { setHeader(name: string, value: string): void }, file: string) =>
+        res.setHeader(
+          'Cache-Control',
+          file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        ),
+    });
   else say(`web UI not built (${web} missing): run npm run build`);
   const doc = SwaggerModule.createDocument(
     app,
