@@ -192,6 +192,32 @@ describe('analyzeRequest: scenarios', () => {
     });
   });
 
+  it("the chain follows the holder's longest woken wait, not a later short one on a VM mutex", () => {
+    // w2 waited for the monitor (woken by h1 at 80), then briefly for a VM mutex the JFR
+    // sampler held (85–87), then released the monitor to w3 at 95.
+    const r = analyzeRequest(
+      input({
+        segments: segMap(
+          seg('t1', 0n, 10n, 'cpu'),
+          seg('t1', 10n, 95n, 'lock', { lockId: 'M3', wakerThreadId: 'w2' }),
+          seg('t1', 95n, 100n, 'cpu'),
+          seg('w2', 0n, 5n, 'cpu'),
+          seg('w2', 5n, 80n, 'lock', { lockId: 'M2', wakerThreadId: 'h1' }),
+          seg('w2', 80n, 85n, 'cpu'),
+          seg('w2', 85n, 87n, 'lock', { lockId: 'VM', wakerThreadId: 'sampler' }),
+          seg('w2', 87n, 100n, 'cpu'),
+          seg('h1', 0n, 100n, 'cpu'),
+        ),
+      }),
+    );
+    expect(r.evidence.lock?.[0]).toMatchObject({
+      holderThreadId: 'w2',
+      chain: ['t1', 'w2', 'h1'],
+      // w2: 80–85 and 87–95 (its VM mutex wait goes to nobody); h1: 10–80.
+      chainHeldNs: [13n, 70n],
+    });
+  });
+
   it('a GC pause or a ptrace stop between a signalled wait and the re-wait keeps one acquisition', () => {
     const MS = 1_000_000n;
     const r = analyzeRequest(

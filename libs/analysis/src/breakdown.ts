@@ -587,14 +587,13 @@ interface LockAcc {
 
 /**
  * waiter → holder → holder's holder…, within the waiter's acquisition [fromNs, last.endNs):
- * the holder released it at the end. If the holder was itself in a lock wait during that
- * stretch (its latest one someone woke, followed to the end of its acquisition), the part
- * of the stretch it spent blocked there belongs to the thread that woke it, and the walk
- * goes on inside that part; the rest of the stretch stays with the holder. `heldNs[i]` is
- * how much of the waiter's wait `chain[i + 1]` accounts for (convoy: roughly its tenure of
- * the lock; nested locks: the time it kept the previous thread blocked). Stops after 8
- * hops, at a holder without a woken lock wait in its stretch, or when a thread repeats
- * (deadlock; the repeated thread gets no entry).
+ * the holder released it at the end. The parts of that stretch the holder spent in lock
+ * waits someone woke (whole acquisitions) are not its own: the walk goes on inside the
+ * longest of them, with its waker; the rest of the stretch stays with the holder.
+ * `heldNs[i]` is how much of the waiter's wait `chain[i + 1]` accounts for (convoy: roughly
+ * its tenure of the lock; nested locks: the time it kept the previous thread blocked). Stops
+ * after 8 hops, at a holder without a woken lock wait in its stretch, or when a thread
+ * repeats (deadlock; the repeated thread gets no entry).
  */
 function lockChain(
   waiter: string,
@@ -612,18 +611,22 @@ function lockChain(
     chain.push(holder);
     if (inChain.has(holder)) return { chain, heldNs, deadlock: true };
     inChain.add(holder);
-    const wait = segs.wokenLockOverlapping(holder, from, to);
-    if (!wait) {
-      heldNs.push(to - from);
-      break;
+    // Its woken lock waits in the stretch: blocked there, it was waiting for their wakers.
+    // The walk follows the longest; the others (a VM mutex, a GIL hand-off) go to nobody.
+    let blocked = 0n;
+    let next: { a: bigint; b: bigint; waker: string } | null = null;
+    for (const w of segs.wokenAcquisitionsOverlapping(holder, from, to)) {
+      const a = max(from, w.startNs);
+      const b = min(to, w.endNs);
+      if (b <= a) continue;
+      blocked += b - a;
+      if (!next || b - a > next.b - next.a) next = { a, b, waker: w.wakerThreadId };
     }
-    // Blocked on [a, b) of the stretch: that part goes to its waker.
-    const a = max(from, wait.startNs);
-    const b = min(to, wait.endNs);
-    heldNs.push(to - from - (b - a));
-    from = a;
-    to = b;
-    holder = wait.wakerThreadId;
+    heldNs.push(to - from - blocked);
+    if (!next) break;
+    from = next.a;
+    to = next.b;
+    holder = next.waker;
   }
   return { chain, heldNs, deadlock: false };
 }
@@ -690,16 +693,16 @@ class SegmentIndex {
   }
 
   /**
-   * The thread's latest acquisition (see `acquisitionEnd`) overlapping [from, to) that
-   * someone woke: from its first wait's start to its last wait's end, with that last wait's
-   * waker. A short unwoken tail of a wait, or a timed re-wait, does not hide the acquisition
-   * it belongs to. Undefined when none was woken.
+   * The thread's acquisitions (see `acquisitionEnd`) overlapping [from, to) that someone
+   * woke: from the first wait's start to the last wait's end, with that last wait's waker.
+   * A short unwoken tail of a wait, or a timed re-wait, does not hide the acquisition it
+   * belongs to.
    */
-  wokenLockOverlapping(
+  wokenAcquisitionsOverlapping(
     threadId: string,
     from: bigint,
     to: bigint,
-  ): { startNs: bigint; endNs: bigint; wakerThreadId: string } | undefined {
+  ): { startNs: bigint; endNs: bigint; wakerThreadId: string }[] {
     let list = this.locks.get(threadId);
     if (!list) {
       list = this.get(threadId).filter((s) => s.state === 'lock');
@@ -713,21 +716,17 @@ class SegmentIndex {
       if ((list[mid]?.startNs ?? 0n) < to) lo = mid + 1;
       else hi = mid;
     }
+    const byEnd = new Map<Segment, { startNs: bigint; endNs: bigint; wakerThreadId: string }>();
     for (let i = lo - 1; i >= 0; i--) {
       const cand = list[i];
-      if (!cand || cand.endNs <= from) return undefined;
+      if (!cand || cand.endNs <= from) break;
       const end = this.acquisitionEnd(threadId, cand);
-      if (end.wakerThreadId === undefined || end.startNs >= to) continue;
-      // Its first wait: the earliest lock segment before it whose acquisition ends there too.
-      let startNs = cand.startNs;
-      for (let k = i - 1; k >= 0; k--) {
-        const earlier = list[k];
-        if (!earlier || this.acquisitionEnd(threadId, earlier) !== end) break;
-        startNs = earlier.startNs;
-      }
-      return { startNs, endNs: end.endNs, wakerThreadId: end.wakerThreadId };
+      if (end.wakerThreadId === undefined) continue;
+      const acq = byEnd.get(end);
+      if (acq) acq.startNs = cand.startNs;
+      else byEnd.set(end, { startNs: cand.startNs, endNs: end.endNs, wakerThreadId: end.wakerThreadId });
     }
-    return undefined;
+    return [...byEnd.values()];
   }
 }
 
