@@ -218,7 +218,7 @@ describe('analyzeRequest: scenarios', () => {
     });
   });
 
-  it('a GC pause or a ptrace stop between a signalled wait and the re-wait keeps one acquisition', () => {
+  it('a GC pause, a ptrace stop or the runqueue between a signalled wait and the re-wait keeps one acquisition', () => {
     const MS = 1_000_000n;
     const r = analyzeRequest(
       input({
@@ -233,15 +233,16 @@ describe('analyzeRequest: scenarios', () => {
             prevState: 't',
             reason: 'ptrace stop (strace overhead) while running',
           }),
-          seg('t1', 58n * MS, 59n * MS, 'runqueue'),
+          // 3 ms waiting for a CPU (a starved machine): not the thread doing something else.
+          seg('t1', 58n * MS, 61n * MS, 'runqueue'),
           // Shorter than the first wait: as its own acquisition it would not be the longest.
-          seg('t1', 59n * MS, 90n * MS, 'lock', { lockId: 'L', wakerThreadId: 'h' }),
+          seg('t1', 61n * MS, 90n * MS, 'lock', { lockId: 'L', wakerThreadId: 'h' }),
           seg('t1', 90n * MS, 100n * MS, 'cpu'),
         ),
       }),
     );
     expect(r.evidence.lock?.map((l) => [l.lockId, l.waitNs, l.holderThreadId, l.chain])).toEqual([
-      ['L', 81n * MS, 'h', ['t1', 'h']],
+      ['L', 79n * MS, 'h', ['t1', 'h']],
     ]);
   });
 

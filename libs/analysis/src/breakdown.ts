@@ -59,9 +59,8 @@ import {
  * - lock: one entry per distinct `lockId` (segments without one share the `null` entry),
  *   `waitNs` the sum of its lock time in the request. Waits group into acquisitions: a wait
  *   nobody woke (a timed park that ran out while the lock stayed held) continues into the
- *   thread's next wait on the same lock when only running or runqueue (at most 2 ms of
- *   them, ptrace stops not counted) and GC pauses come between, up to the first wait
- *   someone woke. Waiter, holder and chain are those of the
+ *   thread's next wait on the same lock when only running (at most 2 ms, ptrace stops not
+ *   counted), runqueue and GC pauses come between, up to the first wait someone woke. Waiter, holder and chain are those of the
  *   longest acquisition (ties: the earliest): holder = its last wait's `wakerThreadId` (the
  *   thread that released it), `holderName` from `threadNames`, `holderStackId` =
  *   `wakerStackId`. Chain: waiter → holder → …: a holder's own holder is the waker of the
@@ -650,8 +649,8 @@ class SegmentIndex {
   /**
    * The last wait of the acquisition `seg` belongs to. A wait nobody woke (a timed park that
    * ran out, as the JVM's monitors and glibc's timed locks do while the lock stays held, or
-   * a signal) is not the end of the thread's wait for the lock when, after running or waiting
-   * for a CPU for at most ACQUIRE_RETRY_NS (GC pauses aside), it waits on the same lock again: the
+   * a signal) is not the end of the thread's wait for the lock when, after running for at
+   * most ACQUIRE_RETRY_NS (runqueue and GC pauses aside), it waits on the same lock again: the
    * acquisition ends with the first wait that someone woke (the release), or the last
    * re-wait. `seg` itself when it was woken or is not followed by a re-wait.
    */
@@ -662,8 +661,8 @@ class SegmentIndex {
     if (list[i] !== seg) return seg;
     let cur = seg;
     while (cur.wakerThreadId === undefined) {
-      // Between the waits: running or runnable (at most ACQUIRE_RETRY_NS of it), GC pauses
-      // and ptrace stops (the runtime's and the tracer's doing, not the thread's), no gap.
+      // Between the waits: running (at most ACQUIRE_RETRY_NS of it), runnable, GC pauses and
+      // ptrace stops (the scheduler's, runtime's and tracer's doing, not the thread's), no gap.
       let j = i + 1;
       let next = list[j];
       let at = cur.endNs;
@@ -673,8 +672,9 @@ class SegmentIndex {
         next.startNs === at &&
         (next.state === 'cpu' || next.state === 'runqueue' || next.state === 'gc')
       ) {
-        // A ptrace stop (prev_state t: strace holding the thread) is the tracer's time too.
-        if (next.state !== 'gc' && next.prevState !== 't') busy += next.endNs - next.startNs;
+        // Only running counts: waiting for a CPU, a GC pause or a ptrace stop (prev_state t:
+        // strace holding the thread) is not the thread doing something else.
+        if (next.state === 'cpu' && next.prevState !== 't') busy += next.endNs - next.startNs;
         at = next.endNs;
         next = list[++j];
       }
