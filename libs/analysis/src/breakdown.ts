@@ -60,15 +60,16 @@ import {
  *   `waitNs` the sum of its lock time in the request. Waits group into acquisitions: a wait
  *   nobody woke (a timed park that ran out while the lock stayed held) continues into the
  *   thread's next wait on the same lock when only running (at most 2 ms, ptrace stops not
- *   counted), runqueue and GC pauses come between, up to the first wait someone woke. Waiter, holder and chain are those of the
- *   longest acquisition (ties: the earliest): holder = its last wait's `wakerThreadId` (the
- *   thread that released it), `holderName` from `threadNames`, `holderStackId` =
- *   `wakerStackId`. Chain: waiter → holder → …: a holder's own holder is the waker of the
- *   holder's latest woken lock wait (acquisition) overlapping the stretch it accounts for (in
- *   a convoy the thread that held the lock before it; with nested locks the holder of the
- *   lock it needed first), up to 8 hops; `chainHeldNs` splits the acquisition among them
- *   (see `lockChain`). When the chain comes back to a thread already in it, that thread is
- *   appended once more and `deadlock` is true (a self-wait gives `[t, t]`).
+ *   counted), runqueue and GC pauses come between, up to the first wait someone woke.
+ *   Waiter, holder and chain are those of the longest acquisition (ties: the earliest):
+ *   holder = its last wait's `wakerThreadId` (the thread that released it), `holderName`
+ *   from `threadNames`, `holderStackId` = `wakerStackId`. Chain: waiter → holder → …: a
+ *   holder's own holder is the waker of the longest of its woken lock waits (acquisitions)
+ *   inside the stretch it accounts for (in a convoy the thread that held the lock before it;
+ *   with nested locks the holder of the lock it needed first), up to 8 hops; `chainHeldNs`
+ *   splits the acquisition among them (see `lockChain`). When the chain comes back to a
+ *   thread already in it, that thread is appended once more and `deadlock` is true (a
+ *   self-wait gives `[t, t]`).
  * - gc: the pauses overlapping the window, clipped to it, in start order.
  * - pool-queue: `pool` with `waitNs` = `serverStartNs − arrivalNs`.
  * - net: per peer — a net segment's `target`, else the covering client span's `peer`, else
@@ -634,6 +635,7 @@ function lockChain(
 class SegmentIndex {
   private readonly sorted = new Map<string, readonly Segment[]>();
   private readonly locks = new Map<string, readonly Segment[]>();
+  private readonly acquisitionEnds = new Map<Segment, Segment>();
 
   constructor(private readonly source: ReadonlyMap<string, readonly Segment[]>) {}
 
@@ -656,10 +658,13 @@ class SegmentIndex {
    */
   acquisitionEnd(threadId: string, seg: Segment): Segment {
     if (seg.wakerThreadId !== undefined || seg.lockId === undefined) return seg;
+    const known = this.acquisitionEnds.get(seg);
+    if (known) return known;
     const list = this.get(threadId);
     let i = firstEndingAfter(list, seg.startNs);
     if (list[i] !== seg) return seg;
     let cur = seg;
+    const members = [seg];
     while (cur.wakerThreadId === undefined) {
       // Between the waits: running (at most ACQUIRE_RETRY_NS of it), runnable, GC pauses and
       // ptrace stops (the scheduler's, runtime's and tracer's doing, not the thread's), no gap.
@@ -687,8 +692,11 @@ class SegmentIndex {
       )
         break;
       cur = next;
+      members.push(cur);
       i = j;
     }
+    // Every wait of the acquisition ends there: asked again for any of them, no re-walk.
+    for (const m of members) this.acquisitionEnds.set(m, cur);
     return cur;
   }
 
