@@ -1,4 +1,5 @@
 export * from './clocks.js';
+export * from './clock-evidence.js';
 export * from './threads.js';
 export * from './bindings.js';
 export * from './segments.js';

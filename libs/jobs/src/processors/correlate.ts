@@ -5,6 +5,10 @@ import {
   alignToMarkers,
   bindSpans,
   buildSegments,
+  inferOffsetFromSwitches,
+  type ClockAlignment,
+  type ClockEvidenceInterval,
+  type ClockEvidenceMarker,
   classifyStack,
   estimateResidual,
   isMutator,
@@ -82,6 +86,127 @@ function manifestPairs(m: CaptureManifest | null): ClockPair[] {
   }));
 }
 
+const GC_FORMATS = new Set(['jvm-unified', 'node-trace-gc', 'go-gctrace', 'python-gc-jsonl']);
+
+type ParsedFile = Awaited<ReturnType<CorrelationStore['files']>>[number];
+
+interface Placement {
+  offsetNs: bigint | null;
+  method: string;
+  evidence: Record<string, unknown>;
+}
+
+function placementOf(a: ClockAlignment | null): Placement {
+  if (a === null)
+    return { offsetNs: null, method: 'no clock: not placed on the time axis', evidence: { confidence: 0 } };
+  return {
+    offsetNs: a.offsetNs,
+    method: a.method,
+    evidence: {
+      ...a.evidence,
+      confidence: a.confidence,
+      ...(a.spreadNs != null ? { spreadNs: a.spreadNs.toString() } : {}),
+    },
+  };
+}
+
+/**
+ * A perf file's place on the epoch axis when no manifest pair states it for its clock: perf's
+ * own reference pair (`perf record -k` stores one; `perf script --header` and
+ * `perf report --header-only` print it), else the moments strace (or JFR) saw on the same
+ * threads, matched to perf's switch-outs (libs/correlate clock-evidence). Each failed method
+ * says why, so an unplaced file explains itself.
+ */
+async function placePerfByEvidence(
+  store: CorrelationStore,
+  captureId: string,
+  f: ParsedFile,
+  placed: readonly FileClock[],
+  manifestAlignment: ClockAlignment | null,
+  log: (m: string) => void,
+): Promise<Placement> {
+  const ref = perfReference(f.headers);
+  if (ref)
+    return {
+      offsetNs: ref.offsetNs,
+      method: `perf's own reference time (${ref.clockid ?? 'its -k clock'} ↔ wall clock, from its header)`,
+      evidence: { confidence: 0.95, ...ref.evidence },
+    };
+  const tried: string[] = [];
+  const sources: { format: string; source: 'strace' | 'runtime'; name: string }[] = [
+    { format: 'strace', source: 'strace', name: 'strace' },
+    { format: 'jfr-json', source: 'runtime', name: 'JFR' },
+  ];
+  for (const s of sources) {
+    const offsets = offsetsOf(placed, new Set([s.format]));
+    if (!offsets.size) continue;
+    const { switchOuts, moments } = await store.clockEvidence(captureId, f.ordinal, s.source, offsets);
+    const markers: ClockEvidenceMarker[] = [];
+    const intervals: ClockEvidenceInterval[] = [];
+    for (const m of moments) {
+      markers.push({ tid: m.tid, atNs: m.startNs });
+      if (m.durationNs !== null) {
+        if (s.source === 'strace') markers.push({ tid: m.tid, atNs: m.startNs + m.durationNs });
+        intervals.push({ tid: m.tid, startNs: m.startNs, durationNs: m.durationNs });
+      }
+    }
+    const threads = [...switchOuts].map(([tid, outs]) => ({ tid, switchOuts: outs }));
+    const r = inferOffsetFromSwitches(threads, markers, intervals, s.name);
+    log(`perf clock of ${f.name} from ${s.name}: ${r.placed ? `offset ${r.offsetNs}` : r.reason}`);
+    if (r.placed) {
+      const agrees =
+        manifestAlignment?.offsetNs != null
+          ? { assumedMonotonicDiffNs: (r.offsetNs - manifestAlignment.offsetNs).toString() }
+          : {};
+      return {
+        offsetNs: r.offsetNs,
+        method:
+          s.source === 'strace'
+            ? 'inferred: strace’s syscall stops matched to perf’s sched_switch on the same threads'
+            : 'inferred: JFR park/monitor events matched to perf’s sched_switch on the same threads',
+        evidence: {
+          ...r.evidence,
+          ...agrees,
+          confidence: r.confidence,
+          matched: r.matched,
+          spreadNs: r.spreadNs.toString(),
+        },
+      };
+    }
+    tried.push(`${s.name}: ${r.reason}`);
+  }
+  if (manifestAlignment?.offsetNs != null)
+    return {
+      ...placementOf(manifestAlignment),
+      evidence: { ...placementOf(manifestAlignment).evidence, evidenceTried: tried },
+    };
+  return {
+    offsetNs: null,
+    method: `not placed: ${f.clock ?? 'its'} clock has no clock pair, perf printed no reference time${
+      tried.length ? `, and ${tried.join('; ')}` : ', and no strace or JFR of the same threads to match'
+    }`,
+    evidence: { confidence: 0, tried },
+  };
+}
+
+/** perf's reference pair from its header items (`perf record -k CLOCK`), as an offset to the epoch. */
+function perfReference(
+  headers: Readonly<Record<string, string>>,
+): { offsetNs: bigint; clockid: string | null; evidence: Record<string, string> } | null {
+  const tod = headers.clockRefTodNs;
+  const clk = headers.clockRefClockNs;
+  if (!tod || !clk || !/^\d+$/.test(tod) || !/^\d+$/.test(clk)) return null;
+  return {
+    offsetNs: BigInt(tod) - BigInt(clk),
+    clockid: headers.clockid ?? null,
+    evidence: {
+      clockRefTodNs: tod,
+      clockRefClockNs: clk,
+      ...(headers.clockid ? { clockid: headers.clockid } : {}),
+    },
+  };
+}
+
 /** Clock offsets of every parsed file (and of each clock inside GC logs), recorded with their evidence. */
 async function alignClocks(
   store: CorrelationStore,
@@ -94,6 +219,7 @@ async function alignClocks(
   summary: CorrelationSummary['clocks'];
   samplePeriodNs: bigint | null;
   unanchored: { id: string; ordinal: number; clock: string; format: string }[];
+  monotonicOffsetNs: bigint | null;
 }> {
   const pairs = manifestPairs(manifest);
   const around = pairs[0]?.realtimeNs ?? null;
@@ -103,49 +229,78 @@ async function alignClocks(
   const summary: CorrelationSummary['clocks'] = [];
   let samplePeriodNs: bigint | null = null;
   const unanchored: { id: string; ordinal: number; clock: string; format: string }[] = [];
-  for (const f of await store.files(captureId)) {
-    if (f.state !== 'parsed') continue;
-    if (f.format === 'perf-script') samplePeriodNs ??= samplingPeriodNs(f.headers.cmdline);
-    if (
-      f.format === 'jvm-unified' ||
-      f.format === 'node-trace-gc' ||
-      f.format === 'go-gctrace' ||
-      f.format === 'python-gc-jsonl'
-    ) {
-      // GC logs carry their clock per row.
-      const parts: string[] = [];
-      let first: ReturnType<typeof alignClock> | null = null;
-      for (const clock of await store.rowClocks(captureId, f.ordinal)) {
-        const a = alignClock(clock === 'local-wall' ? 'local-wall' : clock, ctx);
-        first ??= a;
-        if (a.offsetNs !== null) gcOffsets.set(`${f.ordinal}:${clock}`, a.offsetNs);
-        else unanchored.push({ id: f.id, ordinal: f.ordinal, clock, format: f.format });
-        parts.push(`${clock}: ${a.method}`);
-      }
-      await store.recordClock(f.id, first?.offsetNs ?? null, parts.join('; ') || 'no events', {
-        perClock: parts,
-      });
-      summary.push({
-        file: f.name,
-        clock: f.clock,
-        offsetNs: first?.offsetNs?.toString() ?? null,
-        method: parts.join('; '),
-      });
+  const parsed = (await store.files(captureId)).filter((f) => f.state === 'parsed');
+  const record = async (f: ParsedFile, clock: string | null, p: Placement) => {
+    files.push({ id: f.id, ordinal: f.ordinal, name: f.name, format: f.format, offset: p.offsetNs });
+    await store.recordClock(f.id, p.offsetNs, p.method, p.evidence);
+    summary.push({ file: f.name, clock, offsetNs: p.offsetNs?.toString() ?? null, method: p.method });
+  };
+  // Files with one clock, the sources evidence is read from first; then perf.
+  const perfFiles: ParsedFile[] = [];
+  for (const f of parsed) {
+    if (f.format !== null && GC_FORMATS.has(f.format)) continue;
+    if (f.format === 'perf-script') {
+      samplePeriodNs ??= samplingPeriodNs(f.headers.cmdline);
+      perfFiles.push(f);
       continue;
     }
     const clock = f.clock ?? (f.format === 'strace' || f.format === 'logs' ? 'realtime' : null);
-    const a = clock === null ? null : alignClock(clock, ctx);
-    files.push({ id: f.id, ordinal: f.ordinal, name: f.name, format: f.format, offset: a?.offsetNs ?? null });
-    const method = a?.method ?? 'no clock: not placed on the time axis';
-    await store.recordClock(f.id, a?.offsetNs ?? null, method, {
-      ...(a?.evidence ?? {}),
-      confidence: a?.confidence ?? 0,
-      ...(a?.spreadNs != null ? { spreadNs: a.spreadNs.toString() } : {}),
+    await record(f, clock, placementOf(clock === null ? null : alignClock(clock, ctx)));
+  }
+  let monotonicOffsetNs = alignClock('monotonic', ctx).offsetNs;
+  for (const f of perfFiles) {
+    const a = f.clock === null ? null : alignClock(f.clock, ctx);
+    // A manifest pair for the very clock perf used is exact; anything else needs evidence.
+    const exact = a !== null && a.offsetNs !== null && a.confidence >= 1;
+    const p = exact ? placementOf(a) : await placePerfByEvidence(store, captureId, f, files, a, log);
+    await record(f, f.clock, p);
+    // perf timed in CLOCK_MONOTONIC and placed: the capture's monotonic↔epoch offset, for the
+    // sources that print monotonic times (GC logs from a runtime's monotonic clock).
+    if (
+      monotonicOffsetNs === null &&
+      p.offsetNs !== null &&
+      (f.clock === 'monotonic' || /MONOTONIC\b(?!_RAW)/.test(f.headers.clockid ?? ''))
+    )
+      monotonicOffsetNs = p.offsetNs;
+  }
+  const gcCtx =
+    pairs.length === 0 && monotonicOffsetNs !== null
+      ? {
+          ...ctx,
+          pairs: [
+            {
+              at: 'perf (CLOCK_MONOTONIC) placed on the epoch axis',
+              monotonicNs: 0n,
+              realtimeNs: monotonicOffsetNs,
+              uncertaintyNs: null,
+            },
+          ],
+        }
+      : ctx;
+  for (const f of parsed) {
+    if (f.format === null || !GC_FORMATS.has(f.format)) continue;
+    // GC logs carry their clock per row.
+    const parts: string[] = [];
+    let first: ClockAlignment | null = null;
+    for (const clock of await store.rowClocks(captureId, f.ordinal)) {
+      const a = alignClock(clock, gcCtx);
+      first ??= a;
+      if (a.offsetNs !== null) gcOffsets.set(`${f.ordinal}:${clock}`, a.offsetNs);
+      else unanchored.push({ id: f.id, ordinal: f.ordinal, clock, format: f.format });
+      parts.push(`${clock}: ${a.method}`);
+    }
+    await store.recordClock(f.id, first?.offsetNs ?? null, parts.join('; ') || 'no events', {
+      perClock: parts,
     });
-    summary.push({ file: f.name, clock, offsetNs: a?.offsetNs?.toString() ?? null, method });
+    summary.push({
+      file: f.name,
+      clock: f.clock,
+      offsetNs: first?.offsetNs?.toString() ?? null,
+      method: parts.join('; '),
+    });
   }
   log(`clocks: ${summary.map((s) => `${s.file}=${s.offsetNs ?? 'n/a'}`).join(', ')}`);
-  return { files, gcOffsets, summary, samplePeriodNs, unanchored };
+  return { files, gcOffsets, summary, samplePeriodNs, unanchored, monotonicOffsetNs };
 }
 
 function offsetsOf(files: readonly FileClock[], formats: ReadonlySet<string>): Map<number, bigint> {
@@ -252,6 +407,7 @@ export async function correlateCapture(
     summary: clocks,
     samplePeriodNs,
     unanchored,
+    monotonicOffsetNs,
   } = await alignClocks(store, captureId, manifest, log);
   const perfOffsets: FileOffsets = offsetsOf(files, SAMPLING_FORMATS);
   const straceOffsets = offsetsOf(files, SYSCALL_FORMATS);
@@ -272,11 +428,7 @@ export async function correlateCapture(
     return p && (poolCount.get(p) ?? 0) >= 2 ? p : null;
   };
 
-  const monotonic = alignClock('monotonic', {
-    pairs: manifestPairs(manifest),
-    timeZone: null,
-    aroundNs: null,
-  }).offsetNs;
+  const monotonic = monotonicOffsetNs;
   const bootStart = manifest?.target?.startBoottimeNs;
   const processStartNs = bootStart !== undefined && monotonic !== null ? BigInt(bootStart) + monotonic : null;
   await anchorGcClocks(store, captureId, unanchored, perfOffsets, gcOffsets, processStartNs, log);

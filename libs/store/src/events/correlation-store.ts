@@ -330,6 +330,69 @@ export class CorrelationStore {
     }));
   }
 
+  /**
+   * What clock inference matches (libs/correlate clock-evidence): one perf file's switch-outs
+   * per thread in its own clock, and the moments another source saw on the same threads,
+   * aligned by that source's offsets — the busiest `maxThreads` threads both saw, at most
+   * `maxMoments` moments.
+   */
+  async clockEvidence(
+    captureId: string,
+    perfOrdinal: number,
+    source: 'strace' | 'runtime',
+    offsets: FileOffsets,
+    maxThreads = 16,
+    maxMoments = 100_000,
+  ): Promise<{
+    switchOuts: Map<number, bigint[]>;
+    moments: { tid: number; startNs: bigint; durationNs: bigint | null }[];
+  }> {
+    const switchOuts = new Map<number, bigint[]>();
+    if (!offsets.size) return { switchOuts, moments: [] };
+    const table =
+      source === 'strace'
+        ? { from: 'syscalls y', start: 'y.start_ns', duration: 'y.duration_ns', done: 'y.incomplete IS NULL' }
+        : { from: 'runtime_events y', start: 'y.start_ns', duration: 'y.duration_ns', done: 'true' };
+    const tids = await this.ds.query<{ tid: number }[]>(
+      `SELECT y.tid FROM ${table.from} JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE y.capture_id = $1 AND y.tid IS NOT NULL AND ${table.start} IS NOT NULL
+         AND EXISTS (SELECT 1 FROM sched_events e WHERE e.capture_id = $1 AND e.file_ordinal = $4
+                       AND e.kind = 'switch' AND e.tid = y.tid)
+       GROUP BY y.tid ORDER BY count(*) DESC LIMIT $5`,
+      [captureId, ...offsetArgs(offsets), perfOrdinal, maxThreads],
+    );
+    const ids = tids.map((t) => t.tid);
+    if (!ids.length) return { switchOuts, moments: [] };
+    const outs = await this.ds.query<{ tid: number; t: string }[]>(
+      `SELECT tid, time_ns::text AS t FROM sched_events
+       WHERE capture_id = $1 AND file_ordinal = $2 AND kind = 'switch' AND tid = ANY($3::int[])
+         AND time_ns IS NOT NULL
+       ORDER BY tid, time_ns`,
+      [captureId, perfOrdinal, ids],
+    );
+    for (const r of outs) {
+      const list = switchOuts.get(r.tid);
+      if (list) list.push(BigInt(r.t));
+      else switchOuts.set(r.tid, [BigInt(r.t)]);
+    }
+    const moments = await this.ds.query<{ tid: number; s: string; d: string | null }[]>(
+      `SELECT y.tid, (${table.start} + o.off)::text AS s,
+              CASE WHEN ${table.done} THEN ${table.duration}::text END AS d
+       FROM ${table.from} JOIN ${OFFSETS} o USING (file_ordinal)
+       WHERE y.capture_id = $1 AND y.tid = ANY($4::int[]) AND ${table.start} IS NOT NULL
+       ORDER BY ${table.start} LIMIT $5`,
+      [captureId, ...offsetArgs(offsets), ids, maxMoments],
+    );
+    return {
+      switchOuts,
+      moments: moments.map((m) => ({
+        tid: m.tid,
+        startNs: BigInt(m.s),
+        durationNs: m.d === null ? null : BigInt(m.d),
+      })),
+    };
+  }
+
   /** Stop-the-world pauses and safepoints, per (file, clock) offset. */
   async pauses(captureId: string, offsets: ReadonlyMap<string, bigint>): Promise<PauseRow[]> {
     const keys = [...offsets.keys()];

@@ -1,0 +1,332 @@
+import type { Nanos } from '@threadreel/model';
+
+/**
+ * Clock offsets inferred from moments two sources both saw, for captures that came without a
+ * clock pair (perf's default clock, or no manifest at all).
+ *
+ * The anchors are perf's `sched_switch` switch-outs of a thread (its own clock, raw). The
+ * markers are moments another source printed for the same thread on the epoch axis:
+ *
+ * - strace: every system call of a traced thread stops it twice (ptrace syscall-entry and
+ *   syscall-exit stops: the thread leaves the CPU with `prev_state=t`, and on a blocking call
+ *   once more in between), and strace reads its clock only after the stop woke it. So each
+ *   entry time (`-ttt`) and each exit time (entry + `-T`) lies a little *after* one of the
+ *   thread's switch-outs: by strace's own wake-up latency, from ~0 to some tens of µs.
+ * - JFR: a `ThreadPark` / `JavaMonitorEnter` starts as the thread leaves the CPU.
+ *
+ * Two steps, both robust to the many switch-outs and calls that do not pair up:
+ *
+ * 1. Coarse, with no prior at all (perf's clock counts from boot, epoch from 1970): a long
+ *    blocking call (≥ 2 ms) shows in perf as an off-CPU gap of about its length between two
+ *    consecutive switch-outs of the same thread. Every (call, gap) pair of matching length
+ *    votes for `marker − switch-out`; votes are binned at 2 ms and weighted by 1/candidates
+ *    of the call, and the best bin must clearly beat every bin more than 10 ms away.
+ * 2. Fine, around the coarse offset: every marker minus every switch-out of its thread
+ *    within ±5 ms, histogrammed at 1 µs; the offset is the fullest microsecond of the densest
+ *    20 µs window (the front of strace's latency distribution), and that window must stand
+ *    well above the histogram's background (Poisson z-score). The residual spread is the median absolute deviation of the
+ *    differences within 250 µs after it.
+ *
+ * The differences handled in step 2 are short deltas (< 10 ms), never timestamps, so they are
+ * counted in JS numbers; timestamps stay bigint.
+ */
+
+export interface ClockEvidenceThread {
+  readonly tid: number;
+  /** Times (source clock, ns) at which perf saw the thread leave the CPU, sorted ascending. */
+  readonly switchOuts: readonly Nanos[];
+}
+
+export interface ClockEvidenceMarker {
+  readonly tid: number;
+  /** Epoch ns of the moment (a call's entry or exit), shortly after a switch-out of the thread. */
+  readonly atNs: Nanos;
+}
+
+/** A blocking interval seen by the marker source (epoch ns), e.g. a syscall with `-T`. */
+export interface ClockEvidenceInterval {
+  readonly tid: number;
+  readonly startNs: Nanos;
+  readonly durationNs: Nanos;
+}
+
+export interface InferredOffset {
+  /** Add to the anchor source's times (perf) to put them on the markers' epoch axis. */
+  readonly offsetNs: Nanos;
+  /** Markers that fell in the chosen 20 µs window. */
+  readonly matched: number;
+  readonly markers: number;
+  /** Median absolute deviation of the marker − switch-out differences just after the offset. */
+  readonly spreadNs: Nanos;
+  /** 0..1 */
+  readonly confidence: number;
+  readonly evidence: Readonly<Record<string, string | number>>;
+}
+
+export type OffsetInference =
+  | ({ readonly placed: true } & InferredOffset)
+  | {
+      readonly placed: false;
+      readonly reason: string;
+      readonly evidence: Readonly<Record<string, string | number>>;
+    };
+
+const MS = 1_000_000n;
+const COARSE_BIN = 2n * MS;
+const COARSE_SEPARATION = 10n * MS;
+const MIN_LONG_CALL = 2n * MS;
+const FINE_HALF_WIDTH_NS = 5_000_000;
+const FINE_WINDOW_NS = 20_000;
+const SPREAD_WINDOW_NS = 250_000;
+const MAX_MARKERS = 60_000;
+const MAX_INTERVALS = 4_000;
+
+function thin<T>(xs: readonly T[], n: number): T[] {
+  return xs.length <= n
+    ? [...xs]
+    : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)] as T);
+}
+
+/** Index of the first element ≥ t in a sorted array. */
+function lowerBound(xs: readonly bigint[], t: bigint): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((xs[mid] as bigint) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+interface Coarse {
+  readonly offsetNs: Nanos;
+  readonly votes: number;
+  readonly runnerUp: number;
+  readonly calls: number;
+}
+
+/** Step 1: long blocking calls voting through off-CPU gaps of matching length. */
+export function coarseOffset(
+  threads: ReadonlyMap<number, readonly Nanos[]>,
+  intervals: readonly ClockEvidenceInterval[],
+): Coarse | null {
+  // Off-CPU gaps per thread, sorted by length, for the length look-up.
+  const gaps = new Map<number, { len: bigint; at: bigint }[]>();
+  for (const [tid, outs] of threads) {
+    const list: { len: bigint; at: bigint }[] = [];
+    for (let k = 0; k + 1 < outs.length; k++) {
+      const a = outs[k] as bigint;
+      const len = (outs[k + 1] as bigint) - a;
+      if (len >= MIN_LONG_CALL / 2n) list.push({ len, at: a });
+    }
+    list.sort((x, y) => (x.len < y.len ? -1 : x.len > y.len ? 1 : 0));
+    gaps.set(tid, list);
+  }
+  const long = thin(
+    intervals.filter((c) => c.durationNs >= MIN_LONG_CALL && gaps.has(c.tid)),
+    MAX_INTERVALS,
+  );
+  const votes = new Map<bigint, number>();
+  let calls = 0;
+  for (const c of long) {
+    const list = gaps.get(c.tid) ?? [];
+    // The gap runs from the switch-out inside the call to the exit stop: a little shorter
+    // than the call (strace's handling before the thread blocks), never much longer.
+    const tol = 1n * MS + c.durationNs / 50n;
+    let lo = 0;
+    let hi = list.length;
+    const from = c.durationNs - tol;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid]?.len ?? 0n) < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const cands: bigint[] = [];
+    for (let k = lo; k < list.length && (list[k]?.len ?? 0n) <= c.durationNs + tol / 4n; k++)
+      cands.push(c.startNs - (list[k]?.at ?? 0n));
+    if (!cands.length) continue;
+    calls++;
+    const w = 1 / cands.length;
+    for (const d of cands) {
+      const bin = floorDiv(d, COARSE_BIN);
+      votes.set(bin, (votes.get(bin) ?? 0) + w);
+    }
+  }
+  if (!votes.size) return null;
+  // Score a bin with its neighbour (a true offset near a bin edge splits its votes).
+  let best: bigint | null = null;
+  let bestScore = 0;
+  const scoreOf = (b: bigint) =>
+    (votes.get(b) ?? 0) + Math.max(votes.get(b - 1n) ?? 0, votes.get(b + 1n) ?? 0);
+  for (const b of votes.keys()) {
+    const s = scoreOf(b);
+    if (s > bestScore) {
+      bestScore = s;
+      best = b;
+    }
+  }
+  if (best === null) return null;
+  let runnerUp = 0;
+  const sepBins = COARSE_SEPARATION / COARSE_BIN;
+  for (const b of votes.keys()) {
+    const d = b > best ? b - best : best - b;
+    if (d > sepBins) runnerUp = Math.max(runnerUp, scoreOf(b));
+  }
+  return { offsetNs: best * COARSE_BIN + COARSE_BIN / 2n, votes: bestScore, runnerUp, calls };
+}
+
+interface Fine {
+  readonly offsetNs: Nanos;
+  readonly matched: number;
+  readonly background: number;
+  readonly spreadNs: Nanos;
+  readonly pairs: number;
+}
+
+/** Step 2: the densest 20 µs window of marker − switch-out differences around a coarse offset. */
+export function fineOffset(
+  threads: ReadonlyMap<number, readonly Nanos[]>,
+  markers: readonly ClockEvidenceMarker[],
+  aroundNs: Nanos,
+): Fine | null {
+  const half = FINE_HALF_WIDTH_NS;
+  const hist = new Int32Array((2 * half) / 1000 + 1);
+  const deltas: number[] = [];
+  let pairs = 0;
+  for (const m of thin(markers, MAX_MARKERS)) {
+    const outs = threads.get(m.tid);
+    if (!outs?.length) continue;
+    // Switch-outs K with |m − around − K| ≤ half.
+    const centre = m.atNs - aroundNs;
+    for (let k = lowerBound(outs, centre - BigInt(half)); k < outs.length; k++) {
+      const d = centre - (outs[k] as bigint);
+      if (d < -BigInt(half)) break;
+      const x = Number(d) + half;
+      const slot = hist[Math.floor(x / 1000)];
+      if (slot !== undefined) hist[Math.floor(x / 1000)] = slot + 1;
+      deltas.push(Number(d));
+      pairs++;
+    }
+  }
+  if (!pairs) return null;
+  const win = FINE_WINDOW_NS / 1000;
+  let sum = 0;
+  for (let i = 0; i < win; i++) sum += hist[i] ?? 0;
+  let best = 0;
+  let bestSum = sum;
+  const sums: number[] = [sum];
+  for (let i = 1; i + win <= hist.length; i++) {
+    sum += (hist[i + win - 1] ?? 0) - (hist[i - 1] ?? 0);
+    sums.push(sum);
+    if (sum > bestSum) {
+      bestSum = sum;
+      best = i;
+    }
+  }
+  const sorted = [...sums].sort((a, b) => a - b);
+  const background = sorted[sorted.length >> 1] ?? 0;
+  // Within the densest window, its fullest microsecond: the sharp front of the latency.
+  let mode = best;
+  for (let i = best; i < best + win; i++) if ((hist[i] ?? 0) > (hist[mode] ?? 0)) mode = i;
+  const startNs = mode * 1000 - half;
+  const near = deltas
+    .filter((d) => d >= startNs && d < startNs + SPREAD_WINDOW_NS)
+    .map((d) => d - startNs)
+    .sort((a, b) => a - b);
+  const med = near[near.length >> 1] ?? 0;
+  const dev = near.map((d) => Math.abs(d - med)).sort((a, b) => a - b);
+  return {
+    offsetNs: aroundNs + BigInt(startNs),
+    matched: bestSum,
+    background,
+    spreadNs: BigInt(Math.round(dev[dev.length >> 1] ?? 0)),
+    pairs,
+  };
+}
+
+/**
+ * The offset that puts perf's clock on the markers' epoch axis (see the module comment), or
+ * why it cannot be placed. `source` names the marker source in the evidence and reasons.
+ */
+export function inferOffsetFromSwitches(
+  perfThreads: readonly ClockEvidenceThread[],
+  markers: readonly ClockEvidenceMarker[],
+  intervals: readonly ClockEvidenceInterval[],
+  source: string,
+): OffsetInference {
+  const threads = new Map<number, readonly Nanos[]>();
+  for (const t of perfThreads) if (t.switchOuts.length) threads.set(t.tid, t.switchOuts);
+  const shared = new Set(markers.filter((m) => threads.has(m.tid)).map((m) => m.tid));
+  const base = {
+    perfThreads: threads.size,
+    [`${source}Markers`]: markers.length,
+    sharedThreads: shared.size,
+  };
+  if (!threads.size)
+    return {
+      placed: false,
+      reason: 'perf has no sched_switch events to match against',
+      evidence: base,
+    };
+  if (!shared.size)
+    return {
+      placed: false,
+      reason: `perf and ${source} share no thread id: they saw no moment in common`,
+      evidence: base,
+    };
+  const coarse = coarseOffset(threads, intervals);
+  if (!coarse || coarse.votes < 5 || coarse.votes < 2 * coarse.runnerUp)
+    return {
+      placed: false,
+      reason: coarse
+        ? `${source}'s blocking calls match perf's off-CPU gaps at no single offset (best ${coarse.votes.toFixed(1)} votes, next ${coarse.runnerUp.toFixed(1)} more than 10 ms away)`
+        : `no blocking ${source} call of 2 ms or more matches an off-CPU gap in perf`,
+      evidence: {
+        ...base,
+        ...(coarse
+          ? { coarseVotes: coarse.votes.toFixed(1), coarseRunnerUp: coarse.runnerUp.toFixed(1) }
+          : {}),
+      },
+    };
+  const fine = fineOffset(threads, markers, coarse.offsetNs);
+  // The window must stand out of the background of unrelated switch-outs by many standard
+  // deviations (Poisson), and by at least 20 markers.
+  const excess = fine ? fine.matched - fine.background : 0;
+  const z = fine ? excess / Math.sqrt(Math.max(fine.background, 1)) : 0;
+  const evidence = {
+    ...base,
+    longCallsMatched: coarse.calls,
+    coarseVotes: coarse.votes.toFixed(1),
+    coarseRunnerUp: coarse.runnerUp.toFixed(1),
+    ...(fine
+      ? {
+          pairsNearCoarse: fine.pairs,
+          matchedIn20us: fine.matched,
+          backgroundPer20us: fine.background,
+          zScore: z.toFixed(1),
+        }
+      : {}),
+  };
+  if (!fine || excess < 20 || z < 8)
+    return {
+      placed: false,
+      reason: `${source}'s moments show no sharp coincidence with perf's switch-outs near the coarse offset`,
+      evidence,
+    };
+  const confidence = Math.min(0.95, 0.5 + 0.15 * Math.log2(z / 4));
+  return {
+    placed: true,
+    offsetNs: fine.offsetNs,
+    matched: fine.matched,
+    markers: markers.length,
+    spreadNs: fine.spreadNs,
+    confidence: Math.round(confidence * 100) / 100,
+    evidence,
+  };
+}
