@@ -410,6 +410,36 @@ describe('buildSegments with sched data', () => {
     ]);
   });
 
+  it('perf -p loses switch-ins: a per-task cpu-clock sample’s period dates the switch-in', () => {
+    // Sampled at 400 (ran 100 of its 150 ns period before the preemption at 500), the next
+    // cpu-clock sample at 800 counts 150 ns of the thread's own CPU time: 100 ns ran in
+    // [400, 500], so it ran again from 800 − (150 − 100) = 750, not from the sample at 800.
+    const sched: SchedPoint[] = [
+      { timeNs: 100n, kind: 'out', prevState: 'S' },
+      { timeNs: 500n, kind: 'out', prevState: 'R' },
+      { timeNs: 900n, kind: 'out', prevState: 'S' },
+    ];
+    const syscalls: SyscallSpan[] = [
+      { startNs: 90n, endNs: 250n, name: 'futex', category: 'lock', futexAddr: '0xa' },
+    ];
+    const first = { timeNs: 400n, periodNs: 150n };
+    const cpuClock = [first, { timeNs: 800n, periodNs: 150n }];
+    const { segments } = buildSegments(input({ sched, syscalls, samples: [400n, 800n], cpuClock }));
+    expect(shape(segments)).toEqual([
+      [0n, 100n, 'cpu'],
+      [100n, 250n, 'lock'],
+      [250n, 500n, 'cpu'],
+      [500n, 750n, 'runqueue'],
+      [750n, 900n, 'cpu'],
+      [900n, 1000n, 'other'],
+    ]);
+    // A period shorter than what already ran since the previous sample says nothing new.
+    const short = buildSegments(
+      input({ sched, syscalls, samples: [400n, 800n], cpuClock: [first, { timeNs: 800n, periodNs: 50n }] }),
+    );
+    expect(shape(short.segments)).toContainEqual([500n, 800n, 'runqueue']);
+  });
+
   it('never throws when stackState throws or returns garbage', () => {
     const r = buildSegments(
       input({

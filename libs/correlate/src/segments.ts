@@ -82,6 +82,11 @@ import {
  * - a span with end < start is ignored; overlapping syscall/runtime spans: the later one
  *   starts where it starts and the earlier one is cut there;
  * - `in` while on CPU (lost `out`): ignored, cpu continues;
+ * - `in` not recorded (`perf record -p` keeps only events in the target's context, so the
+ *   switch back onto a CPU is usually missing): the thread runs again at its first sign of
+ *   running — the exit of the syscall in flight, its next syscall, its next sample, or, with a
+ *   per-task CPU clock (`cpu-clock`/`task-clock` periods count the thread's own CPU ns), the
+ *   next sample's time minus the part of its period not run before the switch-out;
  * - `out` while off CPU (lost `in`): the interval since the previous out is `unknown`
  *   (reason `lost sched_switch in …`), then the new out starts over;
  * - `wakeup` while on CPU or already runnable: an edge only, the state does not change;
@@ -92,6 +97,8 @@ import {
  * most; sorting only when the input is not already sorted. {@link BuildStats} counts the basic
  * steps for tests (1 M sched points build in about half a second).
  */
+
+const PTRACE_RUNNING = 'ptrace stop (strace overhead) while running';
 
 export interface SchedPoint {
   /** sorted by timeNs; all times epoch ns (bigint) */
@@ -147,6 +154,13 @@ export interface ThreadInput {
   readonly mutator: boolean;
   /** on-CPU sample times (sorted), used when there is no sched data */
   readonly samples: readonly Nanos[];
+  /**
+   * Samples of a clock that counts the thread's own CPU time (perf `cpu-clock`/`task-clock`
+   * recorded per task, `-p`/`-t`/a command), each with its period: the CPU ns the thread ran
+   * since its previous sample of that event. Sorted by time. Dates a switch-in perf did not
+   * record (see `resumeAt`).
+   */
+  readonly cpuClock?: readonly { readonly timeNs: Nanos; readonly periodNs: Nanos }[];
   readonly samplePeriodNs: Nanos | null;
   /** precomputed classification of an off-CPU stack */
   readonly stackState: (stackId: string) => StackVerdict | null;
@@ -740,7 +754,7 @@ function classifyOut(
     // before a traced syscall belongs to that syscall.
     const next = nextSyscall(p.timeNs);
     if (next !== null && next.startNs - p.timeNs <= PTRACE_LEAD_NS) return withCommon(syscallDetail(next));
-    return withCommon(full('cpu', 'sched', 'ptrace stop (strace overhead) while running'));
+    return withCommon(full('cpu', 'sched', PTRACE_RUNNING));
   }
   const rt = rtIdx.covering(p.timeNs);
   if (rt !== null) return withCommon(idleByStack(runtimeDetail(rt, runtimeState(rt.type) ?? 'other')));
@@ -791,6 +805,7 @@ function buildFromSched(
    * flight at \`after\` (strace prints it when the thread runs again), the next syscall entry,
    * the next on-CPU sample. Null when nothing shows it running before \`before\`.
    */
+  const cpuClock = input.cpuClock ?? [];
   const resumeAt = (after: Nanos, before: Nanos): Nanos | null => {
     let best: Nanos | null = null;
     const take = (t: Nanos | undefined): void => {
@@ -800,7 +815,34 @@ function buildFromSched(
     if (inFlight !== null) take(inFlight.endNs);
     take(syscalls[firstAfter(syscalls, (x) => x.startNs, after)]?.startNs);
     take(samples[firstAfter(samples, (x) => x, after)]);
+    take(cpuClockResume(after, before));
     return best;
+  };
+  /**
+   * A per-task CPU clock sample at s1 after `after` says the thread ran `period` ns since its
+   * previous sample s0: what it ran in [s0, after] is known (the cpu pieces so far), so the
+   * rest ran right before s1 — it was back on a CPU at s1 − (period − ran). Null when no such
+   * sample lies in (after, before) or the arithmetic leaves the interval.
+   */
+  const cpuClockResume = (after: Nanos, before: Nanos): Nanos | undefined => {
+    const k = firstAfter(cpuClock, (x) => x.timeNs, after);
+    const s1 = cpuClock[k];
+    const s0 = cpuClock[k - 1];
+    if (s1 === undefined || s0 === undefined || s1.timeNs >= before) return undefined;
+    let ran = 0n;
+    for (let i = out.length - 1; i >= 0; i--) {
+      stats.ops++;
+      const piece = out[i] as Piece;
+      if (piece.endNs <= s0.timeNs) break;
+      if (piece.state !== 'cpu' || piece.reason === PTRACE_RUNNING) continue;
+      const from = piece.startNs > s0.timeNs ? piece.startNs : s0.timeNs;
+      const to = piece.endNs < after ? piece.endNs : after;
+      if (to > from) ran += to - from;
+    }
+    const rest = s1.periodNs - ran;
+    if (rest <= 0n) return undefined;
+    const t = s1.timeNs - rest;
+    return t > after ? t : undefined;
   };
   const rtIdx = new CoverIndex(runtime, stats);
   const out: Piece[] = [];

@@ -449,11 +449,12 @@ export async function correlateCapture(
   try {
     const verdicts = new Map<string, StackVerdict | null>();
     for (const t of threads) {
-      const [sched, calls, rt, samples] = await Promise.all([
+      const [sched, calls, rt, samples, cpuClock] = await Promise.all([
         store.sched(captureId, t.tid, perfOffsets),
         store.syscalls(captureId, t.tid, straceOffsets),
         store.runtimeEvents(captureId, t.tid, runtimeOffsets),
         store.sampleTimes(captureId, t.id, perfOffsets),
+        store.cpuClockSamples(captureId, t.id, perfOffsets),
       ]);
       const outs = sched.filter((s) => s.kind === 'out').map((s) => s.timeNs);
       if (residualDiffs.length < 5000) residualDiffs.push(...straceResidual(outs, calls));
@@ -512,6 +513,7 @@ export async function correlateCapture(
         pauses: pauses.map((p) => ({ startNs: p.startNs, endNs: p.endNs, phase: p.phase, gcId: p.gcId })),
         mutator: isMutator(bestName(t), runtime),
         samples,
+        cpuClock,
         samplePeriodNs,
         stackState: (id) => verdicts.get(id) ?? null,
       };

@@ -429,6 +429,27 @@ export class CorrelationStore {
     return rows.map((r) => BigInt(r.t));
   }
 
+  /**
+   * Samples of a per-task CPU-time clock (`cpu-clock`, `task-clock`) with their period (CPU ns
+   * since the thread's previous sample), aligned and sorted.
+   */
+  async cpuClockSamples(
+    captureId: string,
+    threadId: string,
+    offsets: FileOffsets,
+  ): Promise<{ timeNs: bigint; periodNs: bigint }[]> {
+    if (!offsets.size) return [];
+    const rows = await this.ds.query<{ t: string; w: string }[]>(
+      `SELECT (s.time_ns + o.off)::text AS t, s.weight::text AS w
+       FROM samples s JOIN ${OFFSETS} o USING (file_ordinal) JOIN capture_strings e ON e.id = s.event_id
+       WHERE s.capture_id = $1 AND s.thread_id = $4 AND e.kind = 'event' AND s.time_ns IS NOT NULL
+         AND e.value ~ '^(cpu-clock|task-clock)(:|$)' AND s.weight > 1
+       ORDER BY 1`,
+      [captureId, ...offsetArgs(offsets), threadId],
+    );
+    return rows.map((r) => ({ timeNs: BigInt(r.t), periodNs: BigInt(r.w) }));
+  }
+
   /** On-CPU samples of threads in a window with their leaf-first display frames. */
   async samplesInWindow(
     captureId: string,
