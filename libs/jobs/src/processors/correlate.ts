@@ -222,7 +222,10 @@ async function alignClocks(
   monotonicOffsetNs: bigint | null;
 }> {
   const pairs = manifestPairs(manifest);
-  const around = pairs[0]?.realtimeNs ?? null;
+  // The instant at which a time zone's offset is taken (DST): a pair, else the recording date.
+  const recordedMs = manifest?.recordedAt ? Date.parse(manifest.recordedAt) : NaN;
+  const around =
+    pairs[0]?.realtimeNs ?? (Number.isFinite(recordedMs) ? BigInt(recordedMs) * 1_000_000n : null);
   const ctx = { pairs, timeZone: manifest?.timeZone ?? null, aroundNs: around };
   const files: FileClock[] = [];
   const gcOffsets = new Map<string, bigint>();
@@ -237,6 +240,7 @@ async function alignClocks(
   };
   // Files with one clock, the sources evidence is read from first; then perf.
   const perfFiles: ParsedFile[] = [];
+  const monotonicFiles: ParsedFile[] = [];
   for (const f of parsed) {
     if (f.format !== null && GC_FORMATS.has(f.format)) continue;
     if (f.format === 'perf-script') {
@@ -245,7 +249,10 @@ async function alignClocks(
       continue;
     }
     const clock = f.clock ?? (f.format === 'strace' || f.format === 'logs' ? 'realtime' : null);
-    await record(f, clock, placementOf(clock === null ? null : alignClock(clock, ctx)));
+    const a = clock === null ? null : alignClock(clock, ctx);
+    // A monotonic source with no pair may still be placed through perf (below).
+    if (clock === 'monotonic' && a?.offsetNs === null) monotonicFiles.push(f);
+    else await record(f, clock, placementOf(a));
   }
   let monotonicOffsetNs = alignClock('monotonic', ctx).offsetNs;
   for (const f of perfFiles) {
@@ -263,7 +270,7 @@ async function alignClocks(
     )
       monotonicOffsetNs = p.offsetNs;
   }
-  const gcCtx =
+  const afterPerfCtx =
     pairs.length === 0 && monotonicOffsetNs !== null
       ? {
           ...ctx,
@@ -277,13 +284,26 @@ async function alignClocks(
           ],
         }
       : ctx;
+  for (const f of monotonicFiles) {
+    const a = alignClock('monotonic', afterPerfCtx);
+    await record(
+      f,
+      'monotonic',
+      a.offsetNs === null
+        ? placementOf(a)
+        : {
+            ...placementOf(a),
+            method: 'CLOCK_MONOTONIC: the offset of perf, which timed its events in CLOCK_MONOTONIC',
+          },
+    );
+  }
   for (const f of parsed) {
     if (f.format === null || !GC_FORMATS.has(f.format)) continue;
     // GC logs carry their clock per row.
     const parts: string[] = [];
     let first: ClockAlignment | null = null;
     for (const clock of await store.rowClocks(captureId, f.ordinal)) {
-      const a = alignClock(clock, gcCtx);
+      const a = alignClock(clock, afterPerfCtx);
       first ??= a;
       if (a.offsetNs !== null) gcOffsets.set(`${f.ordinal}:${clock}`, a.offsetNs);
       else unanchored.push({ id: f.id, ordinal: f.ordinal, clock, format: f.format });
