@@ -219,7 +219,10 @@ export interface MarkerAlignment {
   readonly markers: number;
   /** Best count at any offset at least `minSeparationNs` away from the chosen one. */
   readonly runnerUp: number;
-  /** Strong enough to apply: ≥ 3 matched, and 1.5 × the best distant alternative. */
+  /**
+   * Strong enough to apply: ≥ 3 matched, and 1.5 × the best distant alternative, or a fifth
+   * of its markers outside every interval (and 10 fewer).
+   */
   readonly strong: boolean;
 }
 
@@ -237,10 +240,17 @@ export function alignToMarkers(
 ): MarkerAlignment | null {
   const thin = <T>(xs: readonly T[], n: number): T[] =>
     xs.length <= n ? [...xs] : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)] as T);
-  const ivs = thin(
-    intervals.filter((i) => i.endNs > i.startNs),
-    600,
-  );
+  // Overlapping intervals (a pause and its phases) are one stretch: a marker counts once.
+  const merged: { startNs: Nanos; endNs: Nanos }[] = [];
+  for (const i of [...intervals]
+    .filter((x) => x.endNs > x.startNs)
+    .sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0))) {
+    const last = merged[merged.length - 1];
+    if (last && i.startNs <= last.endNs) {
+      if (i.endNs > last.endNs) last.endNs = i.endNs;
+    } else merged.push({ startNs: i.startNs, endNs: i.endNs });
+  }
+  const ivs = thin(merged, 600);
   const ms = thin(markers, 600);
   if (!ivs.length || !ms.length) return null;
   // Coverage changes: +1 where an offset starts putting marker m inside interval i, −1 after.
@@ -265,12 +275,20 @@ export function alignToMarkers(
     const far = p.to - 1n < offset - minSeparationNs || p.from > offset + minSeparationNs;
     if (far && p.count > runnerUp) runnerUp = p.count;
   }
+  // Dense pauses (a GC-heavy stretch) let a shift by one collection period keep most markers
+  // inside some pause too: what tells the offsets apart is what falls *outside*. At the right
+  // offset next to no marker of GC code lies outside a pause; at any other, many do.
+  const missed = ms.length - best.count;
+  const missedRunnerUp = ms.length - runnerUp;
   return {
     offsetNs: offset,
     matched: best.count,
     markers: ms.length,
     runnerUp,
-    strong: best.count >= 3 && best.count >= 1.5 * runnerUp,
+    strong:
+      best.count >= 3 &&
+      (best.count >= 1.5 * runnerUp ||
+        (missedRunnerUp >= 5 * Math.max(missed, 1) && missedRunnerUp - missed >= 10)),
   };
 }
 

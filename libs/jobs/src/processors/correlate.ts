@@ -335,6 +335,10 @@ const GC_CODE: Readonly<Record<string, string>> = {
   'node-trace-gc':
     '^v8::internal::(Scavenger|ScavengerCollector|MarkCompactCollector|Heap::CollectGarbage|Heap::PerformGarbageCollection|MinorMarkCompactCollector)',
   'go-gctrace': '^runtime\\.(gcStart|gcMarkTermination|stopTheWorldWithSema|gcMarkDone)',
+  // HotSpot's stop-the-world collections, run by the VM thread inside the safepoint: G1
+  // young/mixed and full, Parallel scavenge and full, Serial (JDK 17 and 21 names).
+  'jvm-unified':
+    '^(G1CollectedHeap::do_collection_pause_at_safepoint|G1FullCollector::collect|PSScavenge::invoke|PSParallelCompact::invoke|GenCollectedHeap::do_collection|SerialHeap::do_collection|VM_G1CollectForAllocation::doit|G1CollectForAllocation::doit)',
 };
 
 /**
@@ -353,7 +357,7 @@ async function anchorGcClocks(
 ): Promise<void> {
   for (const u of unanchored) {
     const pattern = GC_CODE[u.format];
-    if (!pattern || u.clock !== 'process-start') continue;
+    if (!pattern || (u.clock !== 'process-start' && u.clock !== 'uptime')) continue;
     const [pauses, markers] = await Promise.all([
       store.rawPauses(captureId, u.ordinal, u.clock),
       store.markerTimes(captureId, perfOffsets, pattern),
@@ -370,7 +374,9 @@ async function anchorGcClocks(
     const evidence = {
       pauses: pauses.length,
       gcSamples: markers.length,
-      ...(global ? { matched: global.matched, bestDistantAlternative: global.runnerUp } : {}),
+      ...(global
+        ? { matched: global.matched, markersUsed: global.markers, bestDistantAlternative: global.runnerUp }
+        : {}),
       ...(near && processStartNs !== null
         ? {
             processStartNs: processStartNs.toString(),
