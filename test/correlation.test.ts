@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from './support/database.js';
@@ -52,6 +52,7 @@ interface Outcome {
   per: Map<string, { n: number; ok: number }>;
   /** ok: named as the holder; inChain: in the wait chain; most: the chain thread accounting for most of the wait. */
   holders: Holders;
+  captureId?: string;
 }
 interface Holders {
   n: number;
@@ -154,7 +155,7 @@ async function evaluate(label: string, dir: string, api: ApiProc, db: TestDataba
   console.log(
     `${label} lock waits naming the real holder: ${holders.ok}/${holders.n}; in the wait chain: ${holders.inChain}/${holders.n}; as the thread most of the wait was behind: ${holders.most}/${holders.n}`,
   );
-  return { per, holders };
+  return { per, holders, captureId: r.body.captureId };
 }
 
 const overallOf = (per: Map<string, { n: number; ok: number }>) => {
@@ -182,16 +183,57 @@ describe('correlation on the scenario fixtures', () => {
   // they keep regressions out.
   const FLOOR: Record<string, number> = { java: 0.9, python: 0.9, node: 0.8 };
 
+  const withPairs = new Map<string, number>();
   it.each(['java', 'node', 'python'])(
     'fixture %s: requests, breakdowns summing to their durations, agreement with ground truth',
     async (scenario) => {
       const o = await evaluate(scenario, path.join(REPO_ROOT, 'test/fixtures/captures', scenario), api, db);
       add(o);
+      withPairs.set(scenario, overallOf(o.per).rate);
       expect(overallOf(o.per).rate).toBeGreaterThanOrEqual(FLOOR[scenario] ?? 0);
       // Every planted lock wait of a fixture has its real holder in the wait chain, as the
       // thread most of the wait was behind (the named holder is the last releaser).
       expect(o.holders.inChain).toBe(o.holders.n);
       expect(o.holders.most).toBe(o.holders.n);
+    },
+    400_000,
+  );
+
+  it.each(['java', 'node', 'python'])(
+    'fixture %s without its clock pairs: offsets inferred from evidence, agreement within 2 points',
+    async (scenario) => {
+      const src = path.join(REPO_ROOT, 'test/fixtures/captures', scenario);
+      const dir = path.join(tempDir(`nopair-${scenario}`), scenario);
+      cpSync(src, dir, { recursive: true });
+      const manifestPath = path.join(dir, 'manifest.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+        clocks?: { monotonicNs: string; realtimeNs: string; uncertaintyNs?: string }[];
+      };
+      // The truth: the manifest's tightest monotonic↔realtime pair (perf ran with -k mono).
+      const pair = [...(manifest.clocks ?? [])].sort((a, b) =>
+        BigInt(a.uncertaintyNs ?? '0') < BigInt(b.uncertaintyNs ?? '0') ? -1 : 1,
+      )[0];
+      if (!pair) throw new Error(`${scenario} fixture has no clock pair`);
+      delete manifest.clocks;
+      writeFileSync(manifestPath, JSON.stringify(manifest));
+      const o = await evaluate(`${scenario} without clock pairs`, dir, api, db);
+      const perf = await db.query<{ clock_offset_ns: string | null; clock_method: string | null }>(
+        `SELECT clock_offset_ns::text, clock_method FROM source_files WHERE capture_id = $1 AND format = 'perf-script'`,
+        [o.captureId],
+      );
+      const truth = BigInt(pair.realtimeNs) - BigInt(pair.monotonicNs);
+      const err = perf[0]?.clock_offset_ns == null ? null : BigInt(perf[0].clock_offset_ns) - truth;
+      console.log(
+        `${scenario} without clock pairs: perf offset error ${err === null ? 'not placed' : `${err} ns`} (${perf[0]?.clock_method ?? '?'}), pair uncertainty ${pair.uncertaintyNs ?? '?'} ns`,
+      );
+      expect(err).not.toBeNull();
+      const abs = err === null ? 0n : err < 0n ? -err : err;
+      expect(abs).toBeLessThan(100_000n + BigInt(pair.uncertaintyNs ?? '0'));
+      const rate = overallOf(o.per).rate;
+      console.log(
+        `${scenario} agreement with pairs ${((withPairs.get(scenario) ?? 0) * 100).toFixed(1)} %, without ${(rate * 100).toFixed(1)} %`,
+      );
+      expect(rate).toBeGreaterThanOrEqual((withPairs.get(scenario) ?? 1) - 0.02);
     },
     400_000,
   );
