@@ -70,6 +70,9 @@ interface FileClock {
   offset: bigint | null;
 }
 
+function distance(a: bigint, b: bigint): bigint {
+  return a > b ? a - b : b - a;
+}
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
@@ -913,6 +916,8 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
   // Busy intervals per pool: which worker runs which request when.
   const serverBindings = roots.flatMap((r) => (bySpan.get(r.spanId) ?? []).map((b) => ({ b, r })));
   const servingThreads = new Set(serverBindings.map(({ b }) => b.threadId));
+  const servingByThread = new Map<string, SpanBinding[]>();
+  for (const { b } of serverBindings) pushTo(servingByThread, b.threadId, b);
   const offload =
     c.runtime === 'node'
       ? await libuvOffload(c, roots, bySpan, children)
@@ -935,10 +940,24 @@ async function analyzeRequests(c: RequestContext): Promise<RequestAnalysis[]> {
     if (parent?.kind === 'client' && parent.startNs < arrival && parent.startNs > r.startNs - 10_000_000_000n)
       arrival = parent.startNs;
     if (first) {
-      const h = c.handoffs.find(
-        (x) =>
-          x.readerThreadId === first.threadId && x.readNs >= r.startNs - 5_000_000n && x.readNs <= r.endNs,
-      );
+      // The connection this request came on: of the connections its thread read after that
+      // thread's previous request ended and before this span ended, the one read nearest the
+      // span's start (a worker may open the span well after the read — parsing, the GIL — or
+      // before it; an event loop reads the requests it interleaves close to their own spans).
+      let prevEnd: bigint | null = null;
+      for (const b of servingByThread.get(first.threadId) ?? [])
+        if (b.spanId !== r.spanId && b.endNs <= first.startNs && (prevEnd === null || b.endNs > prevEnd))
+          prevEnd = b.endNs;
+      let h: FdHandoff | undefined;
+      for (const x of c.handoffs)
+        if (
+          x.readerThreadId === first.threadId &&
+          x.readNs <= r.endNs &&
+          (prevEnd === null || x.readNs >= prevEnd) &&
+          x.readNs >= r.startNs - 10_000_000_000n &&
+          (h === undefined || distance(x.readNs, r.startNs) < distance(h.readNs, r.startNs))
+        )
+          h = x;
       if (h && h.acceptNs < arrival) arrival = h.acceptNs;
     }
     // Pool evidence: every worker of the serving thread's pool bound to another request at arrival.
