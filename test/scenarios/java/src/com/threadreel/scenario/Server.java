@@ -416,7 +416,7 @@ public final class Server {
     AppLog.info(
         LOG,
         "starting " + serviceName + " pid=" + pid + " clock anchor epoch_ns=" + Clock.ANCHOR_EPOCH_NS
-            + " monotonic_ns=" + Clock.ANCHOR_MONOTONIC_NS);
+            + " monotonic_ns=" + Clock.ANCHOR_MONOTONIC_NS + " uncertainty_ns=" + Clock.ANCHOR_UNCERTAINTY_NS);
 
     double rate = Work.calibrate();
     warmUpFile();
