@@ -192,7 +192,7 @@ async function start(ctx) {
       await sleep(100);
     }
     // Warm the request paths up (class loading, JIT) before any recording; the service builds but
-    // drops the spans, log lines and truth lines of requests with this header.
+    // drops the spans, log lines and measured lines of requests with this header.
     for (let i = 0; i < 2; i++) {
       for (const route of WARMUP_ROUTES) {
         const res = await fetch(`${baseUrl}${route}`, {
@@ -284,61 +284,54 @@ function plan(seconds) {
 }
 
 /**
- * @typedef {object} ServerTruth One line of `<workDir>/server-truth.jsonl`: what one request spent
- * its time on, measured inside the service (ns unless named otherwise; times are epoch ns strings).
+ * @typedef {object} MeasuredRequest One line of `<workDir>/measured.jsonl`: where one request's time
+ * went, measured inside the service (see Measured.java). Times are epoch ns, components ns, both as
+ * decimal strings.
  * @property {string} traceId
- * @property {string} spanId
- * @property {string | null} route
- * @property {string} threadName
+ * @property {string} spanId the service's SERVER span
+ * @property {string} route path without the query
  * @property {number} tid Linux thread id of the worker
- * @property {number} status
- * @property {string} queuedNs
- * @property {string} startNs
- * @property {string} endNs
- * @property {number} queueWaitNs time in the executor queue
- * @property {number} handlerNs
- * @property {number} cpuNs thread CPU time during the handler
- * @property {number} lockWaitNs
- * @property {number} lockHoldNs
- * @property {number} upstreamNs
- * @property {number} fileWriteNs
- * @property {number} fsyncNs
- * @property {number} sleepNs
- * @property {number} gcPauseMs GC collection time (all threads) while the handler ran
+ * @property {string} thread
+ * @property {string} arrivalNs the exchange was submitted to the worker pool
+ * @property {string} handlerStartNs a worker took it off the pool's queue
+ * @property {string} handlerEndNs the response was written
+ * @property {Record<'pool-queue' | 'lock' | 'gc' | 'net' | 'file' | 'cpu', string>} components
  */
 
 /**
- * Reads `server-truth.jsonl` and names, for each trace id, the cause that measurably dominated the
- * request inside the service. A step's planted cause is its intent; what each request met differs:
- * the first /lock request of a step holds the lock (CPU) instead of waiting, the first wave of a
- * burst does not queue. Off-CPU waits win ties: CPU time must exceed the largest wait by 10 %.
- * A request whose dominant part is under `minMs` (default 10) is 'none'.
+ * Reads `measured.jsonl` (complete once the service has stopped) and names, for each trace id, the
+ * cause that measurably dominated the request inside the service. A step's planted cause is its
+ * intent; what each request met differs: the first /lock request of a step holds the lock (CPU)
+ * instead of waiting, the first wave of a burst does not queue. Off-CPU waits win ties: CPU time
+ * must exceed the largest wait by 10 %. A request whose dominant part is under `minMs` (default 10)
+ * is 'none'.
  * @param {string} workDir
  * @param {{ minMs?: number }} [options]
- * @returns {Promise<Map<string, { cause: PlantedCause, parts: Record<string, number>, record: ServerTruth }>>}
- *   parts: milliseconds per cause
+ * @returns {Promise<Map<string, { cause: PlantedCause, parts: Record<string, number>, record: MeasuredRequest }>>}
+ *   parts: milliseconds per component
  */
 export async function measuredCauses(workDir, options = {}) {
   const minMs = options.minMs ?? 10;
-  const text = await readFile(join(workDir, 'server-truth.jsonl'), 'utf8');
-  /** @type {Map<string, { cause: PlantedCause, parts: Record<string, number>, record: ServerTruth }>} */
+  const text = await readFile(join(workDir, 'measured.jsonl'), 'utf8');
+  /** @type {Map<string, { cause: PlantedCause, parts: Record<string, number>, record: MeasuredRequest }>} */
   const out = new Map();
-  /** @param {number} ns */
-  const ms = (ns) => Math.round(ns / 1e5) / 10;
+  /** @param {string} ns */
+  const ms = (ns) => Math.round(Number(ns) / 1e5) / 10;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const r = /** @type {ServerTruth} */ (JSON.parse(line));
+    const r = /** @type {MeasuredRequest} */ (JSON.parse(line));
+    const c = r.components;
     /** @type {[PlantedCause, number][]} */
     const waits = [
-      ['pool-queue', ms(r.queueWaitNs)],
-      ['lock', ms(r.lockWaitNs)],
-      ['net', ms(r.upstreamNs)],
-      ['file', ms(r.fileWriteNs + r.fsyncNs)],
-      ['gc', r.gcPauseMs],
+      ['pool-queue', ms(c['pool-queue'])],
+      ['lock', ms(c.lock)],
+      ['net', ms(c.net)],
+      ['file', ms(c.file)],
+      ['gc', ms(c.gc)],
     ];
     let best = /** @type {[PlantedCause, number]} */ (['none', 0]);
     for (const w of waits) if (w[1] > best[1]) best = w;
-    const cpu = ms(r.cpuNs);
+    const cpu = ms(c.cpu);
     if (cpu > best[1] * 1.1) best = ['cpu', cpu];
     out.set(r.traceId, {
       cause: best[1] >= minMs ? best[0] : 'none',

@@ -5,9 +5,6 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
@@ -39,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * [--pool 4] [--service-name scenario-java]}
  *
  * <p>Writes {@code app.log}, {@code spans.otlp.jsonl} (OTLP/JSON, one ExportTraceServiceRequest per
- * line) and {@code server-truth.jsonl} (what each request measurably spent its time on) into the work
+ * line) and {@code measured.jsonl} (where each request's time went, see {@link Measured}) into the work
  * dir; the JVM itself writes {@code gc.log} when started with {@code -Xlog:gc*:file=...}.
  */
 public final class Server {
@@ -55,8 +52,8 @@ public final class Server {
 
   private static final LedgerMonitor LEDGER = new LedgerMonitor();
 
-  /** When the HTTP dispatcher handed the exchange to the pool (System.nanoTime()). */
-  private static final ThreadLocal<Long> QUEUED_AT = new ThreadLocal<>();
+  /** The measurement of the exchange this pool thread took off the queue (set by the executor). */
+  private static final ThreadLocal<Measured> MEASURED = new ThreadLocal<>();
 
   /** The Linux thread id (TID) of the current thread, read once from /proc/thread-self. */
   private static final ThreadLocal<Long> NATIVE_TID =
@@ -70,7 +67,6 @@ public final class Server {
             }
           });
 
-  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final AtomicLong FILE_COUNTER = new AtomicLong();
 
   /** Record payload of /file, generated once so the route spends no CPU making data. */
@@ -92,22 +88,16 @@ public final class Server {
     this.dataDir = workDir.resolve("data");
   }
 
-  /** What one request spent its time on, as measured inside the service (server-truth.jsonl). */
+  /** One request: its span context, query and measurement (measured.jsonl). */
   static final class Req {
     final Tracing.SpanContext ctx;
     final Map<String, String> query;
-    long lockWaitNs;
-    long lockHoldNs;
-    long upstreamNs;
-    long fileWriteNs;
-    long fsyncNs;
-    long fileBytes;
-    long allocatedBytes;
-    long sleepNs;
+    final Measured m;
 
-    Req(Tracing.SpanContext ctx, Map<String, String> query) {
+    Req(Tracing.SpanContext ctx, Map<String, String> query, Measured m) {
       this.ctx = ctx;
       this.query = query;
+      this.m = m;
     }
 
     int intParam(String name, int dflt, int min, int max) {
@@ -143,15 +133,15 @@ public final class Server {
   /** Contends on one shared monitor whose holder burns ~100 ms of CPU (planted cause: lock). */
   private String lock(Req req) {
     int holdMs = req.intParam("hold", 100, 1, 2000);
-    long t0 = System.nanoTime();
     String digest;
+    req.m.begin();
     synchronized (LEDGER) {
+      long waited = req.m.endLock();
       long acquired = System.nanoTime();
-      req.lockWaitNs = acquired - t0;
-      AppLog.info(LOCK_LOG, "GET /lock acquired ledger lock after " + ms(req.lockWaitNs) + " ms");
+      AppLog.info(LOCK_LOG, "GET /lock acquired ledger lock after " + ms(waited) + " ms");
       digest = Work.burn(holdMs);
-      req.lockHoldNs = System.nanoTime() - acquired;
-      AppLog.info(LOCK_LOG, "GET /lock releasing ledger lock after holding " + ms(req.lockHoldNs) + " ms");
+      long held = System.nanoTime() - acquired;
+      AppLog.info(LOCK_LOG, "GET /lock releasing ledger lock after holding " + ms(held) + " ms");
     }
     return "ledger " + digest + "\n";
   }
@@ -165,7 +155,6 @@ public final class Server {
     int rowsK = req.intParam("rows", 600, 1, 100_000);
     int liveK = req.intParam("live", 100, 0, 400);
     long bytes = Work.churn(rowsK * 1000, liveK * 1000);
-    req.allocatedBytes = bytes;
     AppLog.info(
         ALLOC_LOG,
         "GET /alloc built report of " + rowsK + "k rows (~" + (bytes >> 20) + " MiB allocated, " + liveK + "k rows kept live)");
@@ -191,6 +180,7 @@ public final class Server {
     long writeNs = 0;
     long syncNs = 0;
     int syncs = 0;
+    req.m.begin(); // file: open (truncate) to close, every write and force
     try (FileChannel ch =
         FileChannel.open(
             p, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -206,10 +196,9 @@ public final class Server {
         syncNs += t2 - t1;
         syncs++;
       }
+    } finally {
+      req.m.endFile();
     }
-    req.fileWriteNs = writeNs;
-    req.fsyncNs = syncNs;
-    req.fileBytes = written;
     AppLog.info(
         FILE_LOG,
         "GET /file appended " + written + " bytes to " + p.getFileName() + " in " + syncs + " records: write "
@@ -230,9 +219,10 @@ public final class Server {
             .attr("net.peer.name", u.getHost())
             .attr("net.peer.port", u.getPort() == -1 ? u.getDefaultPort() : u.getPort());
     AppLog.info(UPSTREAM_LOG, "GET /upstream calling " + url);
-    long t0 = System.nanoTime();
     int code = -1;
     int bytes = 0;
+    long took;
+    req.m.begin();
     try {
       HttpURLConnection c = (HttpURLConnection) u.openConnection(Proxy.NO_PROXY);
       c.setConnectTimeout(5_000);
@@ -248,10 +238,10 @@ public final class Server {
       span.error(e.toString());
       throw e;
     } finally {
-      req.upstreamNs = System.nanoTime() - t0;
+      took = req.m.endNet();
       span.end();
     }
-    AppLog.info(UPSTREAM_LOG, "GET /upstream upstream answered " + code + " (" + bytes + " bytes) in " + ms(req.upstreamNs) + " ms");
+    AppLog.info(UPSTREAM_LOG, "GET /upstream upstream answered " + code + " (" + bytes + " bytes) in " + ms(took) + " ms");
     if (code >= 400) throw new IOException("upstream answered " + code);
     return "upstream " + code + "\n";
   }
@@ -267,11 +257,7 @@ public final class Server {
   /** Trivial; {@code ?ms=N} holds the worker with a sleep. */
   private String fast(Req req) throws InterruptedException {
     int sleepMs = req.intParam("ms", 0, 0, 10_000);
-    if (sleepMs > 0) {
-      long t0 = System.nanoTime();
-      Thread.sleep(sleepMs);
-      req.sleepNs = System.nanoTime() - t0;
-    }
+    if (sleepMs > 0) Thread.sleep(sleepMs);
     return "ok\n";
   }
 
@@ -280,7 +266,8 @@ public final class Server {
 
   private void handle(HttpExchange ex, Map<String, Route> routes) throws IOException {
     long runStart = System.nanoTime();
-    Long queuedAt = QUEUED_AT.get();
+    Measured m = MEASURED.get();
+    if (m == null) m = new Measured(runStart); // not run by the pool's executor: no queue wait
     URI uri = ex.getRequestURI();
     String path = uri.getPath();
     String method = ex.getRequestMethod();
@@ -304,9 +291,11 @@ public final class Server {
     if (route != null) span.attr("http.route", path);
     AppLog.MDC.set(ctx);
     Tracing.SUPPRESS.set(ex.getRequestHeaders().containsKey("X-Threadreel-Warmup"));
-    Req req = new Req(ctx, parseQuery(uri.getRawQuery()));
-    long cpu0 = THREADS.getCurrentThreadCpuTime();
-    long gc0 = gcMillis();
+    m.traceId = ctx.traceId();
+    m.spanId = ctx.spanId();
+    m.route = path;
+    m.suppressed = Tracing.SUPPRESS.get();
+    Req req = new Req(ctx, parseQuery(uri.getRawQuery()), m);
     int status = 200;
     String body;
     try {
@@ -332,43 +321,9 @@ public final class Server {
       AppLog.info(LOG, method + " " + path + " done in " + ms(end - runStart) + " ms status=" + status);
       span.end();
       AppLog.MDC.remove();
-      writeTruth(req, route == null ? null : path, target, queuedAt, runStart, end, status,
-          THREADS.getCurrentThreadCpuTime() - cpu0, gcMillis() - gc0);
+      m.finish(end, NATIVE_TID.get());
       Tracing.SUPPRESS.remove();
     }
-  }
-
-  private static void writeTruth(
-      Req r, String route, String target, Long queuedAt, long runStart, long end, int status, long cpuNs, long gcMs) {
-    Thread t = Thread.currentThread();
-    StringBuilder sb = new StringBuilder(512);
-    sb.append("{\"traceId\":\"").append(r.ctx.traceId()).append("\",\"spanId\":\"").append(r.ctx.spanId());
-    sb.append("\",\"parentSpanId\":\"").append(r.ctx.parentSpanId()).append("\",\"route\":");
-    if (route == null) sb.append("null");
-    else Tracing.Json.str(sb, route);
-    Tracing.Json.str(sb.append(",\"target\":"), target);
-    Tracing.Json.str(sb.append(",\"threadName\":"), t.getName());
-    sb.append(",\"threadId\":").append(t.getId());
-    sb.append(",\"tid\":").append(NATIVE_TID.get());
-    sb.append(",\"status\":").append(status);
-    long queued = queuedAt == null ? runStart : queuedAt;
-    sb.append(",\"queuedNs\":\"").append(Clock.epochNanosAt(queued)).append('"');
-    sb.append(",\"startNs\":\"").append(Clock.epochNanosAt(runStart)).append('"');
-    sb.append(",\"endNs\":\"").append(Clock.epochNanosAt(end)).append('"');
-    sb.append(",\"queueWaitNs\":").append(runStart - queued);
-    sb.append(",\"handlerNs\":").append(end - runStart);
-    sb.append(",\"cpuNs\":").append(cpuNs);
-    sb.append(",\"lockWaitNs\":").append(r.lockWaitNs);
-    sb.append(",\"lockHoldNs\":").append(r.lockHoldNs);
-    sb.append(",\"upstreamNs\":").append(r.upstreamNs);
-    sb.append(",\"fileWriteNs\":").append(r.fileWriteNs);
-    sb.append(",\"fsyncNs\":").append(r.fsyncNs);
-    sb.append(",\"fileBytes\":").append(r.fileBytes);
-    sb.append(",\"allocatedBytes\":").append(r.allocatedBytes);
-    sb.append(",\"sleepNs\":").append(r.sleepNs);
-    sb.append(",\"gcPauseMs\":").append(gcMs);
-    sb.append('}');
-    Tracing.truth(sb.toString());
   }
 
   private static void respond(HttpExchange ex, int status, String body) throws IOException {
@@ -392,15 +347,6 @@ public final class Server {
     return m;
   }
 
-  private static long gcMillis() {
-    long total = 0;
-    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-      long t = gc.getCollectionTime();
-      if (t > 0) total += t;
-    }
-    return total;
-  }
-
   private static String ms(long nanos) {
     return Long.toString(Math.round(nanos / 1e6));
   }
@@ -411,16 +357,23 @@ public final class Server {
   private void run(int poolSize, String serviceName) throws IOException {
     Files.createDirectories(dataDir);
     AppLog.open(workDir.resolve("app.log"));
-    Tracing.open(workDir.resolve("spans.otlp.jsonl"), workDir.resolve("server-truth.jsonl"), serviceName);
+    Tracing.open(workDir.resolve("spans.otlp.jsonl"), serviceName);
+    Measured.open(workDir.resolve("measured.jsonl"));
     long pid = ProcessHandle.current().pid();
     AppLog.info(
         LOG,
         "starting " + serviceName + " pid=" + pid + " clock anchor epoch_ns=" + Clock.ANCHOR_EPOCH_NS
-            + " monotonic_ns=" + Clock.ANCHOR_MONOTONIC_NS);
+            + " monotonic_ns=" + Clock.ANCHOR_MONOTONIC_NS + " uncertainty_ns=" + Clock.ANCHOR_UNCERTAINTY_NS);
 
     double rate = Work.calibrate();
     warmUpFile();
     AppLog.info(LOG, String.format("calibrated hashing: %.0f SHA-256 rounds per ms of CPU", rate));
+    Measured.Gc.listen();
+    try {
+      AppLog.info(LOG, Measured.Gc.calibrate(10));
+    } catch (InterruptedException e) {
+      throw new IOException("interrupted while calibrating the GC clock", e);
+    }
 
     AtomicInteger n = new AtomicInteger();
     ThreadFactory factory =
@@ -435,17 +388,18 @@ public final class Server {
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 256);
     Map<String, Route> routes = routes();
     server.createContext("/", ex -> handle(ex, routes));
-    // Measures how long each exchange waits in the pool's queue (server-truth.jsonl queueWaitNs).
+    // Arrival: the dispatcher thread submits the exchange (its request has arrived); the handler
+    // starts when a pool thread takes it off the queue (measured.jsonl pool-queue).
     server.setExecutor(
         r -> {
-          long queued = System.nanoTime();
+          long arrival = System.nanoTime();
           pool.execute(
               () -> {
-                QUEUED_AT.set(queued);
+                MEASURED.set(new Measured(arrival));
                 try {
                   r.run();
                 } finally {
-                  QUEUED_AT.remove();
+                  MEASURED.remove();
                 }
               });
         });
@@ -462,8 +416,9 @@ public final class Server {
                   } catch (InterruptedException e) {
                     pool.shutdownNow();
                   }
-                  AppLog.info(LOG, "stopped; flushing spans and logs");
+                  AppLog.info(LOG, "stopped; flushing spans, measurements and logs");
                   Tracing.close();
+                  Measured.close();
                   AppLog.close();
                 },
                 "shutdown-hook"));

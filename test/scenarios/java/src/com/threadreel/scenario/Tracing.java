@@ -15,7 +15,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * W3C trace context and a tiny OTLP/JSON span exporter (no agent or SDK is available): finished
  * spans are queued and the {@code otlp-exporter} thread appends one {@code ExportTraceServiceRequest}
- * JSON object per line to the spans file every 200 ms (and on shutdown). Attribute names follow the
+ * JSON object per line to the spans file every 200 ms (and on shutdown); it also writes the ready
+ * lines of {@code measured.jsonl} ({@link Measured#flush}). Attribute names follow the
  * OpenTelemetry Java agent 1.x (old HTTP semantic conventions, thread.id / thread.name).
  */
 final class Tracing {
@@ -42,15 +43,13 @@ final class Tracing {
 
   /**
    * True while this thread serves a warm-up request (header {@code X-Threadreel-Warmup}): its spans,
-   * log lines and truth line are built (so that code is JIT-warm too) but dropped.
+   * log lines and measured line are built (so that code is JIT-warm too) but dropped.
    */
   static final ThreadLocal<Boolean> SUPPRESS = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
   private static final ConcurrentLinkedQueue<String> SPANS = new ConcurrentLinkedQueue<>();
-  private static final ConcurrentLinkedQueue<String> TRUTH = new ConcurrentLinkedQueue<>();
   private static final Object WRITE_LOCK = new Object();
   private static volatile OutputStream spansOut;
-  private static volatile OutputStream truthOut;
   private static volatile Thread exporter;
   private static String resourcePrefix = "";
 
@@ -174,12 +173,7 @@ final class Tracing {
     }
   }
 
-  /** Queues one line of the server-side truth file (JSON object without the trailing newline). */
-  static void truth(String jsonLine) {
-    if (!SUPPRESS.get()) TRUTH.add(jsonLine);
-  }
-
-  static void open(Path spansFile, Path truthFile, String serviceName) throws IOException {
+  static void open(Path spansFile, String serviceName) throws IOException {
     StringBuilder res = new StringBuilder();
     res.append("{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
     res.append("{\"key\":\"service.name\",\"value\":{\"stringValue\":");
@@ -204,9 +198,6 @@ final class Tracing {
     spansOut =
         Files.newOutputStream(
             spansFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-    truthOut =
-        Files.newOutputStream(
-            truthFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     Thread t =
         new Thread(
             () -> {
@@ -217,6 +208,7 @@ final class Tracing {
                   break;
                 }
                 flush();
+                Measured.flush(false);
               }
               flush();
             },
@@ -226,12 +218,11 @@ final class Tracing {
     exporter = t;
   }
 
-  /** Writes every queued span (batches of at most 512 per line) and truth line. */
+  /** Writes every queued span (batches of at most 512 per line). */
   static void flush() {
     synchronized (WRITE_LOCK) {
       OutputStream so = spansOut;
-      OutputStream to = truthOut;
-      if (so == null || to == null) return;
+      if (so == null) return;
       try {
         StringBuilder out = new StringBuilder();
         List<String> batch = new ArrayList<>();
@@ -246,12 +237,6 @@ final class Tracing {
         if (out.length() > 0) {
           so.write(out.toString().getBytes(StandardCharsets.UTF_8));
           so.flush();
-        }
-        StringBuilder truth = new StringBuilder();
-        for (String s; (s = TRUTH.poll()) != null; ) truth.append(s).append('\n');
-        if (truth.length() > 0) {
-          to.write(truth.toString().getBytes(StandardCharsets.UTF_8));
-          to.flush();
         }
       } catch (IOException e) {
         System.err.println("span export failed: " + e);
@@ -277,12 +262,10 @@ final class Tracing {
     synchronized (WRITE_LOCK) {
       try {
         if (spansOut != null) spansOut.close();
-        if (truthOut != null) truthOut.close();
       } catch (IOException e) {
         System.err.println("spans close failed: " + e);
       }
       spansOut = null;
-      truthOut = null;
     }
   }
 
