@@ -7,6 +7,7 @@ import { sniffPyspy } from './pyspy.js';
 import { sniffFormat } from './sniff.js';
 import { sniffSpanFormat } from './spans.js';
 import { sniffOtlpProto } from './spans-otlp-proto.js';
+import { sniffThreadList } from './thread-list.js';
 import { sniffThreadsJsonl } from './threads-jsonl.js';
 
 /**
@@ -29,6 +30,7 @@ export const SOURCE_FORMATS = [
   'jfr-json',
   'jstack',
   'threads-jsonl',
+  'thread-list',
   'pprof',
   'pyspy-speedscope',
   'pyspy-chrometrace',
@@ -70,6 +72,7 @@ export const FORMAT_ROLES: Readonly<Record<SourceFormat, readonly FileRole[]>> =
   'jfr-json': ['jfr'],
   jstack: ['jstack'],
   'threads-jsonl': ['threads'],
+  'thread-list': ['threads'],
   pprof: ['profile'],
   'pyspy-speedscope': ['profile'],
   'pyspy-chrometrace': ['profile'],
@@ -173,13 +176,21 @@ export function detectFormat(head: Uint8Array, fileName: string): Detection | nu
       confidence: 0.95,
       reason: 'threads.jsonl snapshot lines (snapshot, tNs, tid, comm)',
     };
+  const threads = sniffThreadList(text);
+  const threadList = threads && {
+    format: 'thread-list' as const,
+    confidence: threads.confidence,
+    reason: threads.reason,
+  };
+  // The /proc and ps layouts have signatures; bare `tid comm` lines are tried last.
+  if (threadList && threads.layout !== 'tsv' && threads.layout !== 'space') return threadList;
   if (sniffJstack(text)) return { format: 'jstack', confidence: 0.9, reason: 'jstack thread dump' };
   const span = sniffSpanFormat(text);
   if (span) return { format: span, confidence: 0.9, reason: `${span} span document keys` };
   const gc = sniffGcFormat(text);
   if (gc) return { format: gc, confidence: 0.85, reason: `${gc} GC log lines` };
   const lines = textLines(text);
-  return strace(lines) ?? logs(lines);
+  return strace(lines) ?? logs(lines) ?? threadList;
 }
 
 export type FormatChoice =

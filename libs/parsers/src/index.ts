@@ -72,6 +72,16 @@ export {
 export { parseJstack, sniffJstack, type ParseJstackOptions, type JstackParsedItem } from './jstack.js';
 export { parseThreadsJsonl, sniffThreadsJsonl, type ThreadsJsonlItem } from './threads-jsonl.js';
 export {
+  parseThreadList,
+  sniffThreadList,
+  parsePsHeader,
+  MAX_LINUX_TID,
+  type ThreadListItem,
+  type ThreadListLayout,
+  type ThreadListDetection,
+  type PsHeader,
+} from './thread-list.js';
+export {
   parseOtlpProto,
   sniffOtlpProto,
   otlpProtoMessageSpans,

@@ -92,7 +92,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     }
     if ('unknown' in choice) {
       const error = looksBinary(head)
-        ? `${file.name}: unrecognised format: binary data that is not a known profile (expected perf script, strace, spans, logs, GC logs, JFR JSON, jstack, threads.jsonl, pprof or py-spy output)`
+        ? `${file.name}: unrecognised format: binary data that is not a known profile (expected perf script, strace, spans, logs, GC logs, JFR JSON, jstack, threads.jsonl or a thread listing, pprof or py-spy output)`
         : `${file.name}: unrecognised format: no known header in the first lines (name its role and format in manifest.json)`;
       await captures.updateFile(file.id, {
         ...detection,
@@ -215,6 +215,9 @@ function defaultClock(format: SourceFormat, headers: Record<string, string>): st
     }
     case 'threads-jsonl':
       return 'monotonic';
+    case 'thread-list':
+      // A listing says which threads existed, not when.
+      return null;
     case 'jstack':
       return 'local-wall';
     case 'pprof':

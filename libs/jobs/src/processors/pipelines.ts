@@ -14,6 +14,7 @@ import {
   parsePythonGcJsonl,
   parseSpans,
   parseStrace,
+  parseThreadList,
   parseThreadsJsonl,
   type SourceFormat,
 } from '@threadreel/parsers';
@@ -94,6 +95,7 @@ function tables(format: SourceFormat): { samples?: boolean; tables?: readonly Ev
       };
     case 'jstack':
     case 'threads-jsonl':
+    case 'thread-list':
       return t(THREAD_TABLE);
   }
 }
@@ -150,6 +152,8 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
       };
     case 'threads-jsonl':
       return { ...base, input: 'lines', parse: perLine((l) => parseThreadsJsonl(l)) };
+    case 'thread-list':
+      return { ...base, input: 'lines', parse: perLine((l) => parseThreadList(l)) };
     case 'pprof':
       return { ...base, input: 'bytes', parse: (b) => parsePprof(b) };
     case 'pyspy-speedscope':
