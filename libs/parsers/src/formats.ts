@@ -84,8 +84,21 @@ export function canonicalFormat(name: string): SourceFormat | null {
   return ALIASES[name] ?? null;
 }
 
+/**
+ * Stored formats detection can name: recognised from the content, then kept unparsed exactly as
+ * if a manifest had named them, with the roles they fill.
+ */
+export const DETECTED_STORED_FORMATS = { 'perf-map': ['perf-map'] } as const satisfies Readonly<
+  Record<string, readonly FileRole[]>
+>;
+export type DetectedStoredFormat = keyof typeof DETECTED_STORED_FORMATS;
+
+export function isStoredDetection(format: string): format is DetectedStoredFormat {
+  return Object.hasOwn(DETECTED_STORED_FORMATS, format);
+}
+
 export interface Detection {
-  readonly format: SourceFormat;
+  readonly format: SourceFormat | DetectedStoredFormat;
   /** 0..1: how sure the content makes us (1 = an unambiguous signature). */
   readonly confidence: number;
   readonly reason: string;
@@ -144,6 +157,30 @@ function logs(lines: readonly string[]): Detection | null {
   };
 }
 
+/**
+ * perf's JIT symbol map (`/tmp/perf-PID.map`, tools/perf/Documentation/jit-interface.txt):
+ * `START SIZE symbolname` lines, START and SIZE hex (without 0x as Node `--perf-basic-prof` and
+ * Python `-X perf` write them, with 0x as the JVM's `jcmd PID Compiler.perfmap` does).
+ */
+const PERF_MAP_LINE = /^(?:0x)?([0-9a-fA-F]{1,16}) (?:0x)?[0-9a-fA-F]{1,16} \S/;
+
+function perfMap(text: string): Detection | null {
+  const lines = text.split('\n');
+  // The first chunk may end inside a line.
+  if (!text.endsWith('\n') && lines.length > 1) lines.pop();
+  const seen = lines.filter((l) => l.trim().length > 0).slice(0, MAX_LINES);
+  if (seen.length === 0 || !seen.every((l) => PERF_MAP_LINE.test(l))) return null;
+  // A tid and a name starting with hex letters can look like START SIZE: an address has hex
+  // letters or more digits than any tid.
+  const address = (l: string): string => PERF_MAP_LINE.exec(l)?.[1] ?? '';
+  if (!seen.some((l) => /[a-fA-F]/.test(address(l)) || address(l).length > 7)) return null;
+  return {
+    format: 'perf-map',
+    confidence: 0.85,
+    reason: `${seen.length} 'START SIZE symbol' lines in hex: a perf-PID.map JIT symbol map`,
+  };
+}
+
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -190,7 +227,7 @@ export function detectFormat(head: Uint8Array, fileName: string): Detection | nu
   const gc = sniffGcFormat(text);
   if (gc) return { format: gc, confidence: 0.85, reason: `${gc} GC log lines` };
   const lines = textLines(text);
-  return strace(lines) ?? logs(lines) ?? threadList;
+  return perfMap(text) ?? strace(lines) ?? logs(lines) ?? threadList;
 }
 
 export type FormatChoice =
@@ -201,13 +238,20 @@ export type FormatChoice =
       /** What the content alone says (also when the manifest overrode it). */
       readonly detected: Detection | null;
     }
-  | { readonly stored: string; readonly reason: string; readonly detected: Detection | null }
+  | {
+      readonly stored: string;
+      readonly reason: string;
+      readonly detected: Detection | null;
+      /** The role the stored format fills, when the content (not the manifest) named it. */
+      readonly role?: FileRole;
+    }
   | { readonly unknown: true; readonly reason: string; readonly detected: null };
 
 /**
  * The format to parse a file with: the manifest's `format` when it names one (it overrides
  * detection: the reason says when the content disagrees), else the detected format when it
- * fits the manifest's `role`, else `stored` (known role, nothing to parse) or `unknown`.
+ * fits the manifest's `role` (`stored` when it is a kept-unparsed format such as a perf map),
+ * else `stored` (known role, nothing to parse) or `unknown`.
  */
 export function chooseFormat(
   head: Uint8Array,
@@ -229,8 +273,21 @@ export function chooseFormat(
     return { stored: declared, reason: why ?? `no parser for format ${declared}`, detected };
   }
   const role = entry?.role;
-  if (detected && (role === undefined || FORMAT_ROLES[detected.format].includes(role)))
-    return { format: detected.format, confidence: detected.confidence, reason: detected.reason, detected };
+  if (detected) {
+    const f = detected.format;
+    if (isStoredDetection(f)) {
+      // Kept unparsed, as when a manifest names it (STORED_FORMATS), if it fits the role.
+      const roles: readonly FileRole[] = DETECTED_STORED_FORMATS[f];
+      if (role === undefined || roles.includes(role))
+        return {
+          stored: f,
+          reason: `${detected.reason}; ${STORED_FORMATS[f] ?? ''}`,
+          detected,
+          ...(roles[0] === undefined ? {} : { role: roles[0] }),
+        };
+    } else if (role === undefined || FORMAT_ROLES[f].includes(role))
+      return { format: f, confidence: detected.confidence, reason: detected.reason, detected };
+  }
   if (role !== undefined) {
     const fits = detected ? ` (content looks like ${detected.format}, which is not a ${role} format)` : '';
     return { stored: role, reason: `no ${role} format recognised in the content${fits}`, detected };

@@ -85,7 +85,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
         format: choice.stored,
         clock: entry?.clock ?? null,
         error: null,
-        note: `stored unparsed (${entry?.role ?? 'unknown role'}): ${choice.reason}`,
+        note: `stored unparsed (${entry?.role ?? choice.role ?? 'unknown role'}): ${choice.reason}`,
         parseMs: elapsed(started),
       });
       return { fileId: file.id, format: choice.stored, events: 0, rejected: 0 };
