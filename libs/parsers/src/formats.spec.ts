@@ -21,6 +21,9 @@ function head(rel: string): Buffer {
 
 const REAL: readonly (readonly [string, SourceFormat])[] = [
   ['captures/java/perf.script.gz', 'perf-script'],
+  ['formats/perf-header/report-header-only-mono.txt', 'perf-header'],
+  ['formats/perf-header/report-header-only-default.txt', 'perf-header'],
+  ['formats/perf-header/script-header-mono.txt', 'perf-script'],
   ['captures/node/perf.script.gz', 'perf-script'],
   ['captures/python/perf.script.gz', 'perf-script'],
   ['captures/java/strace.txt.gz', 'strace'],

@@ -2,6 +2,7 @@ import type { FileRole } from '@threadreel/model';
 import { sniffGcFormat } from './gc.js';
 import { sniffJfrJson } from './jfr-json.js';
 import { sniffJstack } from './jstack.js';
+import { sniffPerfHeaderOnly } from './perf-header.js';
 import { sniffPprof } from './pprof.js';
 import { sniffPyspy } from './pyspy.js';
 import { sniffFormat } from './sniff.js';
@@ -17,6 +18,7 @@ import { sniffThreadsJsonl } from './threads-jsonl.js';
  */
 export const SOURCE_FORMATS = [
   'perf-script',
+  'perf-header',
   'strace',
   'otlp-json',
   'otlp-proto',
@@ -59,6 +61,7 @@ const ALIASES: Readonly<Record<string, SourceFormat>> = {
 /** The roles each format can fill (a manifest role outside these is a contradiction). */
 export const FORMAT_ROLES: Readonly<Record<SourceFormat, readonly FileRole[]>> = {
   'perf-script': ['perf'],
+  'perf-header': ['perf'],
   strace: ['strace'],
   'otlp-json': ['spans'],
   'otlp-proto': ['spans'],
@@ -195,10 +198,17 @@ export function detectFormat(head: Uint8Array, fileName: string): Detection | nu
   if (sniffPprof(buf)) return { format: 'pprof', confidence: 0.9, reason: 'pprof Profile protobuf' };
   if (sniffOtlpProto(buf))
     return { format: 'otlp-proto', confidence: 0.85, reason: 'OTLP ExportTraceServiceRequest protobuf' };
-  if (sniffFormat(buf, fileName) === 'perf-script')
-    return { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' };
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (sniffPerfHeaderOnly(text))
+    return {
+      format: 'perf-header',
+      confidence: 0.95,
+      reason:
+        'perf header block alone (perf report --header-only): # captured on / cmdline lines, no samples',
+    };
+  if (sniffFormat(buf, fileName) === 'perf-script')
+    return { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' };
   if (sniffJfrJson(text))
     return {
       format: 'jfr-json',

@@ -17,6 +17,13 @@ export {
   type PerfHeaderResult,
 } from './perf-script.js';
 export {
+  parsePerfHeaderOnly,
+  sniffPerfHeaderOnly,
+  perfClockName,
+  PerfHeaderReader,
+  PERF_CLOCK_HEADER_KEYS,
+} from './perf-header.js';
+export {
   checkManifest,
   formatManifestProblems,
   type ManifestCheck,

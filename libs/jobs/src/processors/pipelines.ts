@@ -7,6 +7,7 @@ import {
   parseLogs,
   parseNodeTraceGc,
   parseOtlpProto,
+  parsePerfHeaderOnly,
   parsePerfScript,
   parsePprof,
   parsePyspyChromeTrace,
@@ -74,6 +75,9 @@ function tables(format: SourceFormat): { samples?: boolean; tables?: readonly Ev
     case 'pyspy-speedscope':
     case 'pyspy-chrometrace':
       return { samples: true };
+    case 'perf-header':
+      // Header facts only (kept in the file's headers), no rows.
+      return {};
     case 'strace':
       return t(SYSCALL_TABLE);
     case 'otlp-json':
@@ -124,6 +128,8 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
         extra: () => ({ firstEvent, firstSampleEvent }),
       };
     }
+    case 'perf-header':
+      return { ...base, input: 'lines', parse: perLine(parsePerfHeaderOnly) };
     case 'strace':
       return { ...base, input: 'lines', parse: perLine((l) => parseStrace(l)) };
     case 'otlp-json':
