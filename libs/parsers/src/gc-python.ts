@@ -1,7 +1,7 @@
 import type { GcEvent, GcParsedItem } from './gc-common.js';
 import { issue, minusClamped, parseScientificScaled } from './gc-common.js';
 import { quoteNumberLiterals } from './jfr-json.js';
-import { MAX_LINUX_TID } from './thread-list.js';
+import { linuxTid } from './thread-list.js';
 
 /**
  * JSON lines written by an application's own Python `gc.callbacks` hook. CPython calls the hook
@@ -25,8 +25,8 @@ import { MAX_LINUX_TID } from './thread-list.js';
  * - duration: `durationNs`, `duration_ns`, `elapsed_ns` (ns), `duration_us`, `elapsed_us`,
  *   `duration_ms`, `elapsed_ms`, or `duration` / `elapsed` (integer ns, decimal seconds).
  * - thread: the first integer of `tid`, `native_id`, `thread_id`, `thread` pairs a start with its
- *   stop; it is the event's tid only when it can be a Linux tid (1..4194304, PID_MAX_LIMIT). A
- *   larger number is `threading.get_ident()` (a pthread_t address), which is not a tid. The
+ *   stop; it is the event's tid only when it can be a Linux tid (1..4194303, below PID_MAX_LIMIT = 2^22).
+ *   A larger number is `threading.get_ident()` (a pthread_t address), which is not a tid. The
  *   thread's name: `thread_name`, `threadName`, or a `thread` that is text.
  * - `collected`, `uncollectable` (null or absent at start), `pid`: kept when given.
  *
@@ -205,9 +205,8 @@ function readThread(o: Fields): { key: string; tid: number | null; name: string 
     const t = numText(o, k);
     if (t === undefined || !INT.test(t)) continue;
     if (key === '') key = t;
-    const n = t.length <= 7 ? Number(t) : 0;
-    if (n >= 1 && n <= MAX_LINUX_TID) {
-      tid = n;
+    tid = linuxTid(t);
+    if (tid !== null) {
       key = t;
       break;
     }

@@ -86,6 +86,7 @@ export {
   sniffThreadList,
   parsePsHeader,
   MAX_LINUX_TID,
+  linuxTid,
   type ThreadListItem,
   type ThreadListLayout,
   type ThreadListDetection,

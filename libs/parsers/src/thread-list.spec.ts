@@ -178,7 +178,7 @@ describe('parseThreadList field checks', () => {
       [
         '12\tmain',
         '99999999\tbig',
-        '4194305\ttoo big',
+        '4194304\ttoo big',
         '13\t',
         `14\t${'x'.repeat(65)}`,
         'x\ty',

@@ -29,7 +29,7 @@ import { issue } from './gc-common.js';
  *   `ps -m` prints the process row (tid `-`, skipped) then its threads (pid `-`: the process
  *   row's; comm `-`: unknown).
  *
- * Tids are 1..4194304 (PID_MAX_LIMIT): a larger number is not a Linux thread id. Names are
+ * Tids are 1..4194303 (below PID_MAX_LIMIT, 2^22): a larger number is not a Linux thread id. Names are
  * kernel comms (15 bytes; kernel threads up to 64); `<defunct>` after a comm is dropped.
  * A line that fits none of its layout's rules is a {@link ParseIssue} naming the field.
  */
@@ -38,8 +38,8 @@ export type ThreadListItem = ThreadSighting | ParseIssue;
 
 export type ThreadListLayout = 'tsv' | 'space' | 'proc-grep' | 'proc-head' | 'proc-status' | 'ps';
 
-/** PID_MAX_LIMIT on 64-bit Linux: no tid is larger. */
-export const MAX_LINUX_TID = 4_194_304;
+/** The largest Linux tid: ids are below pid_max, which is at most PID_MAX_LIMIT (2^22) on 64-bit. */
+export const MAX_LINUX_TID = 4_194_303;
 const MAX_NAME = 64;
 /** The kernel's comm is TASK_COMM_LEN (16) bytes with its NUL. */
 const COMM_BYTES = 15;
@@ -51,7 +51,8 @@ const HEAD = /^==> (.*) <==$/;
 const PROC_PATH = /^\/proc\/(\d{1,7})\/(?:task\/(\d{1,7})\/)?(comm|status)$/;
 const STATUS_FIELD = /^([A-Za-z_][A-Za-z0-9_]*):[\t ]*(.*)$/;
 
-function tidOf(text: string): number | null {
+/** The number a text is when it can be a Linux tid (or pid), else null. */
+export function linuxTid(text: string): number | null {
   if (!/^\d{1,7}$/.test(text)) return null;
   const n = Number(text);
   return n >= 1 && n <= MAX_LINUX_TID ? n : null;
@@ -69,7 +70,7 @@ function commOf(text: string): string | null {
 
 /** The sighting of a `tid` + comm pair as printed, or the issue naming the bad field. */
 function named(line: number, pid: number | null, tidText: string, nameText: string): ThreadListItem {
-  const tid = tidOf(tidText);
+  const tid = linuxTid(tidText);
   if (tid === null) return issue(line, `'${tidText}' is not a Linux tid`, 'tid');
   const name = commOf(nameText);
   if (name === null) return issue(line, `comm is empty or longer than ${MAX_NAME} characters`, 'comm');
@@ -163,12 +164,12 @@ function psRow(h: PsHeader, text: string, line: number): PsRowResult {
   }
   const tidText = at(h.tid);
   const pidText = h.pid >= 0 ? at(h.pid) : '';
-  const tid = tidText === '-' ? null : tidOf(tidText);
+  const tid = tidText === '-' ? null : linuxTid(tidText);
   if (tid === null && tidText !== '-')
     return { ok: false, issue: issue(line, `${h.columns[h.tid]} '${tidText}' is not a Linux tid`, 'tid') };
   let pid: number | null = null;
   if (h.pid >= 0 && pidText !== '-') {
-    pid = tidOf(pidText);
+    pid = linuxTid(pidText);
     if (pid === null)
       return { ok: false, issue: issue(line, `${h.columns[h.pid]} '${pidText}' is not a pid`, 'pid') };
   }
@@ -327,7 +328,7 @@ export async function* parseThreadList(lines: AsyncIterable<string>): AsyncGener
           yield issue(lineNo, 'not a /proc/PID/task/TID/comm:name line', 'line');
           break;
         }
-        const pid = tidOf(m[1] ?? '');
+        const pid = linuxTid(m[1] ?? '');
         if (pid === null) yield issue(lineNo, `pid '${m[1] ?? ''}' out of range`, 'pid');
         else yield named(lineNo, pid, m[2] ?? String(pid), m[3] ?? '');
         break;
@@ -340,13 +341,13 @@ export async function* parseThreadList(lines: AsyncIterable<string>): AsyncGener
           if (head !== null && head.file === 'comm' && !head.done)
             yield issue(lineNo - 1, 'comm block without a name', 'comm');
           const p = PROC_PATH.exec(h[1] ?? '');
-          const pid = p === null ? null : tidOf(p[1] ?? '');
+          const pid = p === null ? null : linuxTid(p[1] ?? '');
           if (p === null || pid === null) {
             head = null;
             yield issue(lineNo, `'${h[1] ?? ''}' is not /proc/PID/task/TID/comm or …/status`, 'path');
             break;
           }
-          const tid = p[2] === undefined ? null : tidOf(p[2]);
+          const tid = p[2] === undefined ? null : linuxTid(p[2]);
           head = { line: lineNo, pid, tid, file: p[3] === 'status' ? 'status' : 'comm', done: false };
           if (head.file === 'status') status = statusBlock(lineNo, pid, tid);
           break;
@@ -408,7 +409,7 @@ function* statusLine(b: StatusBlock | null, text: string, lineNo: number): Gener
     b.name = commOf(unescapeStatusName(value));
     if (b.name === null) yield issue(lineNo, `Name is empty or longer than ${MAX_NAME} characters`, 'Name');
   } else if (key === 'Tgid' || key === 'Pid') {
-    const n = tidOf(value.trim());
+    const n = linuxTid(value.trim());
     if (n === null) yield issue(lineNo, `${key} '${value}' is not a Linux id`, key);
     else if (key === 'Tgid') b.pid = n;
     else {
@@ -499,7 +500,7 @@ export function sniffThreadList(headText: string): ThreadListDetection | null {
       const re = layout === 'tsv' ? TSV : SPACE;
       for (const l of lines) {
         const m = re.exec(l);
-        if (m === null || tidOf(m[1] ?? '') === null || commOf(m[2] ?? '') === null) return null;
+        if (m === null || linuxTid(m[1] ?? '') === null || commOf(m[2] ?? '') === null) return null;
       }
       const sep = layout === 'tsv' ? 'TAB' : 'space';
       const base = layout === 'tsv' ? 0.6 : 0.5;
