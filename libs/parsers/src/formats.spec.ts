@@ -21,6 +21,9 @@ function head(rel: string): Buffer {
 
 const REAL: readonly (readonly [string, SourceFormat])[] = [
   ['captures/java/perf.script.gz', 'perf-script'],
+  ['formats/perf-header/report-header-only-mono.txt', 'perf-header'],
+  ['formats/perf-header/report-header-only-default.txt', 'perf-header'],
+  ['formats/perf-header/script-header-mono.txt', 'perf-script'],
   ['captures/node/perf.script.gz', 'perf-script'],
   ['captures/python/perf.script.gz', 'perf-script'],
   ['captures/java/strace.txt.gz', 'strace'],
@@ -36,6 +39,9 @@ const REAL: readonly (readonly [string, SourceFormat])[] = [
   ['captures/node/gc/trace-gc.log', 'node-trace-gc'],
   ['captures/python/gc/gc.jsonl', 'python-gc-jsonl'],
   ['captures/java/threads.jsonl', 'threads-jsonl'],
+  ['formats/thread-list/proc-task-tab.tsv', 'thread-list'],
+  ['formats/thread-list/grep-task-comm.txt', 'thread-list'],
+  ['formats/thread-list/ps-eLf.txt', 'thread-list'],
   ['captures/java/jstack-start.txt', 'jstack'],
   ['formats/jstack/deadlock.txt', 'jstack'],
   ['formats/jfr/recording.json.gz', 'jfr-json'],
@@ -99,6 +105,38 @@ describe('detectFormat on real recordings', () => {
         'g',
       )?.format,
     ).toBe('go-gctrace');
+  });
+});
+
+describe('perf-PID.map detected from content and stored like a manifest perf-map', () => {
+  // Real maps (test/fixtures/formats/perf-map): Node --perf-basic-prof, jcmd Compiler.perfmap, python -X perf.
+  const MAPS = [
+    'formats/perf-map/node-perf-basic-prof.map',
+    'formats/perf-map/jcmd-compiler-perfmap.map',
+    'formats/perf-map/python-X-perf.map',
+  ];
+
+  it.each(MAPS)('%s is perf-map, kept unparsed with the manifest’s note and role', (rel) => {
+    const d = detectFormat(head(rel), 'upload.bin');
+    expect(d).toMatchObject({ format: 'perf-map', confidence: 0.85 });
+    const c = chooseFormat(head(rel), 'upload.bin', null);
+    expect(c).toMatchObject({ stored: 'perf-map', role: 'perf-map', detected: { format: 'perf-map' } });
+    expect(c.reason).toMatch(/START SIZE symbol/);
+    // The same note as a manifest entry {"format": "perf-map"} gets.
+    const manifest = chooseFormat(head(rel), 'x', { role: 'perf-map', format: 'perf-map' });
+    expect(c.reason.endsWith(manifest.reason)).toBe(true);
+    // A manifest role perf-map without a format: detection fills it in.
+    expect(chooseFormat(head(rel), 'x', { role: 'perf-map' })).toMatchObject({ stored: 'perf-map' });
+  });
+
+  it('a map under a manifest role it does not fill is stored under that role, saying what it looks like', () => {
+    const c = chooseFormat(head(MAPS[0] ?? ''), 'x', { role: 'perf' });
+    expect(c).toMatchObject({ stored: 'perf' });
+    expect(c.reason).toMatch(/content looks like perf-map, which is not a perf format/);
+  });
+
+  it('tid + name lines whose names start with hex letters stay a thread list', () => {
+    expect(detectFormat(Buffer.from('123 beef cafe\n124 add worker\n'), 'x')?.format).toBe('thread-list');
   });
 });
 

@@ -2,11 +2,13 @@ import type { FileRole } from '@threadreel/model';
 import { sniffGcFormat } from './gc.js';
 import { sniffJfrJson } from './jfr-json.js';
 import { sniffJstack } from './jstack.js';
+import { sniffPerfHeaderOnly } from './perf-header.js';
 import { sniffPprof } from './pprof.js';
 import { sniffPyspy } from './pyspy.js';
 import { sniffFormat } from './sniff.js';
 import { sniffSpanFormat } from './spans.js';
 import { sniffOtlpProto } from './spans-otlp-proto.js';
+import { sniffThreadList } from './thread-list.js';
 import { sniffThreadsJsonl } from './threads-jsonl.js';
 
 /**
@@ -16,6 +18,7 @@ import { sniffThreadsJsonl } from './threads-jsonl.js';
  */
 export const SOURCE_FORMATS = [
   'perf-script',
+  'perf-header',
   'strace',
   'otlp-json',
   'otlp-proto',
@@ -29,6 +32,7 @@ export const SOURCE_FORMATS = [
   'jfr-json',
   'jstack',
   'threads-jsonl',
+  'thread-list',
   'pprof',
   'pyspy-speedscope',
   'pyspy-chrometrace',
@@ -57,6 +61,7 @@ const ALIASES: Readonly<Record<string, SourceFormat>> = {
 /** The roles each format can fill (a manifest role outside these is a contradiction). */
 export const FORMAT_ROLES: Readonly<Record<SourceFormat, readonly FileRole[]>> = {
   'perf-script': ['perf'],
+  'perf-header': ['perf'],
   strace: ['strace'],
   'otlp-json': ['spans'],
   'otlp-proto': ['spans'],
@@ -70,6 +75,7 @@ export const FORMAT_ROLES: Readonly<Record<SourceFormat, readonly FileRole[]>> =
   'jfr-json': ['jfr'],
   jstack: ['jstack'],
   'threads-jsonl': ['threads'],
+  'thread-list': ['threads'],
   pprof: ['profile'],
   'pyspy-speedscope': ['profile'],
   'pyspy-chrometrace': ['profile'],
@@ -81,8 +87,21 @@ export function canonicalFormat(name: string): SourceFormat | null {
   return ALIASES[name] ?? null;
 }
 
+/**
+ * Stored formats detection can name: recognised from the content, then kept unparsed exactly as
+ * if a manifest had named them, with the roles they fill.
+ */
+export const DETECTED_STORED_FORMATS = { 'perf-map': ['perf-map'] } as const satisfies Readonly<
+  Record<string, readonly FileRole[]>
+>;
+export type DetectedStoredFormat = keyof typeof DETECTED_STORED_FORMATS;
+
+export function isStoredDetection(format: string): format is DetectedStoredFormat {
+  return Object.hasOwn(DETECTED_STORED_FORMATS, format);
+}
+
 export interface Detection {
-  readonly format: SourceFormat;
+  readonly format: SourceFormat | DetectedStoredFormat;
   /** 0..1: how sure the content makes us (1 = an unambiguous signature). */
   readonly confidence: number;
   readonly reason: string;
@@ -141,6 +160,30 @@ function logs(lines: readonly string[]): Detection | null {
   };
 }
 
+/**
+ * perf's JIT symbol map (`/tmp/perf-PID.map`, tools/perf/Documentation/jit-interface.txt):
+ * `START SIZE symbolname` lines, START and SIZE hex (without 0x as Node `--perf-basic-prof` and
+ * Python `-X perf` write them, with 0x as the JVM's `jcmd PID Compiler.perfmap` does).
+ */
+const PERF_MAP_LINE = /^(?:0x)?([0-9a-fA-F]{1,16}) (?:0x)?[0-9a-fA-F]{1,16} \S/;
+
+function perfMap(text: string): Detection | null {
+  const lines = text.split('\n');
+  // The first chunk may end inside a line.
+  if (!text.endsWith('\n') && lines.length > 1) lines.pop();
+  const seen = lines.filter((l) => l.trim().length > 0).slice(0, MAX_LINES);
+  if (seen.length === 0 || !seen.every((l) => PERF_MAP_LINE.test(l))) return null;
+  // A tid and a name starting with hex letters can look like START SIZE: an address has hex
+  // letters or more digits than any tid.
+  const address = (l: string): string => PERF_MAP_LINE.exec(l)?.[1] ?? '';
+  if (!seen.some((l) => /[a-fA-F]/.test(address(l)) || address(l).length > 7)) return null;
+  return {
+    format: 'perf-map',
+    confidence: 0.85,
+    reason: `${seen.length} 'START SIZE symbol' lines in hex: a perf-PID.map JIT symbol map`,
+  };
+}
+
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -155,10 +198,17 @@ export function detectFormat(head: Uint8Array, fileName: string): Detection | nu
   if (sniffPprof(buf)) return { format: 'pprof', confidence: 0.9, reason: 'pprof Profile protobuf' };
   if (sniffOtlpProto(buf))
     return { format: 'otlp-proto', confidence: 0.85, reason: 'OTLP ExportTraceServiceRequest protobuf' };
-  if (sniffFormat(buf, fileName) === 'perf-script')
-    return { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' };
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (sniffPerfHeaderOnly(text))
+    return {
+      format: 'perf-header',
+      confidence: 0.95,
+      reason:
+        'perf header block alone (perf report --header-only): # captured on / cmdline lines, no samples',
+    };
+  if (sniffFormat(buf, fileName) === 'perf-script')
+    return { format: 'perf-script', confidence: 0.95, reason: 'perf script record header' };
   if (sniffJfrJson(text))
     return {
       format: 'jfr-json',
@@ -173,13 +223,21 @@ export function detectFormat(head: Uint8Array, fileName: string): Detection | nu
       confidence: 0.95,
       reason: 'threads.jsonl snapshot lines (snapshot, tNs, tid, comm)',
     };
+  const threads = sniffThreadList(text);
+  const threadList = threads && {
+    format: 'thread-list' as const,
+    confidence: threads.confidence,
+    reason: threads.reason,
+  };
+  // The /proc and ps layouts have signatures; bare `tid comm` lines are tried last.
+  if (threadList && threads.layout !== 'tsv' && threads.layout !== 'space') return threadList;
   if (sniffJstack(text)) return { format: 'jstack', confidence: 0.9, reason: 'jstack thread dump' };
   const span = sniffSpanFormat(text);
   if (span) return { format: span, confidence: 0.9, reason: `${span} span document keys` };
   const gc = sniffGcFormat(text);
   if (gc) return { format: gc, confidence: 0.85, reason: `${gc} GC log lines` };
   const lines = textLines(text);
-  return strace(lines) ?? logs(lines);
+  return perfMap(text) ?? strace(lines) ?? logs(lines) ?? threadList;
 }
 
 export type FormatChoice =
@@ -190,13 +248,20 @@ export type FormatChoice =
       /** What the content alone says (also when the manifest overrode it). */
       readonly detected: Detection | null;
     }
-  | { readonly stored: string; readonly reason: string; readonly detected: Detection | null }
+  | {
+      readonly stored: string;
+      readonly reason: string;
+      readonly detected: Detection | null;
+      /** The role the stored format fills, when the content (not the manifest) named it. */
+      readonly role?: FileRole;
+    }
   | { readonly unknown: true; readonly reason: string; readonly detected: null };
 
 /**
  * The format to parse a file with: the manifest's `format` when it names one (it overrides
  * detection: the reason says when the content disagrees), else the detected format when it
- * fits the manifest's `role`, else `stored` (known role, nothing to parse) or `unknown`.
+ * fits the manifest's `role` (`stored` when it is a kept-unparsed format such as a perf map),
+ * else `stored` (known role, nothing to parse) or `unknown`.
  */
 export function chooseFormat(
   head: Uint8Array,
@@ -218,8 +283,21 @@ export function chooseFormat(
     return { stored: declared, reason: why ?? `no parser for format ${declared}`, detected };
   }
   const role = entry?.role;
-  if (detected && (role === undefined || FORMAT_ROLES[detected.format].includes(role)))
-    return { format: detected.format, confidence: detected.confidence, reason: detected.reason, detected };
+  if (detected) {
+    const f = detected.format;
+    if (isStoredDetection(f)) {
+      // Kept unparsed, as when a manifest names it (STORED_FORMATS), if it fits the role.
+      const roles: readonly FileRole[] = DETECTED_STORED_FORMATS[f];
+      if (role === undefined || roles.includes(role))
+        return {
+          stored: f,
+          reason: `${detected.reason}; ${STORED_FORMATS[f] ?? ''}`,
+          detected,
+          ...(roles[0] === undefined ? {} : { role: roles[0] }),
+        };
+    } else if (role === undefined || FORMAT_ROLES[f].includes(role))
+      return { format: f, confidence: detected.confidence, reason: detected.reason, detected };
+  }
   if (role !== undefined) {
     const fits = detected ? ` (content looks like ${detected.format}, which is not a ${role} format)` : '';
     return { stored: role, reason: `no ${role} format recognised in the content${fits}`, detected };

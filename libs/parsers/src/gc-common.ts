@@ -31,6 +31,22 @@ export function parseDecimalScaled(text: string, scaleDigits: number): bigint | 
   return BigInt(whole) * 10n ** BigInt(scaleDigits) + (f.length > 0 ? BigInt(f) : 0n);
 }
 
+/**
+ * {@link parseDecimalScaled} that also takes an exponent, as JSON writers print small and large
+ * numbers (Python's `7.991e-05`, `1E+3`); still exact, the fraction past the scale truncated.
+ */
+export function parseScientificScaled(text: string, scaleDigits: number): bigint | null {
+  const e = text.search(/[eE]/);
+  if (e < 0) return parseDecimalScaled(text, scaleDigits);
+  const exp = text.slice(e + 1);
+  if (!/^[+-]?\d{1,3}$/.test(exp)) return null;
+  const shift = scaleDigits + Number(exp);
+  const mantissa = text.slice(0, e);
+  if (shift >= 0) return parseDecimalScaled(mantissa, shift);
+  const whole = parseDecimalScaled(mantissa, 0);
+  return whole === null ? null : whole / 10n ** BigInt(-shift);
+}
+
 /** `12.5` (milliseconds) → ns. */
 export function msToNanos(text: string): bigint | null {
   return parseDecimalScaled(text, 6);

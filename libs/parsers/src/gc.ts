@@ -1,6 +1,7 @@
 import { hasJvmDecorations } from './gc-jvm.js';
 import { parseNodeTraceGcPrefix } from './gc-node.js';
 import { isGoGctraceLine } from './gc-go.js';
+import { isPythonGcLine } from './gc-python.js';
 
 export { parseJvmGcLog, parseIsoTime } from './gc-jvm.js';
 export { parseNodeTraceGc, parseNodeTraceGcPrefix } from './gc-node.js';
@@ -24,15 +25,6 @@ function jvmLooksGc(line: string): boolean {
   );
 }
 
-function pythonLooksGc(line: string): boolean {
-  return (
-    line.startsWith('{') &&
-    line.includes('"phase"') &&
-    line.includes('"generation"') &&
-    line.includes('"epochNs"')
-  );
-}
-
 /**
  * Guesses a GC log format from the first text of a file (decoded, one read chunk is enough).
  * Looks at up to 200 non-blank lines and returns the format of the first line that is
@@ -50,7 +42,7 @@ export function sniffGcFormat(firstText: string): GcFormat | null {
     if (parseNodeTraceGcPrefix(line) !== null) return 'node-trace-gc';
     if (jvmLooksGc(line)) return 'jvm-unified';
     if (isGoGctraceLine(line) && / @\d+(\.\d+)?s \d+%: /.test(line)) return 'go-gctrace';
-    if (pythonLooksGc(line)) return 'python-gc-jsonl';
+    if (isPythonGcLine(line)) return 'python-gc-jsonl';
   }
   return null;
 }

@@ -17,6 +17,13 @@ export {
   type PerfHeaderResult,
 } from './perf-script.js';
 export {
+  parsePerfHeaderOnly,
+  sniffPerfHeaderOnly,
+  perfClockName,
+  PerfHeaderReader,
+  PERF_CLOCK_HEADER_KEYS,
+} from './perf-header.js';
+export {
   checkManifest,
   formatManifestProblems,
   type ManifestCheck,
@@ -55,6 +62,9 @@ export {
   SOURCE_FORMATS,
   STORED_FORMATS,
   FORMAT_ROLES,
+  DETECTED_STORED_FORMATS,
+  isStoredDetection,
+  type DetectedStoredFormat,
   type SourceFormat,
   type Detection,
   type FormatChoice,
@@ -71,6 +81,17 @@ export {
 } from './jfr-json.js';
 export { parseJstack, sniffJstack, type ParseJstackOptions, type JstackParsedItem } from './jstack.js';
 export { parseThreadsJsonl, sniffThreadsJsonl, type ThreadsJsonlItem } from './threads-jsonl.js';
+export {
+  parseThreadList,
+  sniffThreadList,
+  parsePsHeader,
+  MAX_LINUX_TID,
+  linuxTid,
+  type ThreadListItem,
+  type ThreadListLayout,
+  type ThreadListDetection,
+  type PsHeader,
+} from './thread-list.js';
 export {
   parseOtlpProto,
   sniffOtlpProto,

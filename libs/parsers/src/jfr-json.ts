@@ -419,7 +419,14 @@ const LONG_INT = /\d{16}/;
 
 /** Quotes integer literals of 16+ digits (outside strings) so JSON.parse keeps them exact. */
 export function quoteLongIntegers(text: string): string {
-  if (!LONG_INT.test(text)) return text;
+  return LONG_INT.test(text) ? quoteNumberLiterals(text, /^-?\d{16,}$/) : text;
+}
+
+/**
+ * Quotes the number literals (outside strings) that `which` matches, so that JSON.parse gives
+ * their text as written instead of a double: exact integers past 2^53 and decimals as printed.
+ */
+export function quoteNumberLiterals(text: string, which: RegExp): string {
   const parts: string[] = [];
   let last = 0;
   let i = 0;
@@ -450,7 +457,7 @@ export function quoteLongIntegers(text: string): string {
         else break;
       }
       const tok = text.slice(i, j);
-      if (/^-?\d{16,}$/.test(tok)) {
+      if (which.test(tok)) {
         parts.push(text.slice(last, i), '"', tok, '"');
         last = j;
       }

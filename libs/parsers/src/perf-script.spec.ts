@@ -268,6 +268,9 @@ describe('parsePerfScript', () => {
     expect(items.filter((i) => i.kind === 'header')).toEqual([
       { kind: 'header', key: 'captured on', value: 'Sun Oct 25 23:31:43 2015' },
       { kind: 'header', key: 'hostname', value: 'lgud-bgregg' },
+      // A header naming no clock (perf 3.13 had no -k): perf's default clock.
+      { kind: 'header', key: 'clockid', value: 'perf-default' },
+      { kind: 'header', key: 'clockidFrom', value: 'header without clock' },
     ]);
     // The file closes call chains with blank lines, but its last one is not closed: cut mid-record.
     expect(items.filter((i) => i.kind === 'issue')).toEqual([

@@ -5,8 +5,8 @@ import {
   type ParseIssue,
   type PerfRecord,
   type RawFrame,
-  type SourceHeader,
 } from '@threadreel/model';
+import { PerfHeaderReader } from './perf-header.js';
 import { parseSchedPayload, schedType } from './sched.js';
 
 /**
@@ -364,15 +364,6 @@ function detach(s: string): string {
   return (' ' + s).slice(1);
 }
 
-/** `# key : value` → header; null for decoration (`# ====`, `#`, `# … info available`). */
-function parseComment(line: string): SourceHeader | null {
-  const colon = line.indexOf(':');
-  if (colon < 0) return null;
-  const key = line.slice(1, colon).trim();
-  if (key.length === 0) return null;
-  return { kind: 'header', key, value: line.slice(colon + 1).trim() };
-}
-
 function isBlank(line: string): boolean {
   for (let i = 0; i < line.length; i++) if (!isWs(line.charCodeAt(i))) return false;
   return true;
@@ -425,7 +416,9 @@ function issue(line: number, reason: string, field?: string): ParseIssue {
 /**
  * Streams `perf script` text into records, header facts and issues, holding one record at a
  * time. Every sample and tracepoint (sched_switch, sched_wakeup…, with its payload in `trace`)
- * becomes a {@link PerfRecord}; `# key : value` lines become {@link SourceHeader}s; a line that
+ * becomes a {@link PerfRecord}; `# key : value` lines become `SourceHeader`s, and the clock
+ * keys derived from them (`clockid`, `clockRefTodNs`…: see perf-header.ts) follow the last
+ * record; a line that
  * cannot be understood becomes a {@link ParseIssue} with its 1-based line number, and parsing
  * goes on. Records end at a blank line, at the next header line, or at the end of input.
  *
@@ -444,6 +437,7 @@ export async function* parsePerfScript(
   /** Whether some call chain in this file was closed by a blank line (perf's convention). */
   let blankClosesChains = false;
   const frames = new FrameCache();
+  const header = new PerfHeaderReader();
 
   for await (const chunk of lines) {
     const batch = typeof chunk === 'string' ? [chunk] : chunk;
@@ -462,8 +456,7 @@ export async function* parsePerfScript(
       }
 
       if (c0 === HASH) {
-        const h = parseComment(line);
-        if (h !== null) yield h;
+        yield* header.comment(line);
         continue;
       }
 
@@ -536,6 +529,7 @@ export async function* parsePerfScript(
       );
     } else yield* finish(open);
   }
+  yield* header.finish();
 }
 
 function hasChainLines(r: OpenRecord): boolean {

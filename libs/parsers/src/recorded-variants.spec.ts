@@ -280,17 +280,33 @@ describe('perf script variants recorded with perf 6.1 (test/fixtures/formats/per
     expect(base.every((r) => r.pid === null)).toBe(true);
   });
 
-  it('--header: every `# key : value` line becomes a header fact', async () => {
+  it('--header: every `# key : value` line becomes a header fact, then the derived clock keys', async () => {
     const { lines, items } = await perfItems('cg-header.txt');
     const headers = items.filter((i): i is SourceHeader => i.kind === 'header');
     const expected = lines
       .map((l) => /^#([^:]*):(.*)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null && (m[1] ?? '').trim() !== '')
+      .filter((m): m is RegExpExecArray => m !== null && !['', 'clockid'].includes((m[1] ?? '').trim()))
       .map((m) => ({ kind: 'header', key: (m[1] ?? '').trim(), value: (m[2] ?? '').trim() }));
-    expect(headers).toEqual(expected);
-    const version = must(/^# perf version : (\S+)/m.exec(text(`${PERF}/cg-header.txt`))?.[1], 'version');
+    // perf's `# clockid: monotonic (1)` line becomes clockid = monotonic; the reference pair in ns.
+    const raw = text(`${PERF}/cg-header.txt`);
+    expect(raw).toMatch(/^# clockid: monotonic \(1\)$/m);
+    const ref =
+      /^# reference time: .* = (?<tod>\d+)\.(?<us>\d{6}) \(TOD\) = (?<sec>\d+)\.(?<ns>\d{9}) \(monotonic\)$/m.exec(
+        raw,
+      );
+    expect(headers).toEqual([
+      ...expected,
+      { kind: 'header', key: 'clockid', value: 'monotonic' },
+      { kind: 'header', key: 'clockidFrom', value: 'clockid line' },
+      { kind: 'header', key: 'clockRefTodNs', value: `${group(ref, 'tod')}${group(ref, 'us')}000` },
+      {
+        kind: 'header',
+        key: 'clockRefClockNs',
+        value: BigInt(`${group(ref, 'sec')}${group(ref, 'ns')}`).toString(),
+      },
+    ]);
+    const version = must(/^# perf version : (\S+)/m.exec(raw)?.[1], 'version');
     expect(headers.find((h) => h.key === 'perf version')?.value).toBe(version);
-    expect(headers.find((h) => h.key === 'clockid')?.value).toBe('monotonic (1)');
   });
 
   it('cpu-clock and page faults mixed in one file: counts per event', async () => {

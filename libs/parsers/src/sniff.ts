@@ -1,5 +1,6 @@
 import { constants, gunzipSync } from 'node:zlib';
 import { isGzip } from './lines.js';
+import { PERF_HEADER_KEYS } from './perf-header.js';
 import { parsePerfFrame, parsePerfHeader } from './perf-script.js';
 
 /** Formats {@link sniffFormat} can name. */
@@ -7,8 +8,6 @@ export const SNIFFED_FORMATS = ['perf-script'] as const;
 export type SniffedFormat = (typeof SNIFFED_FORMATS)[number];
 
 const MAX_SNIFF_LINES = 200;
-/** Header keys `perf script --header` prints. */
-const PERF_HEADER_KEYS = /^# (captured on|perf version|cmdline|event|nrcpus online|os release)\s*:/m;
 
 function decompressPrefix(bytes: Buffer): Buffer | null {
   try {

@@ -1,7 +1,12 @@
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { chooseFormat, readLineBatches, type SourceFormat } from '@threadreel/parsers';
+import {
+  chooseFormat,
+  PERF_CLOCK_HEADER_KEYS,
+  readLineBatches,
+  type SourceFormat,
+} from '@threadreel/parsers';
 import {
   manifestEntryFor,
   type CaptureManifest,
@@ -19,6 +24,8 @@ import { headBytes, pipelineFor, type Parsed } from './pipelines.js';
 export type { ParseFileData };
 
 const KEEP_REJECTED = 20;
+/** Header keys kept even past the 100-key cap (perf's clock: the correlation reads them). */
+const KEPT_HEADERS: ReadonlySet<string> = new Set(PERF_CLOCK_HEADER_KEYS);
 const SNIFF_BYTES = 64 * 1024;
 
 export interface ParseFileResult {
@@ -85,14 +92,14 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
         format: choice.stored,
         clock: entry?.clock ?? null,
         error: null,
-        note: `stored unparsed (${entry?.role ?? 'unknown role'}): ${choice.reason}`,
+        note: `stored unparsed (${entry?.role ?? choice.role ?? 'unknown role'}): ${choice.reason}`,
         parseMs: elapsed(started),
       });
       return { fileId: file.id, format: choice.stored, events: 0, rejected: 0 };
     }
     if ('unknown' in choice) {
       const error = looksBinary(head)
-        ? `${file.name}: unrecognised format: binary data that is not a known profile (expected perf script, strace, spans, logs, GC logs, JFR JSON, jstack, threads.jsonl, pprof or py-spy output)`
+        ? `${file.name}: unrecognised format: binary data that is not a known profile (expected perf script, strace, spans, logs, GC logs, JFR JSON, jstack, threads.jsonl or a thread listing, pprof or py-spy output)`
         : `${file.name}: unrecognised format: no known header in the first lines (name its role and format in manifest.json)`;
       await captures.updateFile(file.id, {
         ...detection,
@@ -147,7 +154,8 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
           }
         } else if (item.kind === 'header') {
           const h = item as SourceHeader;
-          if (Object.keys(headers).length < 100) headers[h.key] = h.value;
+          if (Object.keys(headers).length < 100 || h.key in headers || KEPT_HEADERS.has(h.key))
+            headers[h.key] = h.value;
         } else {
           // add() is synchronous unless it must reach the database: no await per record.
           const pending = pipeline.writer.add(item as { kind: string; line: number });
@@ -196,25 +204,22 @@ function decompressed(stream: Readable, head: Buffer): AsyncIterable<Uint8Array>
 }
 
 /**
- * The clock a format's timestamps are in when the manifest does not say. perf's own clock
- * is `perf-default` (sched_clock) unless its recorded command line chose one with `-k`.
+ * The clock a format's timestamps are in when the manifest does not say. perf's is the
+ * `clockid` its parser derived from the header (the `# clockid:` line, else the events'
+ * perf_event_attr, else `-k` in the recorded command line, else `perf-default` for a header
+ * naming no clock: see libs/parsers/src/perf-header.ts); `perf-default` (sched_clock) when the
+ * file has no header at all.
  */
 function defaultClock(format: SourceFormat, headers: Record<string, string>): string | null {
   switch (format) {
-    case 'perf-script': {
-      const m = /(?:-k|--clockid)[ =](\S+)/.exec(headers.cmdline ?? '');
-      const k = m?.[1];
-      if (k === undefined) return 'perf-default';
-      return /^(mono|monotonic|CLOCK_MONOTONIC|1)$/.test(k)
-        ? 'monotonic'
-        : /^(real|realtime|CLOCK_REALTIME|0)$/.test(k)
-          ? 'realtime'
-          : /^(boot|boottime|CLOCK_BOOTTIME|7)$/.test(k)
-            ? 'boottime'
-            : k;
-    }
+    case 'perf-script':
+    case 'perf-header':
+      return headers['clockid'] ?? 'perf-default';
     case 'threads-jsonl':
       return 'monotonic';
+    case 'thread-list':
+      // A listing says which threads existed, not when.
+      return null;
     case 'jstack':
       return 'local-wall';
     case 'pprof':

@@ -7,6 +7,7 @@ import {
   parseLogs,
   parseNodeTraceGc,
   parseOtlpProto,
+  parsePerfHeaderOnly,
   parsePerfScript,
   parsePprof,
   parsePyspyChromeTrace,
@@ -14,6 +15,7 @@ import {
   parsePythonGcJsonl,
   parseSpans,
   parseStrace,
+  parseThreadList,
   parseThreadsJsonl,
   type SourceFormat,
 } from '@threadreel/parsers';
@@ -73,6 +75,9 @@ function tables(format: SourceFormat): { samples?: boolean; tables?: readonly Ev
     case 'pyspy-speedscope':
     case 'pyspy-chrometrace':
       return { samples: true };
+    case 'perf-header':
+      // Header facts only (kept in the file's headers), no rows.
+      return {};
     case 'strace':
       return t(SYSCALL_TABLE);
     case 'otlp-json':
@@ -94,6 +99,7 @@ function tables(format: SourceFormat): { samples?: boolean; tables?: readonly Ev
       };
     case 'jstack':
     case 'threads-jsonl':
+    case 'thread-list':
       return t(THREAD_TABLE);
   }
 }
@@ -122,6 +128,8 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
         extra: () => ({ firstEvent, firstSampleEvent }),
       };
     }
+    case 'perf-header':
+      return { ...base, input: 'lines', parse: perLine(parsePerfHeaderOnly) };
     case 'strace':
       return { ...base, input: 'lines', parse: perLine((l) => parseStrace(l)) };
     case 'otlp-json':
@@ -150,6 +158,8 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
       };
     case 'threads-jsonl':
       return { ...base, input: 'lines', parse: perLine((l) => parseThreadsJsonl(l)) };
+    case 'thread-list':
+      return { ...base, input: 'lines', parse: perLine((l) => parseThreadList(l)) };
     case 'pprof':
       return { ...base, input: 'bytes', parse: (b) => parsePprof(b) };
     case 'pyspy-speedscope':
