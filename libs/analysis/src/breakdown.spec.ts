@@ -322,6 +322,37 @@ describe('analyzeRequest: scenarios', () => {
     expect(r2.evidence['pool-queue']).toBeUndefined();
   });
 
+  it('a GC pause before the handler is gc: it stopped the threads that accept and dispatch', () => {
+    const pool = { pool: 'worker', size: 2, busy: 2 };
+    const gcPauses = [
+      { phase: 'gen2', startNs: 10n, durationNs: 15n, gcId: null },
+      { phase: 'gen0', startNs: 20n, durationNs: 10n, gcId: null }, // overlaps the first
+      { phase: 'gen0', startNs: 90n, durationNs: 5n, gcId: null }, // after the handler started
+    ];
+    const r = analyzeRequest(
+      input({
+        arrivalNs: 0n,
+        serverStartNs: 40n,
+        bindings: [{ threadId: 't1', startNs: 40n, endNs: 100n }],
+        segments: segMap(seg('t1', 0n, 100n, 'cpu')),
+        gcPauses,
+        pool,
+      }),
+    );
+    expect(nonZero(r.breakdown)).toEqual({ gc: 20n, 'pool-queue': 20n, cpu: 60n });
+    expect(r.evidence['pool-queue']?.waitNs).toBe(20n);
+    const alone = analyzeRequest(
+      input({
+        arrivalNs: 0n,
+        serverStartNs: 40n,
+        bindings: [{ threadId: 't1', startNs: 40n, endNs: 100n }],
+        segments: segMap(seg('t1', 0n, 100n, 'cpu')),
+        gcPauses,
+      }),
+    );
+    expect(nonZero(alone.breakdown)).toEqual({ gc: 20n, other: 20n, cpu: 60n });
+  });
+
   it('event loop idle under a client span is net, idle elsewhere is other', () => {
     const r = analyzeRequest(
       input({
@@ -876,7 +907,12 @@ function reference(inp: RequestInput): CauseBreakdown {
   const end = inp.endNs > inp.arrivalNs ? inp.endNs : inp.arrivalNs;
   for (let t = inp.arrivalNs; t < end; t++) {
     let key: (typeof ALL_KEYS)[number];
-    if (t < inp.serverStartNs) key = inp.pool ? 'pool-queue' : 'other';
+    if (t < inp.serverStartNs)
+      key = inp.gcPauses.some((g) => g.startNs <= t && t < g.startNs + g.durationNs)
+        ? 'gc'
+        : inp.pool
+          ? 'pool-queue'
+          : 'other';
     else {
       const covered = inp.clientSpans.some((c) => c.startNs <= t && t < c.endNs);
       let bi = -1;

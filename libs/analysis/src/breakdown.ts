@@ -25,8 +25,10 @@ import {
  * - The window is `[arrivalNs, endNs)`. Inconsistent times never throw: an end before the
  *   arrival gives an empty window (`endNs` is raised to `arrivalNs`), and `serverStartNs` is
  *   clamped into the window.
- * - `[arrivalNs, serverStartNs)` is `pool-queue` when `pool` is set, else `other` (time
- *   before the handler with no pool evidence).
+ * - `[arrivalNs, serverStartNs)`: `gc` where a GC pause covers it (a stop-the-world pause, or
+ *   a Python collection holding the GIL, stops the threads that accept and dispatch too), the
+ *   rest `pool-queue` when `pool` is set, else `other` (time before the handler with no pool
+ *   evidence).
  *
  * From the handler start on, instant by instant
  * - The active binding is the latest-starting binding covering the instant (by its own
@@ -71,7 +73,7 @@ import {
  *   thread already in it, that thread is appended once more and `deadlock` is true (a
  *   self-wait gives `[t, t]`).
  * - gc: the pauses overlapping the window, clipped to it, in start order.
- * - pool-queue: `pool` with `waitNs` = `serverStartNs − arrivalNs`.
+ * - pool-queue: `pool` with `waitNs` = `serverStartNs − arrivalNs` less the GC pauses in it.
  * - net: per peer — a net segment's `target`, else the covering client span's `peer`, else
  *   `(unknown)`. A call is the covering client span (the outgoing call), else the segment;
  *   `calls` counts distinct calls, `slowestNs` is the largest time one call contributed.
@@ -231,8 +233,23 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
     if (ns > 0n) totals.set(key, (totals.get(key) ?? 0n) + ns);
   };
 
-  // Before the handler.
-  const queuedNs = handlerStart - winStart;
+  // Before the handler: a stop-the-world pause (a JVM safepoint, a Python collection holding
+  // the GIL) stops the accepting and dispatching threads too, so its time is gc; the rest is
+  // the pool's when it had no free worker, else unexplained.
+  let paused = 0n;
+  let pauseCursor = winStart;
+  for (const p of [...input.gcPauses].sort((a, b) =>
+    a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0,
+  )) {
+    const from = max(p.startNs, pauseCursor);
+    const to = min(p.startNs + p.durationNs, handlerStart);
+    if (to > from) {
+      paused += to - from;
+      pauseCursor = to;
+    }
+  }
+  add('gc', paused);
+  const queuedNs = handlerStart - winStart - paused;
   add(input.pool ? 'pool-queue' : 'other', queuedNs);
 
   const segs = new SegmentIndex(input.segments);
