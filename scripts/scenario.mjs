@@ -1,19 +1,29 @@
 // @ts-check
-// npm run scenario -- <java|node|python> [--seconds N] [--out DIR] [--perf-freq HZ] [--max-stack N] [--no-jfr] [--no-record]
+// npm run scenario -- <java|node|python> [--seconds N] [--out DIR] [--perf-freq HZ] [--max-stack N] [--no-jfr]
+//                      [--no-record | --plain]
 //
 // Starts a scenario service (test/scenarios/<name>/scenario.mjs), records it with
 // `threadreel record` (perf, sched, strace, thread map, logs, spans, GC, JFR for the JVM),
 // drives its load plan with W3C traceparent headers, and leaves a complete bundle with
-// ground-truth.json: per request its trace id, route, client start/end (epoch ns) and the
-// cause planted in that route.
+// ground-truth.json: per request its trace id, route, client start/end (epoch ns), the
+// cause planted in that route and the cause the service measured (its measured.jsonl,
+// the contract in test/scenarios/scenario.d.ts).
+//
+// --plain records with plain tools instead, as a user would, and writes no manifest: perf
+// record/script, strace, a /proc thread listing and the service's own logs, spans and GC
+// files as it wrote them, plus clocks.json (the true clock offsets, not to be uploaded) and
+// ground-truth.json. See recordPlain() for the commands.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
+  createWriteStream,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -26,6 +36,10 @@ import { parseArgs } from 'node:util';
 /** @typedef {import('../test/scenarios/scenario.js').Scenario} Scenario */
 /** @typedef {import('../test/scenarios/scenario.js').LoadStep} Step */
 /** @typedef {import('../test/scenarios/scenario.js').GroundTruth} GroundTruth */
+/** @typedef {import('../test/scenarios/scenario.js').GroundTruthRequest} TruthRequest */
+/** @typedef {import('../test/scenarios/scenario.js').MeasuredRequest} Measured */
+/** @typedef {import('../test/scenarios/scenario.js').MeasuredCause} MeasuredCause */
+/** @typedef {import('../test/scenarios/scenario.js').RunningService} RunningService */
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIOS = ['java', 'node', 'python'];
@@ -39,6 +53,7 @@ const { values, positionals } = parseArgs({
     'perf-freq': { type: 'string', default: '199' },
     'max-stack': { type: 'string' },
     'no-jfr': { type: 'boolean', default: false },
+    plain: { type: 'boolean', default: false },
   },
 });
 const name = positionals[0] ?? '';
@@ -124,8 +139,12 @@ async function main() {
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let recorder;
   let recorderExit;
+  /** @type {PlainRecording | undefined} */
+  let plainRecording;
   try {
-    if (!values['no-record']) {
+    if (values.plain) {
+      plainRecording = await recordPlain(service, workDir);
+    } else if (!values['no-record']) {
       const args = [
         path.join(root, 'bin/threadreel.js'),
         'record',
@@ -161,41 +180,53 @@ async function main() {
       const { code, signal } = /** @type {{code: number|null, signal: string|null}} */ (await recorderExit);
       if (code !== 0) throw new Error(`threadreel record exited with ${code ?? signal}`);
     }
-    /** @type {GroundTruth} */
-    const truth = { scenario: name, pid: service.pid, requests };
+    if (plainRecording) await plainRecording.stopTools();
+    // A graceful stop flushes measured.jsonl (and, for --plain, the logs, spans and GC files).
+    await service.stop();
+    const truth = groundTruth(service.pid, requests, readMeasured(path.join(workDir, 'measured.jsonl')));
     writeFileSync(path.join(out, 'ground-truth.json'), JSON.stringify(truth, null, 2) + '\n');
-    addToManifest(out, {
-      path: 'ground-truth.json',
-      role: 'ground-truth',
-      format: 'threadreel-ground-truth',
-      clock: 'realtime',
-    });
-    // The load generator's client spans: arrival evidence for the service's requests.
-    mkdirSync(path.join(out, 'spans'), { recursive: true });
-    writeFileSync(
-      path.join(out, 'spans', 'loadgen.otlp.jsonl'),
-      JSON.stringify({
-        resourceSpans: [
-          {
-            resource: {
-              attributes: [
-                { key: 'service.name', value: { stringValue: 'scenario-loadgen' } },
-                { key: 'host.name', value: { stringValue: hostname() } },
-              ],
+    if (plainRecording) {
+      await plainRecording.finish();
+    } else {
+      addToManifest(out, {
+        path: 'ground-truth.json',
+        role: 'ground-truth',
+        format: 'threadreel-ground-truth',
+        clock: 'realtime',
+      });
+      // The load generator's client spans: arrival evidence for the service's requests.
+      mkdirSync(path.join(out, 'spans'), { recursive: true });
+      writeFileSync(
+        path.join(out, 'spans', 'loadgen.otlp.jsonl'),
+        JSON.stringify({
+          resourceSpans: [
+            {
+              resource: {
+                attributes: [
+                  { key: 'service.name', value: { stringValue: 'scenario-loadgen' } },
+                  { key: 'host.name', value: { stringValue: hostname() } },
+                ],
+              },
+              scopeSpans: [{ scope: { name: 'threadreel-scenario' }, spans: clientSpans }],
             },
-            scopeSpans: [{ scope: { name: 'threadreel-scenario' }, spans: clientSpans }],
-          },
-        ],
-      }) + '\n',
-    );
-    addToManifest(out, {
-      path: 'spans/loadgen.otlp.jsonl',
-      role: 'spans',
-      format: 'otlp-json',
-      clock: 'realtime',
-    });
+          ],
+        }) + '\n',
+      );
+      addToManifest(out, {
+        path: 'spans/loadgen.otlp.jsonl',
+        role: 'spans',
+        format: 'otlp-json',
+        clock: 'realtime',
+      });
+    }
     const failed = requests.filter((r) => r.status !== 200);
-    log(`${requests.length} requests, ${failed.length} not 200; bundle in ${out}`);
+    const byCause = new Map();
+    for (const r of truth.requests) byCause.set(r.cause ?? '?', (byCause.get(r.cause ?? '?') ?? 0) + 1);
+    log(
+      `${requests.length} requests, ${failed.length} not 200; measured causes: ${[...byCause]
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}; ${values.plain ? 'capture' : 'bundle'} in ${out}`,
+    );
     if (failed.length)
       throw new Error(
         `${failed.length} requests failed: ${failed
@@ -208,11 +239,494 @@ async function main() {
       recorder.kill('SIGINT');
       await recorderExit;
     }
+    await plainRecording?.abort();
     await service.stop();
     upstream.close();
     otlp.close();
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** A component below this (ms) names no cause: the request is `none`. */
+const NONE_BELOW_MS = 10;
+/** Candidates within this share of the largest are acceptable answers too. */
+const ACCEPTABLE_SHARE = 0.8;
+/** @type {MeasuredCause[]} */
+const COMPONENTS = ['pool-queue', 'lock', 'gc', 'net', 'file', 'cpu'];
+
+/** The lines of measured.jsonl by trace id (the service wrote it; none yet for a service that does not). @param {string} file */
+function readMeasured(file) {
+  /** @type {Map<string, Measured>} */
+  const byTrace = new Map();
+  if (!existsSync(file)) return byTrace;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const m = /** @type {Measured} */ (JSON.parse(line));
+    byTrace.set(m.traceId, m);
+  }
+  return byTrace;
+}
+
+/** ns (decimal string) → ms with µs precision. @param {string | undefined} ns */
+const nsToMs = (ns) => Number(BigInt(ns ?? '0') / 1000n) / 1000;
+
+/**
+ * ground-truth.json: each request with the cause its service measured: the largest measured component among
+ * the step's candidates (`none` under NONE_BELOW_MS or for a `none` step), and the candidates within 80 % of it.
+ * @param {number} pid @param {TruthRequest[]} requests @param {Map<string, Measured>} measured
+ * @returns {GroundTruth}
+ */
+function groundTruth(pid, requests, measured) {
+  const missing = requests.filter((r) => !measured.has(r.traceId));
+  if (missing.length)
+    log(
+      `the service measured nothing for ${missing.length} of ${requests.length} requests: no cause for them`,
+    );
+  return {
+    scenario: name,
+    pid,
+    causeRule:
+      `cause: the largest of the step's candidate components in the service's own measurement ` +
+      `(measured.jsonl, test/scenarios/scenario.d.ts); none when the step planted none or that component is ` +
+      `under ${NONE_BELOW_MS} ms. acceptable: every candidate at least ${ACCEPTABLE_SHARE * 100} % of the largest.`,
+    noneBelowMs: NONE_BELOW_MS,
+    requests: requests.map((r) => {
+      const m = measured.get(r.traceId);
+      if (!m) return r;
+      const ns = /** @type {Record<MeasuredCause, bigint>} */ (
+        Object.fromEntries(COMPONENTS.map((c) => [c, BigInt(m.components[c] ?? '0')]))
+      );
+      const candidates = r.candidates ?? [];
+      let best = /** @type {MeasuredCause | undefined} */ (undefined);
+      for (const c of candidates) if (best === undefined || ns[c] > ns[best]) best = c;
+      const largest = best === undefined ? 0n : ns[best];
+      const none =
+        r.plantedCause === 'none' || best === undefined || largest < BigInt(NONE_BELOW_MS) * 1_000_000n;
+      return {
+        ...r,
+        cause: none ? 'none' : best,
+        acceptable: none
+          ? []
+          : candidates.filter((c) => ns[c] * 10n >= largest * BigInt(ACCEPTABLE_SHARE * 10)),
+        components: /** @type {Record<MeasuredCause, number>} */ (
+          Object.fromEntries(COMPONENTS.map((c) => [c, nsToMs(m.components[c])]))
+        ),
+        tid: m.tid,
+        thread: m.thread,
+      };
+    }),
+  };
+}
+
+// ---- --plain: recording with plain tools, as a user would --------------------------------------------
+
+/**
+ * How each runtime is recorded, so that the corpus covers perf's default clock and `-k mono`, `perf script`
+ * with and without `-F +pid`, and two thread listings users write: `tid<TAB>comm` from /proc/PID/task/*\/comm
+ * (threads.tsv) and `ps -L -o pid,lwp,comm -p PID` (threads.txt).
+ * @type {Record<string, { perfMono: boolean, perfPid: boolean, threads: 'proc' | 'ps' }>}
+ */
+const PLAIN = {
+  python: { perfMono: false, perfPid: false, threads: 'ps' },
+  node: { perfMono: true, perfPid: true, threads: 'proc' },
+  java: { perfMono: false, perfPid: true, threads: 'proc' },
+};
+
+/**
+ * @typedef {object} PlainRecording
+ * @property {() => Promise<void>} stopTools stops strace and perf; the closing thread listing and clock reads
+ * @property {() => Promise<void>} finish after the service stopped: perf script, the service's files, clocks.json
+ * @property {() => Promise<void>} abort stops what still runs (on failure)
+ */
+
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs a command to its end. @param {string} cmd @param {string[]} args
+ * @param {{ stdoutFile?: string, input?: string }} [opts]
+ * @returns {Promise<{ code: number | null, stdout: string, stderr: string }>}
+ */
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    if (opts.stdoutFile) p.stdout.pipe(createWriteStream(opts.stdoutFile));
+    else p.stdout.on('data', (d) => (stdout += d.toString()));
+    p.stderr.on('data', (d) => (stderr += d.toString()));
+    p.stdin.end(opts.input ?? '');
+    p.once('error', reject);
+    p.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Resolves with the exit of a child (at once if it has exited). @param {import('node:child_process').ChildProcess} p */
+const exited = (p) =>
+  p.exitCode !== null || p.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => p.once('exit', () => resolve(undefined)));
+
+// CLOCK_MONOTONIC and CLOCK_REALTIME read back to back: the tightest of 50 mono-real-mono brackets.
+const CLOCK_PAIR_PY = `import time
+best = None
+for _ in range(50):
+    a = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    r = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    b = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    if best is None or b - a < best[2]:
+        best = (a + (b - a) // 2, r, b - a)
+print(*best)`;
+
+/** @returns {Promise<{ clock_monotonic_ns: string, clock_realtime_ns: string, bracket_ns: string }>} */
+async function readClocks() {
+  const r = await run('python3', ['-c', CLOCK_PAIR_PY]);
+  const [mono, real, bracket] = r.stdout.trim().split(/\s+/);
+  if (r.code !== 0 || !mono || !real || !bracket) throw new Error(`reading the clocks failed: ${r.stderr}`);
+  return { clock_monotonic_ns: mono, clock_realtime_ns: real, bracket_ns: bracket };
+}
+
+// A marker process: once told, it sleeps 20 times 0.5 ms on each CPU in turn (a sched_switch each time).
+const MARKER_PY = `import os, sys, time
+sys.stdin.readline()
+for cpu in sorted(os.sched_getaffinity(0)):
+    os.sched_setaffinity(0, {cpu})
+    for _ in range(20):
+        time.sleep(0.0005)`;
+
+/** `360.106475123` (perf script --ns) → ns. @param {string} t */
+const perfTimeNs = (t) => {
+  const [s = '0', f = ''] = t.split('.');
+  return BigInt(s) * 1_000_000_000n + BigInt((f + '000000000').slice(0, 9));
+};
+
+/** @param {bigint[]} v */
+const median = (v) => [...v].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[v.length >> 1] ?? 0n;
+
+/**
+ * perf's default clock (perf_clock(): the kernel's local_clock, which is not CLOCK_MONOTONIC) against
+ * CLOCK_MONOTONIC, measured: two perf sessions record the same sched_switch events of a marker process at
+ * once, one with the default clock and one with -k mono; each event is stamped by both within a few hundred
+ * ns. Returns CLOCK_MONOTONIC − perf clock over the matched pairs (median, spread, per CPU).
+ * @param {string} dir @param {string} label
+ */
+async function perfClockPairs(dir, label) {
+  const marker = spawn('python3', ['-c', MARKER_PY], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const mpid = String(marker.pid);
+  const files = {
+    perf: path.join(dir, `${label}-clock-default.data`),
+    mono: path.join(dir, `${label}-clock-mono.data`),
+  };
+  const sessions = [
+    spawn('perf', ['record', '-q', '-e', 'sched:sched_switch', '-p', mpid, '-o', files.perf], {
+      stdio: 'ignore',
+    }),
+    spawn('perf', ['record', '-q', '-k', 'mono', '-e', 'sched:sched_switch', '-p', mpid, '-o', files.mono], {
+      stdio: 'ignore',
+    }),
+  ];
+  await sleep(1000);
+  marker.stdin?.end('\n');
+  await exited(marker);
+  const stopAt = setTimeout(() => sessions.forEach((p) => p.kill('SIGINT')), 5000);
+  await Promise.all(sessions.map(exited));
+  clearTimeout(stopAt);
+  /** @param {string} f @returns {Promise<{ cpu: string, ns: bigint }[]>} */
+  const events = async (f) =>
+    (await run('perf', ['script', '--ns', '-F', 'cpu,time,trace', '-i', f])).stdout
+      .split('\n')
+      .filter((l) => l.includes(` prev_pid=${mpid} `))
+      .map((l) => {
+        const m = /\[(\d+)\]\s+(\d+\.\d+):/.exec(l);
+        return { cpu: m?.[1] ?? '?', ns: perfTimeNs(m?.[2] ?? '0') };
+      });
+  const [a, b] = [await events(files.perf), await events(files.mono)];
+  if (a.length === 0 || a.length !== b.length)
+    throw new Error(`perf clock pairs (${label}): ${a.length} default-clock and ${b.length} mono events`);
+  /** @type {Map<string, bigint[]>} */
+  const perCpu = new Map();
+  const diffs = a.map((e, i) => {
+    const other = b[i];
+    if (!other || other.cpu !== e.cpu) throw new Error(`perf clock pairs (${label}): event ${i} differs`);
+    const d = other.ns - e.ns;
+    perCpu.set(e.cpu, [...(perCpu.get(e.cpu) ?? []), d]);
+    return d;
+  });
+  const sorted = [...diffs].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return {
+    monotonic_minus_perf_ns: String(median(diffs)),
+    pairs: diffs.length,
+    min_ns: String(sorted[0]),
+    max_ns: String(sorted[sorted.length - 1]),
+    per_cpu_median_ns: Object.fromEntries([...perCpu].map(([cpu, v]) => [cpu, String(median(v))])),
+  };
+}
+
+/** ms with a decimal fraction, as text (`1796649696941.011`) → ns, without a float. @param {string} ms */
+const msTextToNs = (ms) => {
+  const [i = '0', f = ''] = ms.split('.');
+  return BigInt(i) * 1_000_000n + BigInt((f + '000000').slice(0, 6));
+};
+
+/**
+ * Starts perf and strace on the service as a user would, with the thread listing and the clock reads around
+ * them. @param {RunningService} service @param {string} workDir @returns {Promise<PlainRecording>}
+ */
+async function recordPlain(service, workDir) {
+  const cfg = PLAIN[name] ?? { perfMono: false, perfPid: true, threads: 'proc' };
+  const tmp = path.join(workDir, 'plain');
+  mkdirSync(tmp, { recursive: true });
+  const pid = String(service.pid);
+  const perfData = path.join(tmp, 'perf.data');
+  // cpu-clock sampled at the given rate through the event term (a global -F would sample the tracepoints
+  // too, keeping a few % of the switches); every sched_switch and sched_wakeup recorded.
+  const perfRecord = [
+    'record',
+    ...(cfg.perfMono ? ['-k', 'mono'] : []),
+    '-g',
+    '-e',
+    `cpu-clock/freq=${values['perf-freq'] ?? '199'},name=cpu-clock/`,
+    '-e',
+    'sched:sched_switch',
+    '-e',
+    'sched:sched_wakeup',
+    '-p',
+    pid,
+    '-o',
+  ];
+  const perfScript = ['script', ...(cfg.perfPid ? ['-F', '+pid'] : []), '-i'];
+  const straceArgs = ['-f', '-ttt', '-T', '-yy', '-p', pid, '-o'];
+  const threadsFile = cfg.threads === 'ps' ? 'threads.txt' : 'threads.tsv';
+  const threadsCommand =
+    cfg.threads === 'ps'
+      ? `ps -L -o pid,lwp,comm -p ${pid}`
+      : `for t in /proc/${pid}/task/*; do printf '%s\\t%s\\n' "\${t##*/}" "$(cat $t/comm)"; done`;
+  const listing = async () => {
+    if (cfg.threads === 'ps') return (await run('ps', ['-L', '-o', 'pid,lwp,comm', '-p', pid])).stdout;
+    return readdirSync(`/proc/${pid}/task`)
+      .sort((x, y) => Number(x) - Number(y))
+      .map((t) => `${t}\t${readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim()}\n`)
+      .join('');
+  };
+
+  const clocks = {
+    start: await readClocks(),
+    end: /** @type {Awaited<ReturnType<typeof readClocks>> | null} */ (null),
+  };
+  const perfPairs = {
+    start: cfg.perfMono ? null : await perfClockPairs(tmp, 'start'),
+    end: /** @type {Awaited<ReturnType<typeof perfClockPairs>> | null} */ (null),
+  };
+  const threadsAtStart = await listing();
+  log(`plain: perf ${perfRecord.join(' ')} perf.data`);
+  const perf = spawn('perf', [...perfRecord, perfData], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let perfErr = '';
+  perf.stderr?.on('data', (d) => (perfErr += d.toString()));
+  log(`plain: strace ${straceArgs.join(' ')} strace.txt`);
+  const strace = spawn('strace', [...straceArgs, path.join(out, 'strace.txt')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let straceErr = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`strace did not attach within 20 s: ${straceErr}`)),
+      20_000,
+    );
+    strace.stderr?.on('data', (d) => {
+      straceErr += d.toString();
+      if (/attached/.test(straceErr)) {
+        clearTimeout(timer);
+        resolve(undefined);
+      }
+    });
+    strace.once('exit', (code) => reject(new Error(`strace exited (${code}): ${straceErr}`)));
+  });
+  await sleep(1000); // perf attaches asynchronously too
+  if (perf.exitCode !== null) throw new Error(`perf record exited (${perf.exitCode}): ${perfErr}`);
+  let threadsAtEnd = '';
+
+  return {
+    async stopTools() {
+      threadsAtEnd = await listing();
+      strace.kill('SIGINT');
+      perf.kill('SIGINT');
+      await Promise.all([exited(strace), exited(perf)]);
+      log(`plain: perf record: ${perfErr.trim().replace(/\n/g, ' ')}`);
+      clocks.end = await readClocks();
+      perfPairs.end = cfg.perfMono ? null : await perfClockPairs(tmp, 'end');
+    },
+
+    async finish() {
+      // After the service stopped: a JVM writes /tmp/perf-PID.map at exit, and perf script resolves JIT frames with it.
+      const r = await run('perf', [...perfScript, perfData], {
+        stdoutFile: path.join(out, 'perf.script.txt'),
+      });
+      if (r.code !== 0) throw new Error(`perf script failed: ${r.stderr}`);
+      if (r.stderr.trim()) log(`plain: perf script: ${r.stderr.trim().replace(/\s*\n\s*/g, ' ')}`);
+      // The thread listing: both snapshots, each line once (ps keeps its header first).
+      const lines = [...new Set([...threadsAtStart.split('\n'), ...threadsAtEnd.split('\n')])].filter((l) =>
+        l.trim(),
+      );
+      const header = cfg.threads === 'ps' ? lines.filter((l) => /\bLWP\b/.test(l)).slice(0, 1) : [];
+      const body = lines.filter((l) => !header.includes(l));
+      const tidOf = (/** @type {string} */ l) =>
+        Number((cfg.threads === 'ps' ? l.trim().split(/\s+/)[1] : l.split('\t')[0]) ?? 0);
+      body.sort((x, y) => tidOf(x) - tidOf(y));
+      writeFileSync(path.join(out, threadsFile), [...header, ...body].join('\n') + '\n');
+      const own = [
+        ...service.files.logs,
+        ...service.files.spans,
+        ...(service.files.gcLog ? [service.files.gcLog] : []),
+      ];
+      for (const f of own) copyFileSync(f, path.join(out, path.basename(f)));
+      writeFileSync(
+        path.join(out, 'clocks.json'),
+        JSON.stringify(
+          clocksJson(service, clocks, perfPairs, {
+            perf: `perf ${perfRecord.join(' ')} perf.data; perf ${perfScript.join(' ')} perf.data > perf.script.txt`,
+            strace: `strace ${straceArgs.join(' ')} strace.txt`,
+            threads: `${threadsCommand} > ${threadsFile} (before and after the load, each line once)`,
+            own: own.map((f) => path.basename(f)),
+          }),
+          null,
+          1,
+        ) + '\n',
+      );
+    },
+
+    async abort() {
+      for (const p of [strace, perf]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGINT');
+      await Promise.all([exited(strace), exited(perf)]);
+    },
+  };
+}
+
+/**
+ * clocks.json: what the clocks really were (not to be uploaded: it exists to check the offsets threadreel
+ * infers). Per file, `truthOffsetNs` is what must be added to the file's own timestamps to put them on the
+ * epoch (CLOCK_REALTIME) axis, and `toleranceNs` how exact that truth is.
+ * @param {RunningService} service
+ * @param {{ start: Awaited<ReturnType<typeof readClocks>>, end: Awaited<ReturnType<typeof readClocks>> | null }} clocks
+ * @param {{ start: Awaited<ReturnType<typeof perfClockPairs>> | null, end: Awaited<ReturnType<typeof perfClockPairs>> | null }} pairs
+ * @param {{ perf: string, strace: string, threads: string, own: string[] }} commands
+ */
+function clocksJson(service, clocks, pairs, commands) {
+  const cfg = PLAIN[name] ?? { perfMono: false, threads: 'proc' };
+  const end = clocks.end ?? clocks.start;
+  const realMinusMono = (/** @type {typeof end} */ c) =>
+    BigInt(c.clock_realtime_ns) - BigInt(c.clock_monotonic_ns);
+  const abs = (/** @type {bigint} */ v) => (v < 0n ? -v : v);
+  const bracket =
+    BigInt(clocks.start.bracket_ns) > BigInt(end.bracket_ns)
+      ? BigInt(clocks.start.bracket_ns)
+      : BigInt(end.bracket_ns);
+  const rm = { start: realMinusMono(clocks.start), end: realMinusMono(end) };
+  /** @type {{ start: bigint, end: bigint }} */
+  let realMinusPerf = rm;
+  let spread = 0n;
+  if (!cfg.perfMono && pairs.start && pairs.end) {
+    realMinusPerf = {
+      start: rm.start + BigInt(pairs.start.monotonic_minus_perf_ns),
+      end: rm.end + BigInt(pairs.end.monotonic_minus_perf_ns),
+    };
+    for (const p of [pairs.start, pairs.end]) {
+      const med = BigInt(p.monotonic_minus_perf_ns);
+      for (const v of [abs(BigInt(p.min_ns) - med), abs(BigInt(p.max_ns) - med)]) if (v > spread) spread = v;
+    }
+  }
+  const mid = (/** @type {{ start: bigint, end: bigint }} */ v) => (v.start + v.end) / 2n;
+  const halfDrift = (/** @type {{ start: bigint, end: bigint }} */ v) => abs(v.end - v.start) / 2n;
+  // Local wall-clock text without a zone: the zone's offset (UTC − local) puts it on the epoch axis.
+  const zoneNs = BigInt(new Date().getTimezoneOffset()) * 60_000_000_000n;
+  /** @type {Record<string, { clock: string | null, truthOffsetNs: string | null, toleranceNs: string | null, how: string }>} */
+  const files = {
+    'perf.script.txt': {
+      clock: cfg.perfMono
+        ? 'CLOCK_MONOTONIC (perf record -k mono)'
+        : "perf's default clock (perf_clock: local_clock)",
+      truthOffsetNs: String(mid(realMinusPerf)),
+      toleranceNs: String(halfDrift(realMinusPerf) + spread + bracket),
+      how: cfg.perfMono
+        ? 'realtime − monotonic from the clock reads at start and end (their mean; tolerance: half the drift plus the read bracket)'
+        : 'realtime − monotonic from the clock reads, plus monotonic − perf clock from the marker pairs at start and end ' +
+          '(their mean; tolerance: half the drift, the pairs’ spread and the read bracket)',
+    },
+    'strace.txt': {
+      clock: 'CLOCK_REALTIME (strace -ttt, µs)',
+      truthOffsetNs: '0',
+      toleranceNs: '1000',
+      how: 'epoch as recorded',
+    },
+  };
+  files[cfg.threads === 'ps' ? 'threads.txt' : 'threads.tsv'] = {
+    clock: null,
+    truthOffsetNs: null,
+    toleranceNs: null,
+    how: 'no times',
+  };
+  for (const f of commands.own) {
+    if (f === 'trace-gc.log') {
+      // V8 stamps --trace-gc lines with ms since the isolate started; the service logged where that is.
+      const text = existsSync(path.join(out, 'app.log'))
+        ? readFileSync(path.join(out, 'app.log'), 'utf8')
+        : '';
+      const origin = /"timeOrigin":([0-9.]+)/.exec(text)?.[1];
+      const v8Start = /"v8StartMs":([0-9.]+)/.exec(text)?.[1];
+      files[f] = {
+        clock: 'ms since the V8 isolate started (--trace-gc)',
+        truthOffsetNs: origin && v8Start ? String(msTextToNs(origin) + msTextToNs(v8Start)) : null,
+        toleranceNs: '2000000',
+        how: 'performance.timeOrigin + nodeTiming.v8Start as logged by the service (app.log "listening" gcClock); whole-ms stamps measured 1–2 ms early',
+      };
+    } else if (name === 'python' && f === 'app.log') {
+      files[f] = {
+        clock: 'local wall clock, ms (logging asctime, no zone)',
+        truthOffsetNs: String(zoneNs),
+        toleranceNs: '1000000',
+        how: 'UTC − local time of the recording machine',
+      };
+    } else if (f.endsWith('.log')) {
+      files[f] = {
+        clock: 'CLOCK_REALTIME text, ms',
+        truthOffsetNs: '0',
+        toleranceNs: '1000000',
+        how: 'epoch as recorded',
+      };
+    } else {
+      files[f] = {
+        clock: 'CLOCK_REALTIME, epoch ns',
+        truthOffsetNs: '0',
+        toleranceNs: '0',
+        how: 'epoch as recorded',
+      };
+    }
+  }
+  return {
+    server_pid: service.pid,
+    start: clocks.start,
+    end,
+    realtime_minus_monotonic_ns: { start: String(rm.start), end: String(rm.end) },
+    how:
+      'CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_MONOTONIC read back to back 50 times (python3 -c how_script) before ' +
+      'perf and strace start and after they stop; the tightest bracket: its midpoint against the realtime read',
+    how_script: CLOCK_PAIR_PY,
+    perf: {
+      clock: files['perf.script.txt']?.clock,
+      realtime_minus_perf_ns: { start: String(realMinusPerf.start), end: String(realMinusPerf.end) },
+      ...(cfg.perfMono
+        ? {}
+        : {
+            monotonic_minus_perf_clock: { start: pairs.start, end: pairs.end },
+            perf_clock_method:
+              "perf's default clock is the kernel's local_clock, not CLOCK_MONOTONIC. Measured at start and end: " +
+              'a marker process sleeps 20 × 0.5 ms on each CPU while two perf sessions record its sched_switch ' +
+              'events, one with the default clock and one with -k mono; every event is in both, stamped within ' +
+              'a few hundred ns, and the median difference is monotonic − perf clock. Exact to the spread of ' +
+              'the pairs (min_ns … max_ns) plus the drift between start and end.',
+          }),
+    },
+    commands,
+    files,
+  };
 }
 
 /** Resolves when the recorder says it is recording (its stderr mentions it), rejects if it exits. */
@@ -280,7 +794,16 @@ async function runPlan(baseUrl, steps) {
  */
 const clientSpans = [];
 
-/** One request with a fresh W3C traceparent. @param {string} baseUrl @param {Step} step */
+/**
+ * The causes a step's requests can really meet (LoadStep.candidates): by default its planted cause and cpu.
+ * @param {Step} step @returns {MeasuredCause[]}
+ */
+function candidatesOf(step) {
+  if (step.candidates) return step.candidates;
+  return step.cause === 'none' ? [] : [...new Set(/** @type {MeasuredCause[]} */ ([step.cause, 'cpu']))];
+}
+
+/** One request with a fresh W3C traceparent. @param {string} baseUrl @param {Step} step @returns {Promise<TruthRequest>} */
 function send(baseUrl, step) {
   const traceId = randomBytes(16).toString('hex');
   const spanId = randomBytes(8).toString('hex');
@@ -313,13 +836,19 @@ function send(baseUrl, step) {
         clientStartNs: clientStartNs.toString(),
         clientEndNs: clientEndNs.toString(),
         status,
+        candidates: candidatesOf(step),
       });
     };
     const req = request(
       url,
       {
         method: step.method ?? 'GET',
-        headers: { traceparent: `00-${traceId}-${spanId}-01` },
+        // x-scenario-sent-ns: the send stamp, for the service's own measurement only (arrival of a request
+        // the event loop cannot read yet); the services keep it out of their spans and logs.
+        headers: {
+          traceparent: `00-${traceId}-${spanId}-01`,
+          'x-scenario-sent-ns': clientStartNs.toString(),
+        },
         timeout: 30_000,
       },
       (res) => {

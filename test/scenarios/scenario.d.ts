@@ -5,6 +5,51 @@
 
 export type PlantedCause = 'cpu' | 'lock' | 'gc' | 'net' | 'file' | 'pool-queue' | 'none';
 
+/** The components a scenario service measures for each request (all but `none`). */
+export type MeasuredCause = Exclude<PlantedCause, 'none'>;
+
+/**
+ * One line of `${workDir}/measured.jsonl`: what the service itself measured for one finished request,
+ * appended when it finishes (possibly batched, flushed on graceful stop). Times are decimal strings: epoch ns
+ * for the instants, ns for the components. Every component is timed by the service around the real
+ * operation, never assumed from the route:
+ *
+ * - `pool-queue`: from arrival to the handler's start, the time every worker of the pool was busy (Node: the
+ *   event loop was held by other requests' synchronous work; plus a libuv job's wait in the pool's queue);
+ * - `lock`: blocked acquiring the planted lock;
+ * - `net`: the upstream call; `file`: the writes and fsyncs;
+ * - `gc`: collection pauses that stopped this request: on its own thread while it ran, and (Python: holding
+ *   the GIL; Node: holding the event loop) while it waited for a worker or the loop, not while it was blocked
+ *   in lock, net or file;
+ * - `cpu`: the handling thread's CPU time (Python `time.thread_time_ns`; Node the main thread's and, for a
+ *   libuv job, the pool worker's schedstat run time; Java the worker thread's CPU time) minus its own
+ *   collections.
+ *
+ * What is measured by none of them (run-queue waits, GIL hand-overs, the response write) is left out: the
+ * components need not sum to the duration.
+ */
+export interface MeasuredRequest {
+  /** The incoming traceparent's trace id (32 hex) and the SERVER span's id (16 hex). */
+  traceId: string;
+  spanId: string;
+  /** Path without the query, e.g. `/lock`. */
+  route: string;
+  /** Linux tid and name of the thread that ran the handler (Node: the main thread, `main`). */
+  tid: number;
+  thread: string;
+  /**
+   * When the request arrived: Python and Java, when the connection was accepted; Node, the load
+   * generator's `x-scenario-sent-ns` stamp (on loopback the kernel completes the connection then, while
+   * the event loop may be busy), else when the loop read the request.
+   */
+  arrivalNs: string;
+  /** The load generator's send stamp when it sent `x-scenario-sent-ns` (Python). */
+  sentNs?: string;
+  handlerStartNs: string;
+  handlerEndNs: string;
+  components: Record<MeasuredCause, string>;
+}
+
 export interface ScenarioContext {
   /** Scratch folder of this run: the service writes its logs, spans and GC log here. */
   workDir: string;
@@ -37,6 +82,12 @@ export interface LoadStep {
   route: string;
   /** The cause planted in this route, written to ground-truth.json for each request. */
   cause: PlantedCause;
+  /**
+   * The causes this step can really meet, among which the measured components pick the request's `cause`
+   * (a lock companion: `['lock', 'cpu']`; a pool-queue victim: `['pool-queue', 'cpu']`). Default:
+   * the planted cause and `cpu`; none for a `none` step.
+   */
+  candidates?: MeasuredCause[];
   count: number;
   /** Requests in flight at once for this step (a burst larger than the pool plants pool-queue). */
   concurrency: number;
@@ -59,16 +110,37 @@ export interface Scenario {
   plan(seconds: number): LoadStep[];
 }
 
+/** One request of `ground-truth.json`. */
+export interface GroundTruthRequest {
+  traceId: string;
+  route: string;
+  /** The design intent of the step that sent it. */
+  plantedCause: PlantedCause;
+  clientStartNs: string;
+  clientEndNs: string;
+  status: number;
+  /**
+   * The measured cause: the largest measured component among the step's candidates; `none` when the
+   * step planted none or that component is under {@link GroundTruth.noneBelowMs}. Absent when the service
+   * measured nothing for this request.
+   */
+  cause?: PlantedCause;
+  /** Every candidate whose measured component is at least 80 % of the largest (empty for `none`). */
+  acceptable?: MeasuredCause[];
+  candidates?: MeasuredCause[];
+  /** The service's measurement in ms (MeasuredRequest.components). */
+  components?: Record<MeasuredCause, number>;
+  /** The thread that ran the handler, as measured. */
+  tid?: number;
+  thread?: string;
+}
+
 /** `ground-truth.json` written by the orchestrator. */
 export interface GroundTruth {
   scenario: string;
   pid: number;
-  requests: {
-    traceId: string;
-    route: string;
-    plantedCause: PlantedCause;
-    clientStartNs: string;
-    clientEndNs: string;
-    status: number;
-  }[];
+  /** How `cause` and `acceptable` were derived from the service's measured.jsonl. */
+  causeRule?: string;
+  noneBelowMs?: number;
+  requests: GroundTruthRequest[];
 }

@@ -90,6 +90,7 @@ const scenario = {
         UPSTREAM_URL: ctx.upstreamUrl,
         OTLP_URL: ctx.otlpUrl,
         LOG_FILE: appLog,
+        MEASURED_FILE: join(ctx.workDir, 'measured.jsonl'),
         DATA_DIR: join(ctx.workDir, 'data'),
         UV_THREADPOOL_SIZE: '1',
         OTEL_METRICS_EXPORTER: 'none',
@@ -148,6 +149,8 @@ const scenario = {
       {
         route: '/pbkdf2?x=3',
         cause: 'cpu',
+        // Candidates default to the planted cause and cpu; the long hash may also have queued.
+        candidates: ['cpu', 'pool-queue'],
         count: 1,
         concurrency: 1,
         keepCount: true,

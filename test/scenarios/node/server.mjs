@@ -7,13 +7,16 @@
  * Env: PORT, UPSTREAM_URL, OTLP_URL, LOG_FILE, DATA_DIR (default: dirname of LOG_FILE), UV_THREADPOOL_SIZE=1.
  *
  * stdout carries only V8's --trace-gc lines (the GC log); the service's own diagnostics go to stderr.
+ * MEASURED_FILE (default: measured.jsonl beside LOG_FILE) gets one line per finished request with what the
+ * service measured (the contract in ../scenario.d.ts; how, below at "internal measurement").
  */
 import { createRequire } from 'node:module';
 import { randomBytes, pbkdf2, pbkdf2Sync } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { trace } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOnSampler, BatchSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -28,6 +31,7 @@ const UPSTREAM_URL = (process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8081').repla
 const OTLP_URL = (process.env.OTLP_URL ?? 'http://127.0.0.1:4318').replace(/\/$/, '');
 const LOG_FILE = resolve(process.env.LOG_FILE ?? 'app.log');
 const DATA_DIR = resolve(process.env.DATA_DIR ?? dirname(LOG_FILE));
+const MEASURED_FILE = resolve(process.env.MEASURED_FILE ?? join(dirname(LOG_FILE), 'measured.jsonl'));
 
 /**
  * All JavaScript (so every span this process starts) runs on the main thread, whose OS tid is the pid.
@@ -104,8 +108,13 @@ const PBKDF2_SALT = randomBytes(16);
 /** @param {string} password @param {number} times @returns {Promise<Buffer>} on a libuv threadpool worker */
 function hashPassword(password, times) {
   return new Promise((ok, fail) =>
-    pbkdf2(password, PBKDF2_SALT, PBKDF2_ITERATIONS * times, 64, 'sha512', (err, key) =>
-      err ? fail(err) : ok(key),
+    pbkdf2(
+      password,
+      PBKDF2_SALT,
+      Math.max(1, Math.round(PBKDF2_ITERATIONS * times)),
+      64,
+      'sha512',
+      (err, key) => (err ? fail(err) : ok(key)),
     ),
   );
 }
@@ -178,6 +187,249 @@ function burnCpu(ms) {
   return x;
 }
 
+// ---- internal measurement -------------------------------------------------------------------------------
+//
+// One line of MEASURED_FILE per finished request (../scenario.d.ts, MeasuredRequest). Everything is timed on
+// process.hrtime (CLOCK_MONOTONIC) in bigint ns; epoch ns come from performance.timeOrigin (µs precision).
+// All JavaScript runs on the main thread, so a request's "handler" is a few segments of synchronous work on it
+// (the dispatch up to the first await, each continuation after one): the event loop is held by that request.
+//   cpu         the main thread's CPU time (/proc/thread-self/schedstat, read with one pread per segment
+//               boundary) over the request's segments, less the GC pauses inside them (a segment's CPU time
+//               times the share of its wall time outside GC: a pause is timed in wall time only); plus, for
+//               /pbkdf2, the libuv worker's CPU time (its schedstat) while it ran this request's job
+//   pool-queue  from arrival to the handler's first segment, the time the loop was held by other requests'
+//               segments (GC pauses excepted); plus, for /pbkdf2, the job's wait in the libuv queue (a pool of
+//               one, FIFO: a job starts when the one before it completes)
+//   gc          PerformanceObserver 'gc' pauses inside the request's segments or between arrival and its first
+//               segment (the loop could not take the request)
+//   net, file   the awaited upstream call; the awaited writes + fsyncs of /file (on the libuv pool)
+// arrival is the load generator's send stamp (x-scenario-sent-ns, epoch ns; on loopback the kernel completes
+// the connection then, while the loop may be busy), else the moment the loop read the request.
+
+const hr = () => process.hrtime.bigint();
+// performance.now() is process.hrtime since the time origin: the origin on both clocks.
+const originHr = hr() - BigInt(Math.round(performance.now() * 1e6));
+const originEpochNs = BigInt(Math.round(performance.timeOrigin * 1000)) * 1000n;
+/** @param {bigint} h */
+const epochOf = (h) => originEpochNs + (h - originHr);
+
+const schedstatBuf = Buffer.alloc(256);
+/** @param {string} path @returns {number | null} an fd kept open: pread at 0 re-reads the counters */
+function openSchedstat(path) {
+  try {
+    return openSync(path, 'r');
+  } catch {
+    return null;
+  }
+}
+/** CPU time (ns) the thread behind `fd` has run. @param {number | null} fd */
+function runNs(fd) {
+  if (fd === null) return 0n;
+  const n = readSync(fd, schedstatBuf, 0, schedstatBuf.length, 0);
+  return BigInt(schedstatBuf.toString('latin1', 0, n).split(' ')[0] ?? '0');
+}
+const mainCpuFd = openSchedstat('/proc/thread-self/schedstat');
+
+/**
+ * The libuv pool's worker (UV_THREADPOOL_SIZE=1; every thread's comm is `node`): the thread, other than the
+ * main one, whose CPU time grows by most of a ~30 ms pbkdf2 job run on the pool.
+ * @returns {Promise<number | null>}
+ */
+async function findPoolWorker() {
+  const cpuOf = () =>
+    new Map(
+      readdirSync('/proc/self/task')
+        .filter((t) => t !== String(process.pid))
+        .map((t) => {
+          const fd = openSchedstat(`/proc/self/task/${t}/schedstat`);
+          const v = runNs(fd);
+          if (fd !== null) closeSync(fd);
+          return [t, v];
+        }),
+    );
+  await hashPassword('start the pool', 0.05);
+  const before = cpuOf();
+  await hashPassword('find the pool worker', 0.3);
+  let best = null;
+  let most = 0n;
+  for (const [t, v] of cpuOf()) {
+    const grown = v - (before.get(t) ?? v);
+    if (grown > most) [best, most] = [t, grown];
+  }
+  return best === null ? null : openSchedstat(`/proc/self/task/${best}/schedstat`);
+}
+const poolWorkerCpuFd = await findPoolWorker();
+
+/**
+ * @typedef {object} Measure
+ * @property {string} traceId @property {string} spanId @property {string} route
+ * @property {bigint} arrivalHr @property {bigint} startHr @property {bigint | null} endHr
+ * @property {{ a: bigint, b: bigint, cpu: bigint }[]} held segments of synchronous work on the main thread
+ * @property {bigint} net @property {bigint} file
+ * @property {bigint} poolQueue @property {bigint} poolCpu
+ */
+/** @type {WeakMap<object, Measure>} */
+const measures = new WeakMap();
+/** Every request's segments (the loop held by it), for the pool-queue of the others. @type {{a: bigint, b: bigint, m: Measure}[]} */
+const loopHeld = [];
+/** GC pauses. @type {[bigint, bigint][]} */
+const gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const a = originHr + BigInt(Math.round(e.startTime * 1e6));
+    gcPauses.push([a, a + BigInt(Math.round(e.duration * 1e6))]);
+  }
+}).observe({ entryTypes: ['gc'] });
+
+/** Runs `fn` as a segment of `m`'s synchronous work. @template T @param {Measure | undefined} m @param {() => T} fn */
+function held(m, fn) {
+  if (!m) return fn();
+  const a = hr();
+  const cpu = runNs(mainCpuFd);
+  try {
+    return fn();
+  } finally {
+    const b = hr();
+    m.held.push({ a, b, cpu: runNs(mainCpuFd) - cpu });
+    loopHeld.push({ a, b, m });
+  }
+}
+
+/** Awaits `fn`, charging the wait to `kind`. @template T @param {Measure | undefined} m @param {'net' | 'file'} kind @param {() => Promise<T>} fn */
+async function waitFor(m, kind, fn) {
+  const a = hr();
+  try {
+    return await fn();
+  } finally {
+    if (m) m[kind] += hr() - a;
+  }
+}
+
+/** Jobs submitted to the pool of one by pooled(), oldest first. @type {{ submitHr: bigint, startHr: bigint | null, cpuAtStart: bigint }[]} */
+const poolJobs = [];
+/**
+ * Awaits a job of the libuv pool of one (FIFO): it starts when submitted to an idle pool, else when the job
+ * before it completes; the worker's CPU time from then to its completion is the job's.
+ * @template T @param {Measure | undefined} m @param {() => Promise<T>} fn
+ */
+async function pooled(m, fn) {
+  const job = { submitHr: hr(), startHr: /** @type {bigint | null} */ (null), cpuAtStart: 0n };
+  if (poolJobs.length === 0) [job.startHr, job.cpuAtStart] = [job.submitHr, runNs(poolWorkerCpuFd)];
+  poolJobs.push(job);
+  try {
+    return await fn();
+  } finally {
+    const doneHr = hr();
+    const cpu = runNs(poolWorkerCpuFd);
+    poolJobs.splice(poolJobs.indexOf(job), 1);
+    const next = poolJobs.find((j) => j.startHr === null);
+    if (next) [next.startHr, next.cpuAtStart] = [doneHr, cpu];
+    if (m) {
+      m.poolQueue += (job.startHr ?? doneHr) - job.submitHr;
+      m.poolCpu += cpu - job.cpuAtStart;
+    }
+  }
+}
+
+/** Total length of the parts of `list` inside [a, b]. @param {readonly (readonly [bigint, bigint])[]} list @param {bigint} a @param {bigint} b */
+function within(list, a, b) {
+  let total = 0n;
+  for (const [s, e] of list) {
+    const lo = s > a ? s : a;
+    const hi = e < b ? e : b;
+    if (hi > lo) total += hi - lo;
+  }
+  return total;
+}
+
+/** @param {bigint} v */
+const nonNegative = (v) => (v > 0n ? v : 0n);
+
+/** @param {Measure} m @param {bigint} endHr */
+function measuredLine(m, endHr) {
+  const gc = gcPauses.filter(([s, e]) => e > m.arrivalHr && s < endHr);
+  let ownGc = 0n;
+  let cpu = 0n;
+  for (const { a, b, cpu: segmentCpu } of m.held) {
+    const paused = within(gc, a, b);
+    ownGc += paused;
+    if (b > a) cpu += (segmentCpu * nonNegative(b - a - paused)) / (b - a);
+  }
+  const gcWaiting = within(gc, m.arrivalHr, m.startHr);
+  let queued = 0n;
+  for (const h of loopHeld) {
+    if (h.m === m || h.b <= m.arrivalHr || h.a >= m.startHr) continue;
+    const a = h.a > m.arrivalHr ? h.a : m.arrivalHr;
+    const b = h.b < m.startHr ? h.b : m.startHr;
+    queued += b - a - within(gc, a, b);
+  }
+  return {
+    traceId: m.traceId,
+    spanId: m.spanId,
+    route: m.route,
+    tid: process.pid,
+    thread: 'main',
+    arrivalNs: String(epochOf(m.arrivalHr)),
+    handlerStartNs: String(epochOf(m.startHr)),
+    handlerEndNs: String(epochOf(endHr)),
+    components: {
+      'pool-queue': String(queued + m.poolQueue),
+      lock: '0',
+      gc: String(ownGc + gcWaiting),
+      net: String(m.net),
+      file: String(m.file),
+      cpu: String(cpu + m.poolCpu),
+    },
+  };
+}
+
+const measuredFd = openSync(MEASURED_FILE, 'a');
+/** Finished requests waiting for their GC entries (delivered asynchronously). @type {{ m: Measure, endHr: bigint }[]} */
+let finished = [];
+/** Writes the lines of requests finished more than `settleMs` ago, and forgets old segments and pauses. */
+function flushMeasured(settleMs = 300) {
+  const cutoff = hr() - BigInt(settleMs) * 1_000_000n;
+  const ready = finished.filter((f) => f.endHr <= cutoff);
+  if (ready.length === 0) return;
+  finished = finished.filter((f) => f.endHr > cutoff);
+  writeSync(measuredFd, ready.map((f) => JSON.stringify(measuredLine(f.m, f.endHr)) + '\n').join(''));
+  const keepFrom = hr() - 30_000_000_000n;
+  while (loopHeld.length > 0 && (loopHeld[0]?.b ?? 0n) < keepFrom) loopHeld.shift();
+  while (gcPauses.length > 0 && (gcPauses[0]?.[1] ?? 0n) < keepFrom) gcPauses.shift();
+}
+setInterval(flushMeasured, 200).unref();
+
+/**
+ * The request listener: opens the request's Measure (inside the HTTP instrumentation's context, so the
+ * active span is the SERVER span) and runs the app as its first segment.
+ * @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res
+ */
+function measuredApp(req, res) {
+  const span = trace.getActiveSpan();
+  if (!span || (req.url ?? '').startsWith('/healthz')) return app(req, res);
+  const startHr = hr();
+  const sent = String(req.headers['x-scenario-sent-ns'] ?? '');
+  const sentHr = /^\d+$/.test(sent) ? originHr + (BigInt(sent) - originEpochNs) : null;
+  const { traceId, spanId } = span.spanContext();
+  /** @type {Measure} */
+  const m = {
+    traceId,
+    spanId,
+    route: new URL(req.url ?? '/', 'http://x').pathname,
+    arrivalHr: sentHr !== null && sentHr < startHr ? sentHr : startHr,
+    startHr,
+    endHr: null,
+    held: [],
+    net: 0n,
+    file: 0n,
+    poolQueue: 0n,
+    poolCpu: 0n,
+  };
+  measures.set(req, m);
+  res.on('finish', () => finished.push({ m, endHr: hr() }));
+  held(m, () => app(req, res));
+}
+
 // ---- routes ---------------------------------------------------------------------------------------------
 
 const app = express();
@@ -204,28 +456,37 @@ app.get('/fast', (_req, res) => {
 });
 
 app.get('/pbkdf2', async (req, res) => {
+  const m = measures.get(req);
   const t0 = performance.now();
   // ?x=N: one hash of N times the calibrated iterations (holds a pool worker N × ~100 ms).
   const x = Math.min(20, Math.max(1, Math.round(Number(req.query.x ?? 1)) || 1));
-  const key = await hashPassword('correct horse battery staple', x);
-  log.info({ iterations: PBKDF2_ITERATIONS, ms: +(performance.now() - t0).toFixed(1) }, 'password hashed');
-  res.json({ key: key.toString('hex').slice(0, 16) });
+  const key = await pooled(m, () => hashPassword('correct horse battery staple', x));
+  held(m, () => {
+    log.info({ iterations: PBKDF2_ITERATIONS, ms: +(performance.now() - t0).toFixed(1) }, 'password hashed');
+    res.json({ key: key.toString('hex').slice(0, 16) });
+  });
 });
 
-app.get('/file', async (_req, res) => {
+app.get('/file', async (req, res) => {
+  const m = measures.get(req);
   const t0 = performance.now();
-  const file = await writeJournal();
+  const file = await waitFor(m, 'file', writeJournal);
   const bytes = RECORDS * RECORD_BYTES;
-  log.info({ file, bytes, ms: +(performance.now() - t0).toFixed(1) }, 'journal written and synced');
-  res.json({ bytes });
+  held(m, () => {
+    log.info({ file, bytes, ms: +(performance.now() - t0).toFixed(1) }, 'journal written and synced');
+    res.json({ bytes });
+  });
 });
 
 app.get('/upstream', async (req, res) => {
+  const m = measures.get(req);
   const ms = Math.min(10_000, Math.max(0, Number(req.query.ms ?? 150) || 0));
   const t0 = performance.now();
-  const status = await callUpstream(ms);
-  log.info({ upstreamStatus: status, ms: +(performance.now() - t0).toFixed(1) }, 'upstream answered');
-  res.status(status === 200 ? 200 : 502).json({ upstreamStatus: status });
+  const status = await waitFor(m, 'net', () => callUpstream(ms));
+  held(m, () => {
+    log.info({ upstreamStatus: status, ms: +(performance.now() - t0).toFixed(1) }, 'upstream answered');
+    res.status(status === 200 ? 200 : 502).json({ upstreamStatus: status });
+  });
 });
 
 app.get('/alloc', (req, res) => {
@@ -256,7 +517,7 @@ app.use(
 
 // ---- lifecycle ------------------------------------------------------------------------------------------
 
-const server = http.createServer(app);
+const server = http.createServer(measuredApp);
 server.keepAliveTimeout = 5_000;
 server.listen(PORT, '127.0.0.1', () => {
   const t = performance.nodeTiming;
@@ -290,6 +551,8 @@ async function shutdown() {
   }
   log.info('stopped');
   logDestination.flushSync();
+  flushMeasured(0);
+  closeSync(measuredFd);
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown());

@@ -62,9 +62,12 @@ function block() {
   return [
     // One /lock takes the lock and works ~100 ms of CPU inside it (its own time is cpu); two
     // /lock?work=5 arriving 20 ms later wait ~85-90 ms for that lock, then work 5 ms (lock).
+    // Candidates (what the measurement chooses among) default to the planted cause and cpu; the holder may
+    // also have waited for the lock.
     {
       route: '/lock',
       cause: 'cpu',
+      candidates: ['cpu', 'lock'],
       count: 2,
       concurrency: 1,
       with: { route: '/lock?work=5', cause: 'lock', count: 2, concurrency: 1 },

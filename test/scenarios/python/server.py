@@ -20,7 +20,8 @@ Routes (one request per connection, `Connection: close`):
 Environment: PORT (8080), HOST (127.0.0.1), UPSTREAM_URL, WORK_DIR (cwd), CPU_MS (100),
 FILE_MB (2), FSYNC_EVERY_KB (64; 0 = one fsync at the end), ALLOC_CYCLES (150000),
 SWITCH_INTERVAL_MS (unset = CPython's 5 ms; scenario.mjs sets 1).
-Files in WORK_DIR: app.log, spans.otlp.jsonl, gc.jsonl.
+Files in WORK_DIR: app.log, spans.otlp.jsonl, gc.jsonl, and measured.jsonl: per finished request what
+the service measured around its real operations (the contract in test/scenarios/scenario.d.ts).
 """
 
 import concurrent.futures
@@ -56,6 +57,7 @@ SERVICE_NAME = 'scenario-python'
 LOG_FILE = os.path.join(WORK_DIR, 'app.log')
 SPANS_FILE = os.path.join(WORK_DIR, 'spans.otlp.jsonl')
 GC_FILE = os.path.join(WORK_DIR, 'gc.jsonl')
+MEASURED_FILE = os.path.join(WORK_DIR, 'measured.jsonl')
 
 # ---------------------------------------------------------------------------------------------
 # OS thread names: CPython 3.11 does not set them, so /proc/<pid>/task/<tid>/comm would all be
@@ -203,9 +205,10 @@ class Exporter:
     def __init__(self):
         self.spans = deque()
         self.gc_lines = deque()
+        self.measured_lines = deque()
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name='span-exporter', daemon=True)
-        self.spans_file = self.gc_file = None
+        self.spans_file = self.gc_file = self.measured_file = None
         self.resource = {
             'attributes': [
                 _attr('service.name', SERVICE_NAME),
@@ -224,6 +227,7 @@ class Exporter:
         # flush is one write per file (no open/ioctl/lseek/close every 200 ms).
         self.spans_file = open(SPANS_FILE, 'a', encoding='utf-8')
         self.gc_file = open(GC_FILE, 'a', encoding='utf-8')
+        self.measured_file = open(MEASURED_FILE, 'a', encoding='utf-8')
         self.thread.start()
 
     def _run(self):
@@ -252,18 +256,25 @@ class Exporter:
             }
             self.spans_file.write(json.dumps(request, separators=(',', ':')) + '\n')
             self.spans_file.flush()
-        lines = []
-        while self.gc_lines:
-            lines.append(self.gc_lines.popleft())
-        if lines:
-            self.gc_file.write(''.join(lines))
-            self.gc_file.flush()
+        self._drain(self.gc_lines, self.gc_file)
+        self._drain(self.measured_lines, self.measured_file)
+
+    @staticmethod
+    def _drain(lines, file):
+        """Appends the queued lines to `file` in one write."""
+        batch = []
+        while lines:
+            batch.append(lines.popleft())
+        if batch:
+            file.write(''.join(batch))
+            file.flush()
 
     def stop(self):
         self.stop_event.set()
         self.thread.join(10)
         self.spans_file.close()
         self.gc_file.close()
+        self.measured_file.close()
 
 
 exporter = Exporter()
@@ -271,10 +282,17 @@ exporter = Exporter()
 # ---------------------------------------------------------------------------------------------
 # GC events: gc.callbacks run on the thread that triggered the collection, holding the GIL.
 
-_gc_start = {'mono': 0}
+_gc_start = {'mono': 0, 'cpu': None}
+# Every finished collection as (start, stop, tid, cpu) in CLOCK_MONOTONIC ns, for measured.jsonl; cpu is
+# the thread CPU time it took, read (a clock_gettime syscall each side) for generations 1 and 2 only: a
+# gen-0 collection takes ~40 us and counts its wall time. Appended by the callback (holding the GIL),
+# copied with list() (C code, never interrupted), pruned by the workers.
+_gc_intervals = deque()
 
 
 def gc_callback(phase, info):
+    deep = (info.get('generation') or 0) >= 1
+    cpu_start = time.thread_time_ns() if deep and phase == 'start' else None
     mono = time.monotonic_ns()
     epoch = time.time_ns()
     event = {
@@ -289,9 +307,100 @@ def gc_callback(phase, info):
     }
     if phase == 'start':
         _gc_start['mono'] = mono
+        _gc_start['cpu'] = cpu_start
     elif _gc_start['mono']:
         event['durationNs'] = mono - _gc_start['mono']
+        cpu = mono - _gc_start['mono']
+        if deep and _gc_start['cpu'] is not None:
+            cpu = time.thread_time_ns() - _gc_start['cpu']
+        _gc_intervals.append((_gc_start['mono'], mono, event['tid'], cpu))
     exporter.gc_lines.append(json.dumps(event, separators=(',', ':')) + '\n')
+
+
+# ---------------------------------------------------------------------------------------------
+# Internal measurement: one line of measured.jsonl per finished request (test/scenarios/scenario.d.ts),
+# each component timed around the real operation on CLOCK_MONOTONIC:
+#   pool-queue  the part of [accepted, handler start] during which every pool worker ran a handler
+#   lock        blocked in _shared_lock.acquire() (including taking the GIL back afterwards)
+#   net         the upstream call;  file: open + writes + fsyncs + close
+#   gc          collections on the request's own thread during the handler, plus collections on other
+#               threads (holding the GIL) while this request was neither queued for a busy pool nor
+#               blocked in lock/net/file, from the load generator's send stamp (else accepted) to the end
+#   cpu         thread CPU time of the handler (time.thread_time_ns) minus the CPU time of its own collections
+
+_KEEP_NS = 30 * 1_000_000_000  # intervals older than this are dropped (a request lasts well under that)
+_all_busy = deque()  # [start, end or None] (monotonic ns) while every pool worker ran a handler; under stats.lock
+_current_measure = contextvars.ContextVar('current_measure', default=None)
+
+
+class Measure:
+    __slots__ = ('waits', 'blocked')
+
+    def __init__(self):
+        self.waits = {'lock': 0, 'net': 0, 'file': 0}
+        self.blocked = []  # (start, end) monotonic ns of the lock, net and file waits
+
+
+def measure_wait(kind, start_mono, end_mono):
+    """Charges [start, end] (monotonic ns) of the current request to lock, net or file."""
+    m = _current_measure.get()
+    if m is not None:
+        m.waits[kind] += end_mono - start_mono
+        m.blocked.append((start_mono, end_mono))
+
+
+def _overlap(intervals, a, b):
+    total = 0
+    for s, e in intervals:
+        lo = s if s > a else a
+        hi = e if e < b else b
+        if hi > lo:
+            total += hi - lo
+    return total
+
+
+def measured_line(req, span, meas, started_mono, started_ns, end_mono, cpu_ns, tid):
+    with stats.lock:
+        busy = [(s, e if e is not None else end_mono) for s, e in _all_busy]
+        while len(_all_busy) > 1 and _all_busy[0][1] is not None and _all_busy[0][1] < end_mono - _KEEP_NS:
+            _all_busy.popleft()
+    while _gc_intervals and _gc_intervals[0][1] < end_mono - _KEEP_NS:
+        _gc_intervals.popleft()
+    gcs = list(_gc_intervals)
+    queued = [(max(s, req.accepted_mono), min(e, started_mono)) for s, e in busy
+              if e > req.accepted_mono and s < started_mono]
+    pool_queue = sum(e - s for s, e in queued)
+    waited_from = req.accepted_mono
+    if req.sent_ns is not None and req.sent_ns < req.accepted_ns:
+        waited_from = req.accepted_mono - (req.accepted_ns - req.sent_ns)
+    own = [g for g in gcs if g[2] == tid and g[1] > started_mono and g[0] < end_mono]
+    own_gc = _overlap([(s, e) for s, e, _, _ in own], started_mono, end_mono)
+    own_gc_cpu = sum(c for _, _, _, c in own)
+    other = [(s, e) for s, e, t, _ in gcs if t != tid]
+    other_gc = _overlap(other, waited_from, end_mono)
+    for s, e in queued + meas.blocked:
+        other_gc -= _overlap(other, s, e)
+    line = {
+        'traceId': span.trace_id,
+        'spanId': span.span_id,
+        'route': req.path,
+        'tid': tid,
+        'thread': threading.current_thread().name,
+        'arrivalNs': str(req.accepted_ns),
+        'handlerStartNs': str(started_ns),
+        'handlerEndNs': str(span.end_ns),
+        'components': {
+            'pool-queue': str(pool_queue),
+            'lock': str(meas.waits['lock']),
+            'gc': str(own_gc + max(0, other_gc)),
+            'net': str(meas.waits['net']),
+            'file': str(meas.waits['file']),
+            'cpu': str(max(0, cpu_ns - own_gc_cpu)),
+        },
+    }
+    if req.sent_ns is not None:
+        line['sentNs'] = str(req.sent_ns)
+    return json.dumps(line, separators=(',', ':')) + '\n'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,7 +450,9 @@ def route_lock(span, query):
     work_ms = float(query.get('work', [str(CPU_MS)])[0])
     t0 = time.monotonic_ns()
     with _shared_lock:
-        waited_ms = (time.monotonic_ns() - t0) / 1e6
+        t1 = time.monotonic_ns()
+        measure_wait('lock', t0, t1)
+        waited_ms = (t1 - t0) / 1e6
         span.add_event('lock.acquired', **{'lock.wait_ms': round(waited_ms, 3)})
         log.info('lock acquired after %.1f ms, working %.0f ms inside it', waited_ms, work_ms)
         burn_cpu(work_ms)
@@ -360,6 +471,7 @@ def route_file(span, query):
     every = FSYNC_EVERY_KB * 1024
     written = since_sync = fsyncs = 0
     fsync_ns = 0
+    started = time.monotonic_ns()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         while written < total:
@@ -374,6 +486,7 @@ def route_file(span, query):
                 since_sync = 0
     finally:
         os.close(fd)
+        measure_wait('file', started, time.monotonic_ns())
     fsync_ms = fsync_ns / 1e6
     span.attributes['file.path'] = path
     span.attributes['file.bytes'] = written
@@ -402,10 +515,14 @@ def route_upstream(span, query):
     try:
         log.info('calling upstream %s', url)
         req = urllib.request.Request(url, headers={'traceparent': '00-%s-%s-01' % (child.trace_id, child.span_id)})
-        with _opener.open(req, timeout=30) as res:
-            body = res.read()
-            child.attributes['http.status_code'] = res.status
-            child.attributes['http.response.status_code'] = res.status
+        started = time.monotonic_ns()
+        try:
+            with _opener.open(req, timeout=30) as res:
+                body = res.read()
+                child.attributes['http.status_code'] = res.status
+                child.attributes['http.response.status_code'] = res.status
+        finally:
+            measure_wait('net', started, time.monotonic_ns())
         log.info('upstream answered %d bytes', len(body))
     except Exception as e:
         child.error = repr(e)
@@ -468,7 +585,8 @@ REASONS = {200: 'OK', 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Serve
 
 
 class Request:
-    __slots__ = ('conn', 'method', 'target', 'path', 'query', 'headers', 'accepted_ns', 'accepted_mono', 'span')
+    __slots__ = ('conn', 'method', 'target', 'path', 'query', 'headers', 'accepted_ns', 'accepted_mono', 'sent_ns',
+                 'span')
 
 
 def read_request(conn):
@@ -538,14 +656,21 @@ stats = Stats()
 def handle(req):
     """Runs on a pool worker."""
     started_mono = time.monotonic_ns()
+    started_ns = time.time_ns()
+    cpu0 = time.thread_time_ns()
+    tid = native_tid()
     span = req.span
     span.set_thread()
     queue_ms = (started_mono - req.accepted_mono) / 1e6
     span.attributes['pool.wait_ms'] = round(queue_ms, 3)
-    span.add_event('worker.start', **{'thread.id': native_tid(), 'pool.wait_ms': round(queue_ms, 3)})
+    span.add_event('worker.start', **{'thread.id': tid, 'pool.wait_ms': round(queue_ms, 3)})
     with stats.lock:
         stats.queued -= 1
         stats.busy += 1
+        if stats.busy == POOL_SIZE:
+            _all_busy.append([started_mono, None])
+    meas = Measure()
+    meas_token = _current_measure.set(meas)
     token = _current_span.set(span)
     status, body = 200, {}
     try:
@@ -574,6 +699,9 @@ def handle(req):
     # End the span as the response goes out: taken after sendall() the stamp would wait for the
     # GIL (up to the 5 ms switch interval) and could fall after the client already has the answer.
     span.end_ns = time.time_ns()
+    end_mono = time.monotonic_ns()
+    cpu_ns = time.thread_time_ns() - cpu0
+    _current_measure.reset(meas_token)
     try:
         send_response(req.conn, status, body, ('traceresponse: 00-%s-%s-01' % (span.trace_id, span.span_id),))
     except OSError as e:
@@ -584,7 +712,10 @@ def handle(req):
         log.info('request end %s %s status=%d dur_ms=%.1f pool_wait_ms=%.1f', req.method, req.target, status,
                  total_ms, queue_ms)
         _current_span.reset(token)
+        exporter.measured_lines.append(measured_line(req, span, meas, started_mono, started_ns, end_mono, cpu_ns, tid))
         with stats.lock:
+            if stats.busy == POOL_SIZE and _all_busy and _all_busy[-1][1] is None:
+                _all_busy[-1][1] = time.monotonic_ns()
             stats.busy -= 1
         span.end()
 
@@ -616,6 +747,9 @@ def acceptor_loop(listener, pool, stopping):
             continue
         conn.settimeout(None)
         req.accepted_ns, req.accepted_mono = accepted_ns, accepted_mono
+        # The load generator's send stamp (epoch ns), for measured.jsonl only: not in spans or logs.
+        sent = req.headers.get('x-scenario-sent-ns', '')
+        req.sent_ns = int(sent) if sent.isdigit() else None
         trace_id, parent = parse_traceparent(req.headers.get('traceparent'))
         # The SERVER span starts when the request is accepted, so it covers the wait for a worker.
         span = Span('%s %s' % (req.method, req.path), SPAN_KIND_SERVER, trace_id, parent, accepted_ns)
