@@ -242,7 +242,9 @@ function readLine(text: string, line: number): LineResult {
   const rawPhase = o['phase'];
   const phase =
     typeof rawPhase === 'string'
-      ? (PHASES[rawPhase] ?? undefined)
+      ? Object.hasOwn(PHASES, rawPhase)
+        ? PHASES[rawPhase]
+        : undefined
       : rawPhase === undefined
         ? null
         : undefined;
@@ -326,7 +328,10 @@ function fromDuration(rec: GcLine, durationNs: bigint): GcEvent {
   return event(rec.line, null, rec, at, mono, durationNs);
 }
 
-/** stop − start: in the monotonic clock when both have one, else in their own clock, else the stop's duration. */
+/**
+ * stop − start: in the monotonic clock when both lines have one, else in their own clock, else
+ * the stop's duration field.
+ */
 function pairDuration(start: GcLine, stop: GcLine): bigint | null {
   const [a, b] =
     start.monoNs !== null && stop.monoNs !== null

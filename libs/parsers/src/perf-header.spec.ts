@@ -213,6 +213,7 @@ describe('the clock without a # clockid line (perf before 5.10, or a header cut 
     );
     expect(['raw', 'monotonic_raw', '4'].map(perfClockName)).toEqual(Array(3).fill('monotonic-raw'));
     expect(['real', 'CLOCK_REALTIME', '0'].map(perfClockName)).toEqual(Array(3).fill('realtime'));
+    expect(['constructor', '__proto__'].map(perfClockName)).toEqual([null, null]);
     expect(['boot', '7', 'tai', '11', '5', 'sundial'].map(perfClockName)).toEqual([
       'boottime',
       'boottime',

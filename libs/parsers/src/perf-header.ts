@@ -64,9 +64,12 @@ const CLOCK_BY_NAME: Readonly<Record<string, string>> = {
 /** A clock as `-k` takes it or `clockid_name` prints it → threadreel's clock name; null if unknown. */
 export function perfClockName(text: string): string | null {
   const t = text.trim();
-  if (/^\d{1,10}$/.test(t)) return CLOCK_BY_ID[String(Number(t))] ?? `clockid-${Number(t)}`;
+  if (/^\d{1,10}$/.test(t)) {
+    const id = String(Number(t));
+    return Object.hasOwn(CLOCK_BY_ID, id) ? (CLOCK_BY_ID[id] ?? null) : `clockid-${id}`;
+  }
   const name = t.toLowerCase().replace(/^clock_/, '');
-  return CLOCK_BY_NAME[name] ?? null;
+  return Object.hasOwn(CLOCK_BY_NAME, name) ? (CLOCK_BY_NAME[name] ?? null) : null;
 }
 
 /** `# key : value` → header; null for decoration (`# ====`, `#`, `# … info available`). */

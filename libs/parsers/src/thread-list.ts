@@ -29,9 +29,9 @@ import { issue } from './gc-common.js';
  *   `ps -m` prints the process row (tid `-`, skipped) then its threads (pid `-`: the process
  *   row's; comm `-`: unknown).
  *
- * Tids are 1..4194303 (below PID_MAX_LIMIT, 2^22): a larger number is not a Linux thread id. Names are
- * kernel comms (15 bytes; kernel threads up to 64); `<defunct>` after a comm is dropped.
- * A line that fits none of its layout's rules is a {@link ParseIssue} naming the field.
+ * Tids are 1..4194303 (below PID_MAX_LIMIT, 2^22): a larger number is not a Linux thread id.
+ * Names are kernel comms (15 bytes; kernel threads up to 64); `<defunct>` after a comm is
+ * dropped. A line that fits none of its layout's rules is a {@link ParseIssue} naming the field.
  */
 
 export type ThreadListItem = ThreadSighting | ParseIssue;
