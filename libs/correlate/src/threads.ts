@@ -60,3 +60,72 @@ export function isMutator(name: string | null, runtime: string | null): boolean 
   if (runtime === 'jvm' || runtime === null) return !JVM_INTERNAL.test(name);
   return true;
 }
+
+export type Runtime = 'jvm' | 'node' | 'python' | 'go';
+
+const FORMAT_RUNTIME: Readonly<Record<string, Runtime>> = {
+  'jvm-unified': 'jvm',
+  'jfr-json': 'jvm',
+  jstack: 'jvm',
+  'node-trace-gc': 'node',
+  'python-gc-jsonl': 'python',
+  'pyspy-speedscope': 'python',
+  'pyspy-chrometrace': 'python',
+  'go-gctrace': 'go',
+};
+
+/** The runtime a process's main thread name (its executable's comm) says it is. */
+function runtimeOfComm(comm: string): Runtime | null {
+  if (/^(node|nodejs)$/.test(comm)) return 'node';
+  if (/^java$/.test(comm)) return 'jvm';
+  if (/^python[0-9.]*$/.test(comm)) return 'python';
+  return null;
+}
+
+/**
+ * Which runtime the captured process runs, when no manifest says: the runtime-specific files
+ * uploaded beside the traces (a JVM GC log or JFR, Node's `--trace-gc`, Python gc callbacks,
+ * Go's gctrace), else the main thread's name (the executable: `node`, `java`, `python3.11`)
+ * or the JVM's own threads. Null when the evidence is absent or disagrees.
+ */
+export function inferRuntime(
+  formats: readonly (string | null)[],
+  threads: readonly {
+    readonly pid: number | null;
+    readonly tid: number;
+    readonly names: readonly string[];
+  }[],
+): { runtime: Runtime | null; evidence: string } {
+  const fromFiles = new Set(
+    formats.flatMap((f) => (f !== null && FORMAT_RUNTIME[f] ? [FORMAT_RUNTIME[f]] : [])),
+  );
+  if (fromFiles.size === 1) {
+    const [r] = [...fromFiles];
+    if (r)
+      return {
+        runtime: r,
+        evidence: `files only that runtime writes (${formats.filter((f) => f !== null && FORMAT_RUNTIME[f] === r).join(', ')})`,
+      };
+  }
+  if (fromFiles.size > 1)
+    return { runtime: null, evidence: `files of several runtimes: ${[...fromFiles].join(', ')}` };
+  const fromMain = new Set<Runtime>();
+  for (const t of threads)
+    if (t.pid !== null && t.tid === t.pid)
+      for (const n of t.names) {
+        const r = runtimeOfComm(n);
+        if (r) fromMain.add(r);
+      }
+  if (threads.some((t) => t.names.some((n) => /^(VM Thread|C2 CompilerThre|GC Thread#\d+)$/.test(n))))
+    fromMain.add('jvm');
+  if (fromMain.size === 1) {
+    const [r] = [...fromMain];
+    if (r) return { runtime: r, evidence: 'the process’s thread names' };
+  }
+  return {
+    runtime: null,
+    evidence: fromMain.size
+      ? `thread names of several runtimes: ${[...fromMain].join(', ')}`
+      : 'no runtime-specific file or thread name',
+  };
+}

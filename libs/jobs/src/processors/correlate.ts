@@ -6,6 +6,7 @@ import {
   bindSpans,
   buildSegments,
   inferOffsetFromSwitches,
+  inferRuntime,
   type ClockAlignment,
   type ClockEvidenceInterval,
   type ClockEvidenceMarker,
@@ -441,8 +442,15 @@ export async function correlateCapture(
   const perfOffsets: FileOffsets = offsetsOf(files, SAMPLING_FORMATS);
   const straceOffsets = offsetsOf(files, SYSCALL_FORMATS);
   const runtimeOffsets: FileOffsets = offsetsOf(files, RUNTIME_FORMATS);
-  const runtime = manifest?.target?.runtime ?? null;
   const threads = await store.resolveThreads(captureId, manifest?.target?.pid ?? null);
+  const inferred = manifest?.target?.runtime
+    ? null
+    : inferRuntime(
+        (await store.files(captureId)).filter((f) => f.state === 'parsed').map((f) => f.format),
+        threads,
+      );
+  const runtime = manifest?.target?.runtime ?? inferred?.runtime ?? null;
+  if (inferred) log(`runtime: ${inferred.runtime ?? 'unknown'} (${inferred.evidence})`);
   const byTid = new Map(threads.map((t) => [t.tid, t]));
   const names = new Map(threads.map((t) => [t.id, bestName(t)]));
 
