@@ -11,7 +11,8 @@ import { linuxTid } from './thread-list.js';
  *
  * - phase: `phase` = `start`|`begin` or `stop`|`end`. Without `phase`, a line is one whole
  *   collection, written at its stop, and needs a duration.
- * - generation: `generation` or `gen`.
+ * - generation: `generation` or `gen`, or CPython's `info` dict written as it is, nested
+ *   (`"info": {"generation": 0, "collected": 0, "uncollectable": 0}`).
  * - time: `epochNs` (epoch ns) and `monotonicNs` (CLOCK_MONOTONIC ns), threadreel's own recorder
  *   (test/scenarios/python/server.py), which writes both; else `ts_ns`, `time_ns`, `t_ns`,
  *   `timestamp_ns` (integer ns), or `timestamp`, `ts`, `time` (an integer is ns, a decimal is
@@ -250,7 +251,14 @@ function readLine(text: string, line: number): LineResult {
         : undefined;
   if (phase === undefined)
     return { ok: false, field: 'phase', reason: "phase is not 'start'/'begin' or 'stop'/'end'" };
-  const generation = smallInt(o, 'generation') ?? smallInt(o, 'gen');
+  // The callback's `info` dict may be written as it comes, nested.
+  const nested = o['info'];
+  const info: Fields =
+    typeof nested === 'object' && nested !== null && !Array.isArray(nested) ? (nested as Fields) : o;
+  const generation =
+    smallInt(o, 'generation') ??
+    smallInt(o, 'gen') ??
+    (info === o ? undefined : smallInt(info, 'generation'));
   if (generation === undefined || generation < 0)
     return { ok: false, field: 'generation', reason: 'missing generation (generation, gen)' };
   const time = readTime(o);
@@ -278,8 +286,8 @@ function readLine(text: string, line: number): LineResult {
       at: time.value.at,
       monoNs: time.value.monoNs,
       durationNs: duration?.value ?? null,
-      collected: smallInt(o, 'collected'),
-      uncollectable: smallInt(o, 'uncollectable'),
+      collected: smallInt(o, 'collected') ?? smallInt(info, 'collected'),
+      uncollectable: smallInt(o, 'uncollectable') ?? smallInt(info, 'uncollectable'),
       pid: smallInt(o, 'pid'),
     },
   };
