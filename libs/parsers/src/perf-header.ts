@@ -185,12 +185,19 @@ export async function* parsePerfHeaderOnly(
 ): AsyncGenerator<SourceHeader | ParseIssue> {
   const reader = new PerfHeaderReader();
   let lineNo = 0;
+  let inCmdline = false;
   for await (const raw of lines) {
     lineNo++;
     const line = raw.replace(/\r$/, '');
     if (line.trim().length === 0) continue;
-    if (line.startsWith('#')) yield* reader.comment(line);
-    else
+    if (line.startsWith('#')) {
+      inCmdline = /^#\s*cmdline\s*:/.test(line);
+      yield* reader.comment(line);
+    } else if (inCmdline) {
+      // An argument holding a newline runs on over lines of its own: part of the command line
+      // (kept as printed up to its first line; the clock flags come before any such argument).
+      continue;
+    } else
       yield {
         kind: 'issue',
         line: lineNo,
@@ -210,5 +217,14 @@ export function sniffPerfHeaderOnly(text: string): boolean {
   if (!PERF_HEADER_KEYS.test(text)) return false;
   const lines = text.split('\n');
   if (!text.endsWith('\n') && lines.length > 1) lines.pop();
-  return lines.every((l) => l.trim().length === 0 || l.startsWith('#'));
+  // perf prints the command line's arguments as they were: one holding a newline (`python3
+  // -c '…'`) runs on over lines of its own until the next `#` line.
+  let inCmdline = false;
+  return lines.every((l) => {
+    if (l.startsWith('#')) {
+      inCmdline = /^#\s*cmdline\s*:/.test(l);
+      return true;
+    }
+    return l.trim().length === 0 || inCmdline;
+  });
 }

@@ -127,14 +127,19 @@ async function placePerfByEvidence(
   f: ParsedFile,
   placed: readonly FileClock[],
   manifestAlignment: ClockAlignment | null,
+  headerFiles: readonly ParsedFile[],
   log: (m: string) => void,
 ): Promise<Placement> {
-  const ref = perfReference(f.headers);
+  const own = perfReference(f.headers);
+  const sibling = own ? null : perfHeaderFor(f, headerFiles);
+  const ref = own ?? (sibling ? perfReference(sibling.headers) : null);
   if (ref)
     return {
       offsetNs: ref.offsetNs,
-      method: `perf's own reference time (${ref.clockid ?? 'its -k clock'} ↔ wall clock, from its header)`,
-      evidence: { confidence: 0.95, ...ref.evidence },
+      method: `perf's own reference time (${ref.clockid ?? 'its -k clock'} ↔ wall clock, from ${
+        sibling ? `the header file ${sibling.name}` : 'its header'
+      })`,
+      evidence: { confidence: 0.95, ...ref.evidence, ...(sibling ? { headerFile: sibling.name } : {}) },
     };
   const tried: string[] = [];
   const sources: { format: string; source: 'strace' | 'runtime'; name: string }[] = [
@@ -144,7 +149,20 @@ async function placePerfByEvidence(
   for (const s of sources) {
     const offsets = offsetsOf(placed, new Set([s.format]));
     if (!offsets.size) continue;
-    const { switchOuts, moments } = await store.clockEvidence(captureId, f.ordinal, s.source, offsets);
+    const { switchOuts, moments, perfHasSwitches } = await store.clockEvidence(
+      captureId,
+      f.ordinal,
+      s.source,
+      offsets,
+    );
+    if (!switchOuts.size) {
+      const reason = perfHasSwitches
+        ? `perf and ${s.name} share no thread id: they saw no moment in common`
+        : 'perf has no sched_switch events to match against';
+      log(`perf clock of ${f.name} from ${s.name}: ${reason}`);
+      tried.push(`${s.name}: ${reason}`);
+      continue;
+    }
     const markers: ClockEvidenceMarker[] = [];
     const intervals: ClockEvidenceInterval[] = [];
     for (const m of moments) {
@@ -191,6 +209,20 @@ async function placePerfByEvidence(
     }`,
     evidence: { confidence: 0, tried },
   };
+}
+
+/**
+ * The `perf report --header-only` file uploaded beside a perf script that printed no header
+ * of its own: the one recorded with the same command line, else the only one with a pair.
+ */
+function perfHeaderFor(f: ParsedFile, headerFiles: readonly ParsedFile[]): ParsedFile | null {
+  const withPair = headerFiles.filter((h) => perfReference(h.headers) !== null);
+  const cmdline = f.headers.cmdline;
+  if (cmdline) {
+    const same = withPair.filter((h) => h.headers.cmdline === cmdline);
+    if (same.length === 1) return same[0] ?? null;
+  }
+  return withPair.length === 1 ? (withPair[0] ?? null) : null;
 }
 
 /** perf's reference pair from its header items (`perf record -k CLOCK`), as an offset to the epoch. */
@@ -259,19 +291,23 @@ async function alignClocks(
     else await record(f, clock, placementOf(a));
   }
   let monotonicOffsetNs = alignClock('monotonic', ctx).offsetNs;
+  const headerFiles = parsed.filter((h) => h.format === 'perf-header');
   for (const f of perfFiles) {
-    const a = f.clock === null ? null : alignClock(f.clock, ctx);
+    // The clock perf used: its own header's, else that of the header file uploaded beside it.
+    const clock =
+      f.clock !== null && f.clock !== 'perf-default'
+        ? f.clock
+        : (perfHeaderFor(f, headerFiles)?.headers.clockid ?? f.clock);
+    const a = clock === null ? null : alignClock(clock, ctx);
     // A manifest pair for the very clock perf used is exact; anything else needs evidence.
     const exact = a !== null && a.offsetNs !== null && a.confidence >= 1;
-    const p = exact ? placementOf(a) : await placePerfByEvidence(store, captureId, f, files, a, log);
-    await record(f, f.clock, p);
+    const p = exact
+      ? placementOf(a)
+      : await placePerfByEvidence(store, captureId, f, files, a, headerFiles, log);
+    await record(f, clock, p);
     // perf timed in CLOCK_MONOTONIC and placed: the capture's monotonic↔epoch offset, for the
     // sources that print monotonic times (GC logs from a runtime's monotonic clock).
-    if (
-      monotonicOffsetNs === null &&
-      p.offsetNs !== null &&
-      (f.clock === 'monotonic' || /MONOTONIC\b(?!_RAW)/.test(f.headers.clockid ?? ''))
-    )
+    if (monotonicOffsetNs === null && p.offsetNs !== null && clock === 'monotonic')
       monotonicOffsetNs = p.offsetNs;
   }
   const afterPerfCtx =

@@ -346,9 +346,11 @@ export class CorrelationStore {
   ): Promise<{
     switchOuts: Map<number, bigint[]>;
     moments: { tid: number; startNs: bigint; durationNs: bigint | null }[];
+    /** Whether the perf file has switch-outs at all (on threads the other source did not see). */
+    perfHasSwitches: boolean;
   }> {
     const switchOuts = new Map<number, bigint[]>();
-    if (!offsets.size) return { switchOuts, moments: [] };
+    if (!offsets.size) return { switchOuts, moments: [], perfHasSwitches: false };
     const table =
       source === 'strace'
         ? { from: 'syscalls y', start: 'y.start_ns', duration: 'y.duration_ns', done: 'y.incomplete IS NULL' }
@@ -362,7 +364,13 @@ export class CorrelationStore {
       [captureId, ...offsetArgs(offsets), perfOrdinal, maxThreads],
     );
     const ids = tids.map((t) => t.tid);
-    if (!ids.length) return { switchOuts, moments: [] };
+    if (!ids.length) {
+      const any = await this.ds.query<{ any: boolean }[]>(
+        `SELECT EXISTS (SELECT 1 FROM sched_events WHERE capture_id = $1 AND file_ordinal = $2 AND kind = 'switch') AS any`,
+        [captureId, perfOrdinal],
+      );
+      return { switchOuts, moments: [], perfHasSwitches: any[0]?.any ?? false };
+    }
     const outs = await this.ds.query<{ tid: number; t: string }[]>(
       `SELECT tid, time_ns::text AS t FROM sched_events
        WHERE capture_id = $1 AND file_ordinal = $2 AND kind = 'switch' AND tid = ANY($3::int[])
@@ -385,6 +393,7 @@ export class CorrelationStore {
     );
     return {
       switchOuts,
+      perfHasSwitches: true,
       moments: moments.map((m) => ({
         tid: m.tid,
         startNs: BigInt(m.s),
