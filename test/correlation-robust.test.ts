@@ -34,8 +34,18 @@ describe('correlation of odd captures', () => {
     const r = await upload(api.url, [{ name: 'strace.txt', data: `${strace.join('\n')}\n` }]);
     expect(r.status).toBe(202);
     const c = await waitSettled(api.url, r.body.captureId);
-    expect(c.error).toBeNull();
-    expect(c.state).toBe('ready');
+    // Correlated: the threads no source names are what degraded, nothing else.
+    expect(c.state).toBe('degraded');
+    expect(c.degradedParts).toEqual([
+      {
+        stage: 'threads',
+        file: null,
+        source: null,
+        thread: null,
+        reason:
+          'no source names it (no perf comm, thread map, jstack or JFR entry): known by its tid only (2 threads: tid 4242, 4243)',
+      },
+    ]);
     const map = await threadMap(r.body.captureId);
     expect(map.threads.map((t) => [t.tid, t.names])).toEqual([
       [4242, []],
@@ -59,8 +69,9 @@ describe('correlation of odd captures', () => {
 
     const r = await upload(api.url, await folderParts(dir));
     const c = await waitSettled(api.url, r.body.captureId, 300_000);
-    expect(c.error).toBeNull();
-    expect(c.state).toBe('ready');
+    expect(c.state).toBe('degraded');
+    expect(c.degradedParts.map((p) => p.stage)).toEqual(['threads']);
+    expect(String(c.degradedParts[0]?.thread?.tid ?? c.degradedParts[0]?.reason)).toMatch(/99999/);
     const lone = (await threadMap(r.body.captureId)).threads.find((x) => x.tid === 99999);
     expect(lone?.names).toEqual([]);
     const rows = await db.query<{ n: number }>(

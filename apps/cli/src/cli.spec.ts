@@ -53,6 +53,7 @@ function detail(
     error,
     manifest: null,
     sourceFiles: files,
+    degradedParts: [],
   };
 }
 

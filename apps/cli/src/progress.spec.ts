@@ -47,6 +47,7 @@ function capture(overrides: Partial<CaptureDetail> = {}): CaptureDetail {
     error: null,
     manifest: null,
     sourceFiles: [file()],
+    degradedParts: [],
     ...overrides,
   };
 }
