@@ -6,6 +6,7 @@ import { ReplayIndexes1764100000000 } from './1764100000000-replay-indexes.js';
 import { ReplayWindowIndexes1764200000000 } from './1764200000000-replay-window-indexes.js';
 import { SegmentLod1764300000000 } from './1764300000000-segment-lod.js';
 import { LaneTiles1764400000000 } from './1764400000000-lane-tiles.js';
+import { CaptureDegraded1764500000000 } from './1764500000000-capture-degraded.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ReplayWindowIndexes1764200000000,
   SegmentLod1764300000000,
   LaneTiles1764400000000,
+  CaptureDegraded1764500000000,
 ];

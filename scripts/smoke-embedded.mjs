@@ -45,7 +45,7 @@ while (!demo) {
   if (api.exitCode !== null) await fail(`the API exited with ${api.exitCode}`);
   try {
     const list = await (await fetch(`${base}/api/captures`)).json();
-    demo = list.find((c) => c.name === 'demo' && (c.state === 'ready' || c.state === 'failed'));
+    demo = list.find((c) => c.name === 'demo' && ['ready', 'degraded', 'failed'].includes(c.state));
   } catch {
     /* not up yet */
   }

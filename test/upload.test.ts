@@ -64,7 +64,15 @@ describe('capture upload', () => {
     const r = await upload(api.url, [{ name: 'garbage.bin', data: garbage }, perfInput], '?name=mixed');
     expect(r.status).toBe(202);
     const c = await waitSettled(api.url, r.body.captureId);
-    expect(c.state).toBe('ready');
+    // Usable (the perf file), with the failed file listed: degraded, not ready.
+    expect(c.state).toBe('degraded');
+    expect(c.degradedParts).toEqual([
+      expect.objectContaining({
+        stage: 'parse',
+        file: 'garbage.bin',
+        reason: expect.stringMatching(/unrecognised format/),
+      }),
+    ]);
     const bad = c.sourceFiles.find((f) => f.name === 'garbage.bin')!;
     expect(bad.state).toBe('failed');
     expect(bad.error).toMatch(/garbage\.bin: unrecognised format: binary data/);
@@ -80,6 +88,8 @@ describe('capture upload', () => {
     const r = await upload(api.url, [{ name: 'cut.txt.gz', data: cut }]);
     expect(r.status).toBe(202);
     const c = await waitSettled(api.url, r.body.captureId);
+    expect(c.state).toBe('degraded');
+    expect(c.degradedParts.map((p) => [p.stage, p.file])).toEqual([['parse', 'cut.txt.gz']]);
     const f = c.sourceFiles[0]!;
     expect(f.error).toMatch(/cut\.txt\.gz: line \d+: .*(truncated|unexpected end)/i);
     expect(Number(f.events)).toBeGreaterThan(0);

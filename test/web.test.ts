@@ -6,6 +6,7 @@ import type { TestDatabase } from './support/database.js';
 import { launchChromium } from './support/browser.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, tempDir, type ApiProc } from './support/processes.js';
+import { upload, waitSettled } from './support/client.js';
 
 const demoDir = path.join(REPO_ROOT, 'test/fixtures/demo');
 
@@ -78,6 +79,46 @@ describe('web UI in Chromium', () => {
     await page.screenshot({ path: path.join(shots, 'requests-empty.png') });
 
     expect(await page.locator('#error-banner').isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a degraded capture apart from a ready one: its badge, and what degraded on its page', async () => {
+    // The demo's perf file (the same bytes, stored once) with a file no parser reads.
+    const garbage = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
+    const r = await upload(api.url, [
+      path.join(demoDir, 'perf.script.gz'),
+      { name: 'garbage.bin', data: garbage },
+    ]);
+    expect(r.status).toBe(202);
+    expect((await waitSettled(api.url, r.body.captureId)).state).toBe('degraded');
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(api.url);
+    const row = page.locator(`#captures-table tr[data-capture-id="${r.body.captureId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.getAttribute('data-state')).toBe('degraded');
+    expect(await row.locator('.badge-degraded').innerText()).toBe('degraded');
+    expect(await row.locator('.cell-degraded').innerText()).toMatch(
+      /^Degraded: 1 of 2 files failed: garbage\.bin/,
+    );
+    // The ready capture of the first test keeps its own badge.
+    expect(await page.locator('#captures-table tr[data-state="ready"] .badge-ready').count()).toBeGreaterThan(
+      0,
+    );
+
+    await row.click();
+    await page.waitForSelector('#capture-detail[data-state="degraded"]', { timeout: 30_000 });
+    const parts = page.locator('#degraded-parts');
+    expect(await parts.getAttribute('data-count')).toBe('1');
+    expect(await parts.innerText()).toMatch(/Degraded: usable, but one part went wrong/);
+    const part = parts.locator('tr[data-stage="parse"]');
+    expect(await part.innerText()).toMatch(/garbage\.bin[\s\S]*unrecognised format/);
+    // Usable: its threads, chart and folded exports are there as for a ready capture.
+    await page.waitForSelector('#threads-table tbody tr[data-thread-id]', { timeout: 30_000 });
+    expect(await page.locator('#folded-exports a').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(shots, 'capture-degraded.png'), fullPage: true });
     expect(errors).toEqual([]);
   });
 });

@@ -225,7 +225,7 @@ try {
   for (;;) {
     const c = await (await fetch(`${baseUrl}/api/captures/${captureId}`)).json();
     if (c.state === 'ready') break;
-    if (c.state === 'failed') throw new Error(c.error);
+    if (c.state === 'degraded' || c.state === 'failed') throw new Error(`${c.state}: ${c.error}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const base = await eventCount(captureId);

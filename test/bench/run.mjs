@@ -105,7 +105,7 @@ try {
           throw new Error(`ingested ${c.sourceFiles[0].events} events`);
         break;
       }
-      if (c.state === 'failed') throw new Error(c.error);
+      if (c.state === 'degraded' || c.state === 'failed') throw new Error(`${c.state}: ${c.error}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return samples;

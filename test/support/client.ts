@@ -1,6 +1,6 @@
 import { openAsBlob, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { CaptureDetail, UploadAccepted } from '@threadreel/model';
+import { FINISHED_CAPTURE_STATES, type CaptureDetail, type UploadAccepted } from '@threadreel/model';
 import { waitFor } from './processes.js';
 
 export interface UploadResult {
@@ -39,10 +39,10 @@ export async function capture(baseUrl: string, id: string): Promise<CaptureDetai
 
 export async function waitSettled(baseUrl: string, id: string, timeoutMs = 120_000): Promise<CaptureDetail> {
   return waitFor(
-    `capture ${id} ready or failed`,
+    `capture ${id} ready, degraded or failed`,
     async () => {
       const c = await capture(baseUrl, id);
-      return c.state === 'ready' || c.state === 'failed' ? c : null;
+      return FINISHED_CAPTURE_STATES.includes(c.state) ? c : null;
     },
     timeoutMs,
     150,

@@ -75,7 +75,9 @@ Record options:
 
 Exit codes:
   0  the capture is ready and every file parsed cleanly
-  1  the capture failed, a file failed, was refused or had rejected lines,
+  1  the capture failed or is degraded (usable, with the problems listed: a
+     file failed, was refused or had rejected lines, a source could not be
+     placed on the time axis, a stage of the correlation could not be built),
      or the capture was not finished within --timeout
   2  usage error (bad option, missing or unreadable path)
   3  server unreachable or HTTP error

@@ -53,6 +53,7 @@ function detail(
     error,
     manifest: null,
     sourceFiles: files,
+    degradedParts: [],
   };
 }
 
@@ -169,6 +170,28 @@ describe('threadreel upload', () => {
     expect(await run(['upload', join(dir, 'perf.script'), '--server', api.url], {}, io)).toBe(1);
     expect(io.stdout()).toContain('perf.script:2: time: not a number');
     expect(io.stdout()).toContain('ready with problems');
+  });
+
+  it('exits 1 and lists what degraded when the capture is degraded', async () => {
+    const api = await fakeApi([
+      {
+        ...detail('degraded', [report()], 'clocks (perf.script): not placed on the time axis'),
+        degradedParts: [
+          {
+            stage: 'clocks',
+            file: 'perf.script',
+            source: 'perf-script',
+            thread: null,
+            reason: 'not placed on the time axis',
+          },
+        ],
+      },
+    ]);
+    server = api.server;
+    const io = captureIo();
+    expect(await run(['upload', join(dir, 'perf.script'), '--server', api.url], {}, io)).toBe(1);
+    expect(io.stdout()).toContain('degraded: clocks perf.script (perf-script): not placed on the time axis');
+    expect(io.stdout()).toContain('capture cap-1 degraded: usable, with problems (1 line above)');
   });
 
   it('exits 1 when the capture fails', async () => {

@@ -2,7 +2,7 @@
 export const ExitCode = {
   /** The capture is ready and every file parsed cleanly. */
   Ok: 0,
-  /** The capture failed, a file failed / was refused / had rejected lines, or waiting timed out. */
+  /** The capture failed or is degraded (a file failed / was refused / had rejected lines…), or waiting timed out. */
   Failed: 1,
   /** Bad command line, or a path that cannot be uploaded. */
   Usage: 2,

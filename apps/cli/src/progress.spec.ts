@@ -5,6 +5,7 @@ import {
   formatBytes,
   formatCount,
   isClean,
+  isFinished,
   problemLines,
   progressChanges,
   progressLine,
@@ -47,6 +48,7 @@ function capture(overrides: Partial<CaptureDetail> = {}): CaptureDetail {
     error: null,
     manifest: null,
     sourceFiles: [file()],
+    degradedParts: [],
     ...overrides,
   };
 }
@@ -129,6 +131,39 @@ describe('summary', () => {
     );
     expect(isClean(capture({ sourceFiles: [file({ rejectedCount: '1' })] }), accepted)).toBe(false);
     expect(isClean(capture({ sourceFiles: [file({ error: 'boom' })] }), accepted)).toBe(false);
+    expect(isClean(capture({ state: 'degraded' }), accepted)).toBe(false);
+  });
+
+  it('says what degraded: the stages and sources, files once', () => {
+    const detail = capture({
+      state: 'degraded',
+      error: 'clocks (strace.txt.gz): …',
+      sourceFiles: [
+        file({ name: 'strace.txt.gz', format: 'strace', error: 'strace.txt.gz: line 9: truncated' }),
+        file({ id: '2', name: 'app.log', format: 'logs', events: '0' }),
+      ],
+      degradedParts: [
+        {
+          stage: 'clocks',
+          file: 'strace.txt.gz',
+          source: 'strace',
+          thread: null,
+          reason: "strace's clock disagrees with perf's",
+        },
+        { stage: 'segments', file: null, source: null, thread: { id: '7', tid: 4242 }, reason: 'bad input' },
+        { stage: 'parse', file: 'strace.txt.gz', source: 'strace', thread: null, reason: 'kept 3 events' },
+        { stage: 'parse', file: 'app.log', source: 'logs', thread: null, reason: 'no events in 1 lines' },
+        { stage: 'parse', file: 'threads.jsonl', source: 'threads', thread: null, reason: 'not uploaded' },
+      ],
+    });
+    expect(problemLines(detail, accepted)).toEqual([
+      "degraded: clocks strace.txt.gz (strace): strace's clock disagrees with perf's",
+      'degraded: segments tid 4242: bad input',
+      'degraded: parse app.log (logs): no events in 1 lines',
+      'degraded: parse threads.jsonl (threads): not uploaded',
+      'strace.txt.gz: parsed: strace.txt.gz: line 9: truncated',
+    ]);
+    expect(isFinished(detail)).toBe(true);
   });
 
   it('lists every reason', () => {

@@ -1,9 +1,20 @@
-import type { CaptureDetail, SourceFileReport, UploadAccepted } from '@threadreel/model';
+import type { CaptureDetail, DegradedPart, SourceFileReport, UploadAccepted } from '@threadreel/model';
 import type { Io } from './io.js';
 
 /** Capture states after which nothing changes any more. */
 export function isFinished(detail: Pick<CaptureDetail, 'state'>): boolean {
-  return detail.state === 'ready' || detail.state === 'failed';
+  return detail.state === 'ready' || detail.state === 'degraded' || detail.state === 'failed';
+}
+
+/** `clocks strace.txt.gz (strace), tid 4242: why` — one degraded part on one line. */
+export function degradedLine(p: DegradedPart): string {
+  const where = [
+    p.file ? `${p.file}${p.source ? ` (${p.source})` : ''}` : p.source,
+    p.thread ? `tid ${p.thread.tid}` : null,
+  ]
+    .filter((x) => x)
+    .join(', ');
+  return `${p.stage}${where ? ` ${where}` : ''}: ${p.reason}`;
 }
 
 function toBigInt(decimal: string | number | null | undefined): bigint | null {
@@ -130,8 +141,9 @@ export function summaryTable(files: readonly SourceFileReport[]): string {
 }
 
 /**
- * Every reason the upload is not clean: files refused at upload, a failed capture,
- * failed files, and each rejected line the server listed (plus how many it did not).
+ * Every reason the upload is not clean: files refused at upload, a failed capture, what
+ * degraded (files and stages of the correlation the server lists), failed files, and each
+ * rejected line the server listed (plus how many it did not).
  */
 export function problemLines(detail: CaptureDetail | null, accepted: UploadAccepted): string[] {
   const lines: string[] = [];
@@ -139,6 +151,17 @@ export function problemLines(detail: CaptureDetail | null, accepted: UploadAccep
     lines.push(`${refused.name}: refused at upload: ${refused.reason}`);
   if (detail === null) return lines;
   if (detail.state === 'failed') lines.push(`capture failed${detail.error ? `: ${detail.error}` : ''}`);
+  // A file with an error, a note or rejected lines has its own lines below; every other part
+  // (a file with no events, one not uploaded, clocks, threads, stages) is said here.
+  const parts = Array.isArray(detail.degradedParts) ? detail.degradedParts : [];
+  const saidBelow = new Set(
+    detail.sourceFiles
+      .filter((f) => f.state === 'failed' || f.error || f.note || (toBigInt(f.rejectedCount) ?? 0n) > 0n)
+      .map((f) => f.name),
+  );
+  for (const p of parts)
+    if (!(p.stage === 'parse' && p.file !== null && saidBelow.has(p.file)))
+      lines.push(`degraded: ${degradedLine(p)}`);
   for (const file of detail.sourceFiles) {
     if (file.state === 'failed' || file.error)
       lines.push(`${file.name}: ${file.state}: ${file.error ?? 'no reason given'}`);
@@ -158,7 +181,7 @@ export function problemLines(detail: CaptureDetail | null, accepted: UploadAccep
   return lines;
 }
 
-/** True when the finished capture is ready and nothing was refused, failed or rejected. */
+/** True when the finished capture is ready (not degraded) and nothing was refused, failed or rejected. */
 export function isClean(detail: CaptureDetail, accepted: UploadAccepted): boolean {
   if (detail.state !== 'ready' || accepted.rejected.length > 0) return false;
   return detail.sourceFiles.every(

@@ -109,7 +109,9 @@ export async function uploadAndWait(
       ? 'failed'
       : clean
         ? 'ready'
-        : `ready with problems (${plural(problems.length, 'line')} above)`;
+        : detail.state === 'degraded'
+          ? `degraded: usable, with problems (${plural(problems.length, 'line')} above)`
+          : `ready with problems (${plural(problems.length, 'line')} above)`;
   io.out(`capture ${id} ${verdict}: ${client.captureUiUrl(id)}\n`);
   return clean ? ExitCode.Ok : ExitCode.Failed;
 }
@@ -130,7 +132,7 @@ function uploadMeter(io: Io): UploadProgress | undefined {
 type WaitResult = { interrupted: true } | { interrupted: false; detail: CaptureDetail };
 
 /**
- * Polls GET /api/captures/:id until the capture is ready or failed, or the timeout
+ * Polls GET /api/captures/:id until the capture is ready, degraded or failed, or the timeout
  * passes (then the last detail is returned unfinished). Network errors and 5xx are
  * retried up to maxPollFailures times in a row; 4xx fails at once.
  */

@@ -18,7 +18,7 @@ import {
   getTimeline,
   isAbortError,
 } from './api';
-import { isInProgress, stateBadge } from './badges';
+import { isInProgress, isUsable, stateBadge } from './badges';
 import { el, td, th, type Child } from './dom';
 import { showError, spawn } from './errors';
 import {
@@ -261,7 +261,10 @@ export function captureView(id: string): View {
         ...facts.map(([k, v]) => el('div', null, el('dt', null, k), el('dd', null, v))),
       ),
     );
-    if (c.error) {
+    const parts = Array.isArray(c.degradedParts) ? c.degradedParts : [];
+    if (c.state === 'degraded' || (c.state === 'failed' && parts.length > 0))
+      header.append(degradedNotice(c));
+    else if (c.error) {
       const what = c.state === 'failed' ? 'Capture failed' : 'Some files could not be read';
       header.append(el('p', { class: 'notice notice-error' }, `${what}: ${c.error}`));
     }
@@ -276,6 +279,53 @@ export function captureView(id: string): View {
         el('details', { class: 'manifest' }, el('summary', null, 'Manifest'), el('pre', null, text)),
       );
     }
+  }
+
+  /** What degraded: one row per part (stage, file or source, thread, why). */
+  function degradedNotice(c: CaptureDetail): HTMLElement {
+    const parts = Array.isArray(c.degradedParts) ? c.degradedParts : [];
+    const failed = c.state === 'failed';
+    return el(
+      'div',
+      {
+        id: 'degraded-parts',
+        class: `notice ${failed ? 'notice-error' : 'notice-warn'}`,
+        data: { count: String(parts.length) },
+      },
+      el(
+        'p',
+        null,
+        failed
+          ? 'Capture failed: nothing usable.'
+          : `Degraded: usable, but ${parts.length === 1 ? 'one part' : `${parts.length} parts`} went wrong (the rest is kept).`,
+      ),
+      parts.length
+        ? el(
+            'table',
+            { class: 'data-table compact degraded-parts' },
+            el('thead', null, el('tr', null, th('Stage'), th('File / source'), th('Thread'), th('Why'))),
+            el(
+              'tbody',
+              null,
+              ...parts.map((p) =>
+                el(
+                  'tr',
+                  { data: { stage: p.stage } },
+                  td(p.stage),
+                  el(
+                    'td',
+                    { class: 'mono' },
+                    p.file ?? p.source ?? '—',
+                    p.file && p.source ? ` (${p.source})` : '',
+                  ),
+                  td(p.thread ? `tid ${p.thread.tid}` : '—'),
+                  td(p.reason),
+                ),
+              ),
+            ),
+          )
+        : el('p', null, c.error ?? ''),
+    );
   }
 
   // ---- files --------------------------------------------------------------------------
@@ -549,7 +599,7 @@ export function captureView(id: string): View {
   // ---- folded exports -----------------------------------------------------------------
 
   function renderExports(c: CaptureDetail | null): void {
-    if (!c || c.state !== 'ready') {
+    if (!c || !isUsable(c.state)) {
       exportsBox.replaceChildren(
         el('p', { class: 'muted' }, 'Folded stack exports are available once the capture is ready.'),
       );

@@ -94,7 +94,14 @@ export function capturesView(upload: UploadPanel): View {
         ),
       );
     }
-    if (capture.error) cell.append(el('div', { class: 'cell-error' }, capture.error));
+    if (capture.error)
+      cell.append(
+        el(
+          'div',
+          { class: capture.state === 'degraded' ? 'cell-degraded' : 'cell-error' },
+          capture.state === 'degraded' ? `Degraded: ${capture.error}` : capture.error,
+        ),
+      );
     return cell;
   }
 

@@ -1,6 +1,6 @@
 import type { CaptureDetail, SourceFileReport, UploadAccepted } from '@threadreel/model';
 import { getCapture, isAbortError, UploadCancelledError, uploadCapture, type UploadHandle } from './api';
-import { isInProgress, stateBadge } from './badges';
+import { isInProgress, isUsable, stateBadge } from './badges';
 import { el, td, th } from './dom';
 import { showError } from './errors';
 import { errorMessage, formatBytes, formatCount } from './format';
@@ -82,11 +82,13 @@ function parseReport(c: CaptureDetail): HTMLElement {
         ? `Parsing: ${done} of ${files.length} files read…`
         : c.state === 'ready'
           ? 'Parsed. '
-          : `Failed: ${c.error ?? 'see the capture page'}. `,
-      c.state === 'ready'
+          : c.state === 'degraded'
+            ? `Usable, with problems (${c.degradedParts.length}): ${c.error ?? 'see the capture page'}. `
+            : `Failed: ${c.error ?? 'see the capture page'}. `,
+      isUsable(c.state)
         ? el('a', { attrs: { href: requestsHref({ capture: c.id }) } }, 'See its requests')
         : null,
-      c.state === 'ready' ? ' · ' : null,
+      isUsable(c.state) ? ' · ' : null,
       el('a', { attrs: { href: captureHref(c.id) } }, 'Open the capture'),
     ),
     el(

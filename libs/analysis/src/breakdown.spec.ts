@@ -268,19 +268,65 @@ describe('analyzeRequest: scenarios', () => {
     ]);
   });
 
-  it('deadlock: the chain closes on the waiter', () => {
+  it('deadlock: ABBA, each thread blocked on the lock the other holds during a common interval', () => {
+    const ms = 1_000_000n;
     const r = analyzeRequest(
       input({
+        endNs: 100n * ms,
+        bindings: [{ threadId: 't1', startNs: 0n, endNs: 100n * ms }],
         segments: segMap(
-          seg('t1', 0n, 10n, 'cpu'),
-          seg('t1', 10n, 100n, 'lock', { lockId: 'A', wakerThreadId: 't2' }),
-          seg('t2', 0n, 5n, 'cpu'),
-          seg('t2', 5n, 100n, 'lock', { lockId: 'B', wakerThreadId: 't1' }),
+          seg('t1', 0n, 10n * ms, 'cpu'),
+          seg('t1', 10n * ms, 90n * ms, 'lock', { lockId: 'A', wakerThreadId: 't2' }),
+          seg('t1', 90n * ms, 100n * ms, 'cpu'),
+          seg('t2', 0n, 20n * ms, 'cpu'),
+          seg('t2', 20n * ms, 95n * ms, 'lock', { lockId: 'B', wakerThreadId: 't1' }),
+          seg('t2', 95n * ms, 100n * ms, 'cpu'),
         ),
       }),
     );
-    expect(r.evidence.lock?.[0]).toMatchObject({ chain: ['t1', 't2', 't1'], deadlock: true });
+    expect(r.evidence.lock?.[0]).toMatchObject({
+      lockId: 'A',
+      holderThreadId: 't2',
+      chain: ['t1', 't2', 't1'],
+      deadlock: true,
+      deadlockCycle: { threadIds: ['t1', 't2'], lockIds: ['A', 'B'], fromNs: 20n * ms, toNs: 90n * ms },
+    });
     expect(r.threadIds).toEqual(['t1', 't2']);
+  });
+
+  it('no deadlock: a waker ping-pong at disjoint times (waiter → C2 CompilerThread0 → waiter)', () => {
+    // The waiter's acquisition: a timed wait that ran out, a moment on the CPU in which it woke
+    // the compiler thread (waiting meanwhile on its own futex), then the wait the compiler
+    // thread ended. The chain comes back to the waiter; the two were never blocked at once.
+    const ms = 1_000_000n;
+    const r = analyzeRequest(
+      input({
+        endNs: 100n * ms,
+        threadNames: new Map([['c2', 'C2 CompilerThread0']]),
+        segments: segMap(
+          seg('w', 0n, 10n * ms, 'cpu'),
+          seg('w', 10n * ms, 40n * ms, 'lock', { lockId: 'futex:0xa' }),
+          seg('w', 40n * ms, 41n * ms, 'cpu'),
+          seg('w', 41n * ms, 100n * ms, 'lock', { lockId: 'futex:0xa', wakerThreadId: 'c2' }),
+          seg('c2', 0n, 30n * ms, 'cpu'),
+          seg('c2', 30n * ms, 40n * ms + 500_000n, 'cpu'),
+          seg('c2', 40n * ms + 500_000n, 40n * ms + 900_000n, 'lock', {
+            lockId: 'futex:0xb',
+            wakerThreadId: 'w',
+          }),
+          seg('c2', 40n * ms + 900_000n, 100n * ms, 'cpu'),
+        ),
+        bindings: [{ threadId: 'w', startNs: 0n, endNs: 100n * ms }],
+      }),
+    );
+    const l = r.evidence.lock?.[0];
+    expect(l).toMatchObject({
+      holderThreadId: 'c2',
+      holderName: 'C2 CompilerThread0',
+      chain: ['w', 'c2', 'w'],
+    });
+    expect(l?.deadlock).toBe(false);
+    expect(l?.deadlockCycle).toBeUndefined();
   });
 
   it('chains stop after 8 hops', () => {

@@ -13,6 +13,7 @@ import {
   type RequestAnalysis,
   type Segment,
 } from '@threadreel/model';
+import { findDeadlock, type LockWait } from './deadlock.js';
 
 /**
  * The per-request analysis: one request's wall time split into causes that sum exactly to
@@ -70,8 +71,13 @@ import {
  *   inside the stretch it accounts for (in a convoy the thread that held the lock before it;
  *   with nested locks the holder of the lock it needed first), up to 8 hops; `chainHeldNs`
  *   splits the acquisition among them (see `lockChain`). When the chain comes back to a
- *   thread already in it, that thread is appended once more and `deadlock` is true (a
- *   self-wait gives `[t, t]`).
+ *   thread already in it, that thread is appended once more and the walk stops (a self-wait
+ *   gives `[t, t]`). `deadlock` is decided apart from the chain (`findDeadlock`): a cycle of
+ *   lock waits reachable from the waiter's acquisition that overlap in time — every thread of
+ *   it blocked at once on a lock the next one held (a wait's holder: its waker, or for a timed
+ *   re-wait nobody woke, the waker that ended its acquisition), each known lock with one
+ *   holder — given in `deadlockCycle` with the locks and when. A chain that comes back to a
+ *   thread through waits at disjoint times (a waker ping-pong) is not one.
  * - gc: the pauses overlapping the window, clipped to it, in start order.
  * - pool-queue: `pool` with `waitNs` = `serverStartNs − arrivalNs` less the GC pauses in it.
  * - net: per peer — a net segment's `target`, else the covering client span's `peer`, else
@@ -446,7 +452,10 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
         }
       }
       if (!rep) continue;
-      const { chain, heldNs, deadlock } = lockChain(rep.threadId, rep.startNs, rep.seg, segs);
+      const { chain, heldNs } = lockChain(rep.threadId, rep.startNs, rep.seg, segs);
+      const cycle = findDeadlock(rep.threadId, rep.startNs, rep.seg.endNs, (t, from, to) =>
+        segs.lockWaitsOverlapping(t, from, to),
+      );
       const holder = rep.seg.wakerThreadId ?? null;
       list.push({
         lockId,
@@ -457,7 +466,8 @@ export function analyzeRequest(input: RequestInput): RequestAnalysis {
         holderStackId: rep.seg.wakerStackId ?? null,
         chain,
         chainHeldNs: heldNs,
-        deadlock,
+        deadlock: cycle !== null,
+        ...(cycle ? { deadlockCycle: cycle } : {}),
       });
     }
     list.sort((x, y) => cmpBig(y.waitNs, x.waitNs) || cmpNullableStr(x.lockId, y.lockId));
@@ -610,14 +620,15 @@ interface LockAcc {
  * `heldNs[i]` is how much of the waiter's wait `chain[i + 1]` accounts for (convoy: roughly
  * its tenure of the lock; nested locks: the time it kept the previous thread blocked). Stops
  * after 8 hops, at a holder without a woken lock wait in its stretch, or when a thread
- * repeats (deadlock; the repeated thread gets no entry).
+ * repeats (the repeated thread gets no entry; whether that is a deadlock is `findDeadlock`'s
+ * to say).
  */
 function lockChain(
   waiter: string,
   fromNs: bigint,
   last: Segment,
   segs: SegmentIndex,
-): { chain: string[]; heldNs: bigint[]; deadlock: boolean } {
+): { chain: string[]; heldNs: bigint[] } {
   const chain = [waiter];
   const heldNs: bigint[] = [];
   const inChain = new Set(chain);
@@ -626,7 +637,7 @@ function lockChain(
   let holder = last.wakerThreadId;
   for (let hop = 0; holder !== undefined && hop < MAX_CHAIN_HOPS; hop++) {
     chain.push(holder);
-    if (inChain.has(holder)) return { chain, heldNs, deadlock: true };
+    if (inChain.has(holder)) return { chain, heldNs };
     inChain.add(holder);
     // Its woken lock waits in the stretch: blocked there, it was waiting for their wakers.
     // The walk follows the longest; the others (a VM mutex, a GIL hand-off) go to nobody.
@@ -645,7 +656,7 @@ function lockChain(
     to = next.b;
     holder = next.waker;
   }
-  return { chain, heldNs, deadlock: false };
+  return { chain, heldNs };
 }
 
 /** Per-thread segments in start order, non-overlapping, non-empty; built lazily. */
@@ -718,6 +729,32 @@ class SegmentIndex {
   }
 
   /**
+   * The thread's lock waits (segments) overlapping [from, to) whose holder is known: the
+   * wait's waker, or for a timed re-wait nobody woke the waker that ended its acquisition.
+   */
+  lockWaitsOverlapping(threadId: string, from: bigint, to: bigint): LockWait[] {
+    const list = this.lockSegments(threadId);
+    const out: LockWait[] = [];
+    for (let i = firstEndingAfter(list, from); i < list.length; i++) {
+      const s = list[i];
+      if (!s || s.startNs >= to) break;
+      const holder = s.wakerThreadId ?? this.acquisitionEnd(threadId, s).wakerThreadId;
+      if (holder !== undefined)
+        out.push({ startNs: s.startNs, endNs: s.endNs, holderThreadId: holder, lockId: s.lockId ?? null });
+    }
+    return out;
+  }
+
+  private lockSegments(threadId: string): readonly Segment[] {
+    let list = this.locks.get(threadId);
+    if (!list) {
+      list = this.get(threadId).filter((s) => s.state === 'lock');
+      this.locks.set(threadId, list);
+    }
+    return list;
+  }
+
+  /**
    * The thread's acquisitions (see `acquisitionEnd`) overlapping [from, to) that someone
    * woke: from the first wait's start to the last wait's end, with that last wait's waker.
    * A short unwoken tail of a wait, or a timed re-wait, does not hide the acquisition it
@@ -728,11 +765,7 @@ class SegmentIndex {
     from: bigint,
     to: bigint,
   ): { startNs: bigint; endNs: bigint; wakerThreadId: string }[] {
-    let list = this.locks.get(threadId);
-    if (!list) {
-      list = this.get(threadId).filter((s) => s.state === 'lock');
-      this.locks.set(threadId, list);
-    }
+    const list = this.lockSegments(threadId);
     // Last index with startNs < to.
     let lo = 0;
     let hi = list.length;

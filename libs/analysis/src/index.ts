@@ -15,4 +15,5 @@ export {
   type ExpandOptions,
 } from './fold.js';
 export { analyzeRequest, dominantCause, compareRequests, type RequestInput } from './breakdown.js';
+export { findDeadlock, type LockWait, type LockWaitsOf } from './deadlock.js';
 export * from './replay.js';

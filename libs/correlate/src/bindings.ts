@@ -81,6 +81,15 @@ export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
+/**
+ * Appends every item, one push each: `target.push(...items)` passes the items as arguments,
+ * and past ~100 k of them (a capture's wakeups, a long lane's tiles) that overflows the stack.
+ */
+export function appendAll<T>(target: T[], items: Iterable<T>): T[] {
+  for (const x of items) target.push(x);
+  return target;
+}
+
 function index(threads: readonly BindThread[]): Index {
   const byTid = new Map<number, BindThread[]>();
   const byJavaId = new Map<string, BindThread[]>();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Segment } from '@threadreel/model';
+import type { Segment, Wakeup } from '@threadreel/model';
+import { appendAll } from './bindings.js';
 import { pairFutexes, type FutexWake } from './futex.js';
 
 const MS = 1_000_000n;
@@ -82,5 +83,20 @@ describe('pairFutexes', () => {
     // 1 ms before the first wait's start (inside the 2 ms slack); an unknown tid during the second.
     pairFutexes(segs, [wake(102, 9n * MS), wake(999, 35n * MS)], threadOf);
     expect(segs.get('w')?.map((s) => s.wakerThreadId)).toEqual(['a', 'b']);
+  });
+});
+
+describe('appendAll', () => {
+  it('appends a million futex edges, where push(...edges) overflows the call stack', () => {
+    const edges = Array.from({ length: 1_000_000 }, (_, i): Wakeup => ({
+      timeNs: BigInt(i),
+      wakerThreadId: 'a',
+      wakeeThreadId: 'w',
+      source: 'futex',
+    }));
+    const all: Wakeup[] = [{ timeNs: -1n, wakerThreadId: null, wakeeThreadId: 'w', source: 'sched_wakeup' }];
+    expect(() => [...all].push(...edges)).toThrow(RangeError);
+    expect(appendAll(all, edges)).toHaveLength(1_000_001);
+    expect(all[1_000_000]?.timeNs).toBe(999_999n);
   });
 });

@@ -7,6 +7,7 @@ import {
   type Segment,
   type TileItem,
 } from '@threadreel/model';
+import { appendAll } from './bindings.js';
 import { type LodBucket } from './lod.js';
 
 export interface LaneTile {
@@ -98,7 +99,8 @@ export class LaneTileBuilder {
     }
     const done = this.flush();
     // Levels without buckets hold long segments only.
-    for (let k = this.level + 1; k < b.level; k++) done.push(...levelTiles(this.threadId, this.segs, k, []));
+    for (let k = this.level + 1; k < b.level; k++)
+      appendAll(done, levelTiles(this.threadId, this.segs, k, []));
     this.level = b.level;
     this.pending = [b];
     return done;
@@ -108,7 +110,7 @@ export class LaneTileBuilder {
   finish(): LaneTile[] {
     const out = this.flush();
     for (let k = Math.max(this.level + 1, 0); k < TILE_LEVELS; k++)
-      out.push(...levelTiles(this.threadId, this.segs, k, []));
+      appendAll(out, levelTiles(this.threadId, this.segs, k, []));
     this.level = TILE_LEVELS;
     return out;
   }

@@ -1,7 +1,51 @@
 /** DTOs of the HTTP API, shared by the API, the web UI and the CLI. Times are ns strings. */
 
-export const CAPTURE_STATES = ['queued', 'parsing', 'correlating', 'ready', 'failed'] as const;
+/**
+ * `ready`: every file parsed and correlated cleanly. `degraded`: usable, but parts of it went
+ * wrong (a file failed or lost lines, a source was not placed on the time axis, a thread or a
+ * stage of the correlation could not be built): the capture's `degradedParts` say which and why.
+ * `failed`: nothing usable (no file could be parsed).
+ */
+export const CAPTURE_STATES = ['queued', 'parsing', 'correlating', 'ready', 'degraded', 'failed'] as const;
 export type CaptureState = (typeof CAPTURE_STATES)[number];
+
+/** States after which a capture changes no more (until it is correlated again). */
+export const FINISHED_CAPTURE_STATES: readonly CaptureState[] = ['ready', 'degraded', 'failed'];
+
+/** Where in the pipeline a part of a capture degraded. */
+export const DEGRADED_STAGES = [
+  /** a file could not be parsed, or only partly (truncated, rejected lines, no events) */
+  'parse',
+  /** a source could not be placed on the time axis, or disagrees with the others */
+  'clocks',
+  /** thread identity: threads no source names */
+  'threads',
+  /** a thread's segments could not be built */
+  'segments',
+  /** wakeup edges (futex pairing) */
+  'wakeups',
+  /** a thread's replay lanes (level of detail, tiles) */
+  'lanes',
+  /** span ↔ thread bindings */
+  'bindings',
+  /** a request's breakdown */
+  'requests',
+  /** the correlation as a whole: the parsed events stay usable, derived data is missing */
+  'correlation',
+] as const;
+export type DegradedStage = (typeof DEGRADED_STAGES)[number];
+
+/** One part of a capture that went wrong while the rest was kept: which file, source, thread or stage, and why. */
+export interface DegradedPart {
+  stage: DegradedStage;
+  /** The source file concerned (its name in the capture), if one is. */
+  file: string | null;
+  /** The kind of source (a format such as `strace`, `perf-script`), if one is. */
+  source: string | null;
+  /** The thread concerned (surrogate id, OS tid), if one is. */
+  thread: { id: string; tid: number } | null;
+  reason: string;
+}
 
 /** `stored`: kept byte for byte, but no parser reads its format yet (the report says which). */
 export const SOURCE_FILE_STATES = ['queued', 'parsing', 'parsed', 'stored', 'failed'] as const;
@@ -56,6 +100,8 @@ export interface CaptureSummary {
 export interface CaptureDetail extends CaptureSummary {
   manifest: unknown;
   sourceFiles: SourceFileReport[];
+  /** What degraded (state `degraded`, or why a capture `failed`); empty when the capture is clean. */
+  degradedParts: DegradedPart[];
 }
 
 export interface UploadAccepted {

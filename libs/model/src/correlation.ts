@@ -100,7 +100,11 @@ export interface LockEvidence {
   readonly holderName: string | null;
   /** The holder's stack when it released the lock. */
   readonly holderStackId: string | null;
-  /** Wait chain: waiter → holder → the holder's own holder…; `deadlock` when it closes. */
+  /**
+   * Wait chain: waiter → holder → the holder's own holder…; when the walk comes back to a
+   * thread already in it, that thread is appended once more and the walk stops (that alone is
+   * not a deadlock: see `deadlock`).
+   */
   readonly chain: readonly string[];
   /**
    * Per chain thread after the waiter (`chain[i + 1]`): how much of the wait it accounts
@@ -109,7 +113,22 @@ export interface LockEvidence {
    * wait when the chain stops (a holder not seen).
    */
   readonly chainHeldNs: readonly Nanos[];
+  /**
+   * A deadlock during the wait: a cycle of lock waits overlapping in time, each thread blocked
+   * on a lock the next one held, all at once (`deadlockCycle` says which). Not a chain that
+   * merely comes back to a thread at other times (a waker ping-pong).
+   */
   readonly deadlock: boolean;
+  readonly deadlockCycle?: DeadlockCycle;
+}
+
+/** Threads each blocked on a lock the next one held, all during [fromNs, toNs). */
+export interface DeadlockCycle {
+  /** `threadIds[i]` waited on `lockIds[i]`, held by `threadIds[i + 1]` (the last by the first). */
+  readonly threadIds: readonly string[];
+  readonly lockIds: readonly (string | null)[];
+  readonly fromNs: Nanos;
+  readonly toNs: Nanos;
 }
 
 export interface GcEvidence {

@@ -40,7 +40,11 @@ export class CapturesController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A capture with its state and per-file parse reports' })
+  @ApiOperation({
+    summary: 'A capture with its state, per-file parse reports and degraded parts',
+    description:
+      'state: queued, parsing, correlating, ready (all went through), degraded (usable, with problems: degradedParts lists each with its stage, file, source, thread and reason) or failed (nothing usable).',
+  })
   async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<CaptureDetail> {
     const detail = await this.service.detail(id);
     if (!detail) throw new NotFoundException(`capture ${id} not found`);

@@ -26,6 +26,8 @@ interface LockEv {
   /** Absent in captures correlated before it existed. */
   chainHeldNs?: string[];
   deadlock: boolean;
+  /** Absent in captures correlated before it existed (their `deadlock` meant only a closed chain). */
+  deadlockCycle?: { threadIds: string[]; lockIds: (string | null)[]; fromNs: string; toNs: string };
 }
 interface GcEv {
   phase: string;
@@ -131,6 +133,19 @@ export function causePanel(ctx: CauseContext): HTMLElement {
     return `; most of the wait was behind ${ctx.threadLabel(t)} (${durationLabel(held[most] ?? 0)})`;
   };
 
+  /** ` — deadlock: A waits for lock L held by B, B for lock M held by A, all at once for 3 ms`. */
+  const deadlockText = (l: LockEv): string => {
+    const c = l.deadlockCycle;
+    if (!l.deadlock || !c || !Array.isArray(c.threadIds) || c.threadIds.length === 0) return '';
+    const steps = c.threadIds.map((t, i) => {
+      const next = c.threadIds[(i + 1) % c.threadIds.length] ?? t;
+      return `${ctx.threadLabel(t)} waits for lock ${c.lockIds[i] ?? '(unknown)'} held by ${ctx.threadLabel(next)}`;
+    });
+    // Epoch times exceed 2^53: the difference is taken exactly, then shown.
+    const span = /^-?\d+$/.test(c.toNs) && /^-?\d+$/.test(c.fromNs) ? BigInt(c.toNs) - BigInt(c.fromNs) : 0n;
+    return ` — deadlock: ${steps.join(', ')}, all blocked at once for ${durationLabel(Number(span))}`;
+  };
+
   const evidenceFor = (cause: string): HTMLElement[] => {
     const out: HTMLElement[] = [];
     if (cause === 'lock') {
@@ -152,7 +167,7 @@ export function causePanel(ctx: CauseContext): HTMLElement {
             : ': holder not seen',
           where,
           released ? `,${released}` : '',
-          l.deadlock ? ' — deadlock: the wait chain closes' : '',
+          deadlockText(l),
           behind(l),
           l.chain.length > 2
             ? ` (chain: ${l.chain

@@ -14,6 +14,7 @@ import {
   listRequests,
   type RequestQuery,
 } from '../api';
+import { isInProgress } from '../badges';
 import { CAUSE_ORDER, causeLabel } from '../causes';
 import { el, th, type Child } from '../dom';
 import { showError, spawn } from '../errors';
@@ -535,7 +536,7 @@ export function requestsView(query: URLSearchParams): View {
       if (isAbortError(error)) throw error;
     }
     const busy = captures.filter(
-      (c) => (state.capture === '' || c.id === state.capture) && c.state !== 'ready' && c.state !== 'failed',
+      (c) => (state.capture === '' || c.id === state.capture) && isInProgress(c.state),
     );
     const lines: Child[] = [];
     if (busy.length > 0) {

@@ -271,7 +271,7 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
-function isManifestName(name: string): boolean {
+export function isManifestName(name: string): boolean {
   return name === 'manifest.json' || name.endsWith('/manifest.json');
 }
 

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { CaptureDetail, CaptureState, CaptureSummary, SourceFileReport } from '@threadreel/model';
+import type {
+  CaptureDetail,
+  CaptureState,
+  CaptureSummary,
+  DegradedPart,
+  SourceFileReport,
+} from '@threadreel/model';
 import { CaptureEntity } from '../entities/capture.entity.js';
 import { SourceFileEntity } from '../entities/source-file.entity.js';
 import { partitionName, PARTITIONED_TABLES } from '../events/pg.js';
@@ -144,9 +150,19 @@ export class CaptureStore {
     return this.ds.getRepository(SourceFileEntity).findOne({ where: { id: fileId } });
   }
 
-  /** Moves a capture forward; a capture never goes back from ready/failed except on re-correlation. */
-  async setState(captureId: string, state: CaptureState, error: string | null = null): Promise<void> {
-    await this.ds.getRepository(CaptureEntity).update({ id: captureId }, { state, error });
+  /**
+   * Moves a capture forward; a capture never goes back from ready/degraded/failed except on
+   * re-correlation. The degraded parts are replaced (none unless given).
+   */
+  async setState(
+    captureId: string,
+    state: CaptureState,
+    error: string | null = null,
+    degradedParts: readonly DegradedPart[] = [],
+  ): Promise<void> {
+    await this.ds
+      .getRepository(CaptureEntity)
+      .update({ id: captureId }, { state, error, degradedParts: [...degradedParts] });
   }
 
   /** queued → parsing on the first parse job that starts. */
@@ -217,6 +233,7 @@ export class CaptureStore {
       bytes: files.reduce((a, f) => a + BigInt(f.sizeBytes), 0n).toString(),
       manifest: capture.manifest,
       sourceFiles: files.map(toReport),
+      degradedParts: capture.degradedParts,
     };
   }
 }

@@ -7,7 +7,7 @@ import {
   UpdateDateColumn,
   type Relation,
 } from 'typeorm';
-import type { CaptureState } from '@threadreel/model';
+import type { CaptureState, DegradedPart } from '@threadreel/model';
 import type { SourceFileEntity } from './source-file.entity.js';
 
 @Entity('captures')
@@ -30,6 +30,10 @@ export class CaptureEntity {
 
   @Column('text', { nullable: true })
   error!: string | null;
+
+  /** What went wrong in a `degraded` (or `failed`) capture: file, source, thread, stage and why. */
+  @Column('jsonb', { name: 'degraded_parts', default: () => "'[]'" })
+  degradedParts!: DegradedPart[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -191,10 +191,12 @@ export class CorrelationStore {
     );
     await this.ds.query(
       `UPDATE threads t SET
-         names = (SELECT array_agg(DISTINCT n ORDER BY n) FROM (
+         -- A tid no source names (strace alone saw it) keeps an empty list: array_agg over no row
+         -- is NULL. Blank names and perf's ':<tid>' (printed for a comm it never saw) are no names.
+         names = coalesce((SELECT array_agg(DISTINCT n ORDER BY n) FROM (
                     SELECT unnest(t.names) AS n
                     UNION SELECT s.name FROM thread_sightings s WHERE s.capture_id = t.capture_id AND s.tid = t.tid AND s.name IS NOT NULL
-                  ) names),
+                  ) names WHERE n IS NOT NULL AND n <> '' AND n !~ '^:[0-9]+$'), '{}'::text[]),
          runtime_ids = coalesce((SELECT jsonb_build_object('java', jsonb_agg(DISTINCT s.runtime_tid))
                         FROM thread_sightings s WHERE s.capture_id = t.capture_id AND s.tid = t.tid
                           AND s.runtime_tid IS NOT NULL AND s.source IN ('jstack', 'jfr')
