@@ -54,6 +54,7 @@ function fakeStore(opts: {
     runtimeEvents: none,
     pauses: none,
     sampleTimes: none,
+    cpuClockSamples: none,
     samplesInWindow: (_c: string, _t: readonly string[], fromNs: bigint) =>
       opts.samplesThrow?.(fromNs) ? Promise.reject(new TypeError('odd sample row')) : Promise.resolve([]),
     threadStacks: () => Promise.resolve(new Map()),
