@@ -16,13 +16,13 @@ import { startTestApi, type ApiProc } from './support/processes.js';
  * confusion matrix, every file's inferred clock offset against the true one (clocks.json) and the files
  * that were not recognised.
  *
- * Hard assertions: what holds today (every request of the answer key has a row, breakdowns sum to the
- * duration). The targets are checked only with THREADREEL_PLAIN_TARGETS=1 and otherwise printed as
- * TODO(plain-targets) lines: ≥ 95 % agreement on the shared capture, ≥ 90 % on each plain capture, every
- * clock offset within 100 µs of the truth (or the truth's own tolerance when wider), no unrecognised file.
+ * Asserted: every request of the answer key has a row, breakdowns sum to the duration, every clock
+ * offset is within 100 µs of the truth (or the truth's own tolerance when wider), no file is
+ * unrecognised, and agreement reaches its target: ≥ 95 % on the shared capture, ≥ 90 % on each plain
+ * capture — except where a capture's `floor` is lower, with the reason beside it; the gap to the
+ * target is then printed as a TODO(plain-targets) line.
  */
 
-const TARGETS = process.env.THREADREEL_PLAIN_TARGETS === '1';
 const NOT_UPLOADED = [/^clocks\.json/, /^ground-truth/, /^README/, /\.py$/, /\.sh$/];
 const OFFSET_TOLERANCE_NS = 100_000n;
 
@@ -31,7 +31,18 @@ interface Source {
   dir: string;
   /** Agreement target (share of the scored requests). */
   target: number;
+  /** What is asserted when lower than the target (the reason is in FLOORS). */
+  floor: number;
 }
+
+/**
+ * Plain captures whose agreement is asserted below the target for now, and why.
+ * - plain/node: CPU-bound handlers on the event loop measured 70–95 ms of CPU in 170–200 ms
+ *   requests on this busy 2-core machine: the rest was really spent runnable (we say runqueue;
+ *   the answer key only weighs the planted candidates, cpu); and `/file` work on libuv's pool
+ *   (small writes + fsync) shows as cpu on the worker rather than file.
+ */
+const FLOORS: Record<string, number> = { 'plain/node': 0.7 };
 
 const folders = (root: string): string[] =>
   existsSync(root)
@@ -46,11 +57,13 @@ const SOURCES: Source[] = [
     label: `plain/${path.basename(dir)}`,
     dir,
     target: 0.9,
+    floor: FLOORS[`plain/${path.basename(dir)}`] ?? 0.9,
   })),
   ...folders(path.join(SHARED_DIR, 'captures')).map((dir) => ({
     label: `shared/${path.basename(dir)}`,
     dir,
     target: 0.95,
+    floor: 0.95,
   })),
 ];
 
@@ -129,12 +142,6 @@ interface Uploaded {
 }
 
 const pct = (ok: number, n: number) => `${((ok / Math.max(1, n)) * 100).toFixed(0)} %`;
-
-/** `want` is a target of this test: asserted with THREADREEL_PLAIN_TARGETS=1, else printed as a TODO. */
-function target(label: string, ok: boolean, what: string): void {
-  if (TARGETS) expect(ok, `${label}: ${what}`).toBe(true);
-  else if (!ok) console.log(`TODO(plain-targets) ${label}: not yet: ${what}`);
-}
 
 describe.skipIf(SOURCES.length === 0)('plain-tools captures uploaded without a manifest', () => {
   let db: TestDatabase;
@@ -255,9 +262,11 @@ describe.skipIf(SOURCES.length === 0)('plain-tools captures uploaded without a m
       expect(sum, `${label} ${r.trace_id}: breakdown sums to the duration`).toBe(BigInt(r.duration_ns));
     }
 
-    // TODO(plain-targets): the lead turns these into hard assertions once clock inference lands.
-    target(label, ok / Math.max(1, n) >= source.target, `agreement ${pct(ok, n)} < ${source.target * 100} %`);
-    target(label, offsetsOff.length === 0, `clock offsets off: ${offsetsOff.join('; ')}`);
-    target(label, unrecognised.length === 0, `unrecognised files: ${unrecognised.join(', ')}`);
+    const rate = ok / Math.max(1, n);
+    if (rate < source.target)
+      console.log(`TODO(plain-targets) ${label}: agreement ${pct(ok, n)} < target ${source.target * 100} %`);
+    expect(rate, `${label}: agreement ${pct(ok, n)}`).toBeGreaterThanOrEqual(source.floor);
+    expect(offsetsOff, `${label}: clock offsets off`).toEqual([]);
+    expect(unrecognised, `${label}: unrecognised files`).toEqual([]);
   });
 });
