@@ -10,9 +10,10 @@
 // the contract in test/scenarios/scenario.d.ts).
 //
 // --plain records with plain tools instead, as a user would, and writes no manifest: perf
-// record/script, strace, a /proc thread listing and the service's own logs, spans and GC
-// files as it wrote them, plus clocks.json (the true clock offsets, not to be uploaded) and
-// ground-truth.json. See recordPlain() for the commands.
+// record/script, strace, a /proc thread listing, the service's own logs, spans and GC files as
+// it wrote them and the caller's client spans (loadgen.otlp.jsonl, as a trace backend's export
+// of the trace would have them), plus clocks.json (the true clock offsets, not to be uploaded)
+// and ground-truth.json. See recordPlain() for the commands.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -128,6 +129,7 @@ async function main() {
     otlpUrl: `http://127.0.0.1:${portOf(otlp)}`,
     otlpFile,
     port: await freePort(),
+    plain: values.plain,
     log,
   };
 
@@ -186,6 +188,8 @@ async function main() {
     const truth = groundTruth(service.pid, requests, readMeasured(path.join(workDir, 'measured.jsonl')));
     writeFileSync(path.join(out, 'ground-truth.json'), JSON.stringify(truth, null, 2) + '\n');
     if (plainRecording) {
+      // The caller's client spans, as a trace backend's export of the same traces would have them.
+      writeFileSync(path.join(out, 'loadgen.otlp.jsonl'), loadgenExport());
       await plainRecording.finish();
     } else {
       addToManifest(out, {
@@ -196,22 +200,7 @@ async function main() {
       });
       // The load generator's client spans: arrival evidence for the service's requests.
       mkdirSync(path.join(out, 'spans'), { recursive: true });
-      writeFileSync(
-        path.join(out, 'spans', 'loadgen.otlp.jsonl'),
-        JSON.stringify({
-          resourceSpans: [
-            {
-              resource: {
-                attributes: [
-                  { key: 'service.name', value: { stringValue: 'scenario-loadgen' } },
-                  { key: 'host.name', value: { stringValue: hostname() } },
-                ],
-              },
-              scopeSpans: [{ scope: { name: 'threadreel-scenario' }, spans: clientSpans }],
-            },
-          ],
-        }) + '\n',
-      );
+      writeFileSync(path.join(out, 'spans', 'loadgen.otlp.jsonl'), loadgenExport());
       addToManifest(out, {
         path: 'spans/loadgen.otlp.jsonl',
         role: 'spans',
@@ -329,7 +318,7 @@ function groundTruth(pid, requests, measured) {
 const PLAIN = {
   python: { perfMono: false, perfPid: false, threads: 'ps' },
   node: { perfMono: true, perfPid: true, threads: 'proc' },
-  java: { perfMono: false, perfPid: true, threads: 'proc' },
+  java: { perfMono: false, perfPid: false, threads: 'ps' },
 };
 
 /**
@@ -461,12 +450,6 @@ async function perfClockPairs(dir, label) {
   };
 }
 
-/** ms with a decimal fraction, as text (`1796649696941.011`) → ns, without a float. @param {string} ms */
-const msTextToNs = (ms) => {
-  const [i = '0', f = ''] = ms.split('.');
-  return BigInt(i) * 1_000_000n + BigInt((f + '000000').slice(0, 6));
-};
-
 /**
  * Starts perf and strace on the service as a user would, with the thread listing and the clock reads around
  * them. @param {RunningService} service @param {string} workDir @returns {Promise<PlainRecording>}
@@ -508,6 +491,13 @@ async function recordPlain(service, workDir) {
       .join('');
   };
 
+  // The service's command line as it ran, its scratch folder named <workDir>.
+  const serviceCommand = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((a) => a !== '')
+    .map((a) => a.split(workDir).join('<workDir>'))
+    .map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
   const clocks = {
     start: await readClocks(),
     end: /** @type {Awaited<ReturnType<typeof readClocks>> | null} */ (null),
@@ -585,7 +575,9 @@ async function recordPlain(service, workDir) {
             perf: `perf ${perfRecord.join(' ')} perf.data; perf ${perfScript.join(' ')} perf.data > perf.script.txt`,
             strace: `strace ${straceArgs.join(' ')} strace.txt`,
             threads: `${threadsCommand} > ${threadsFile} (before and after the load, each line once)`,
+            service: serviceCommand,
             own: own.map((f) => path.basename(f)),
+            caller: ['loadgen.otlp.jsonl'],
           }),
           null,
           1,
@@ -607,7 +599,7 @@ async function recordPlain(service, workDir) {
  * @param {RunningService} service
  * @param {{ start: Awaited<ReturnType<typeof readClocks>>, end: Awaited<ReturnType<typeof readClocks>> | null }} clocks
  * @param {{ start: Awaited<ReturnType<typeof perfClockPairs>> | null, end: Awaited<ReturnType<typeof perfClockPairs>> | null }} pairs
- * @param {{ perf: string, strace: string, threads: string, own: string[] }} commands
+ * @param {{ perf: string, strace: string, threads: string, service: string, own: string[], caller: string[] }} commands
  */
 function clocksJson(service, clocks, pairs, commands) {
   const cfg = PLAIN[name] ?? { perfMono: false, threads: 'proc' };
@@ -663,19 +655,58 @@ function clocksJson(service, clocks, pairs, commands) {
     toleranceNs: null,
     how: 'no times',
   };
+  // A GC clock measured on CLOCK_MONOTONIC goes to the epoch with realtime − monotonic (start and end mean).
+  const onEpoch = (/** @type {bigint} */ mono, /** @type {bigint} */ uncertainty) => ({
+    truthOffsetNs: String(mono + mid(rm)),
+    toleranceNs: String(uncertainty + halfDrift(rm) + bracket),
+  });
+  const gcTruth = service.gcClockTruth && existsSync(service.gcClockTruth) ? service.gcClockTruth : null;
   for (const f of commands.own) {
     if (f === 'trace-gc.log') {
-      // V8 stamps --trace-gc lines with ms since the isolate started; the service logged where that is.
-      const text = existsSync(path.join(out, 'app.log'))
-        ? readFileSync(path.join(out, 'app.log'), 'utf8')
-        : '';
-      const origin = /"timeOrigin":([0-9.]+)/.exec(text)?.[1];
-      const v8Start = /"v8StartMs":([0-9.]+)/.exec(text)?.[1];
+      // V8 stamps --trace-gc lines with ms since the isolate was initialised; the service measured where
+      // that is on process.hrtime (CLOCK_MONOTONIC) at start and wrote it to gc-clock.json.
+      /** @type {Record<string, string | number>} */
+      const m = gcTruth ? JSON.parse(readFileSync(gcTruth, 'utf8')) : { error: 'no gc-clock.json' };
       files[f] = {
-        clock: 'ms since the V8 isolate started (--trace-gc)',
-        truthOffsetNs: origin && v8Start ? String(msTextToNs(origin) + msTextToNs(v8Start)) : null,
-        toleranceNs: '2000000',
-        how: 'performance.timeOrigin + nodeTiming.v8Start as logged by the service (app.log "listening" gcClock); whole-ms stamps measured 1–2 ms early',
+        clock: 'ms since the V8 isolate was initialised (--trace-gc "N ms", rounded to the whole ms)',
+        ...(m.traceGcZeroMonotonicNs
+          ? onEpoch(BigInt(m.traceGcZeroMonotonicNs), BigInt(m.uncertaintyNs ?? 0))
+          : { truthOffsetNs: null, toleranceNs: null }),
+        how: m.traceGcZeroMonotonicNs
+          ? `measured by the service at start (gc-clock.json, not uploaded): ${m.rounds} scavenges forced with ` +
+            `the gc extension, each bracketed by process.hrtime reads, matched in order to their "testing" lines; ` +
+            `a stamp N rounds the print instant's ms since init, so init lies within [start − N − 0.5 ms, ` +
+            `end − N + 0.5 ms] of each bracket, and the intersection over all is ` +
+            `[${m.loMonotonicNs}, ${m.hiMonotonicNs}] ns CLOCK_MONOTONIC; its middle plus realtime − monotonic. ` +
+            `Tolerance: half that interval, half the drift and the read bracket (each stamp itself is whole ms: ` +
+            `± 0.5 ms). nodeTiming.v8Start (V8's platform init) was ` +
+            `${(Number(BigInt(m.traceGcZeroEpochNs ?? 0) - BigInt(m.nodeTimingV8StartEpochNs ?? 0)) / 1e6).toFixed(3)} ms earlier`
+          : `not measured: ${m.error}`,
+      };
+    } else if (f === 'gc.log' && name === 'java') {
+      // -Xlog decorator `uptime` (s since the JVM started); the JVM's second output gc-clock.log carries
+      // timenanos (CLOCK_MONOTONIC) and uptimenanos read together for each of its gc+init lines.
+      const text = gcTruth ? readFileSync(gcTruth, 'utf8') : '';
+      const zeros = [...text.matchAll(/^\[[0-9.]+s\]\[(\d+)ns\]\[(\d+)ns\]/gm)].map(
+        ([, t, u]) => BigInt(t ?? '0') - BigInt(u ?? '0'),
+      );
+      const sorted = [...zeros].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      const zero = median(zeros);
+      const spread = zeros.length
+        ? [abs((sorted[0] ?? zero) - zero), abs((sorted[sorted.length - 1] ?? zero) - zero)].reduce((x, y) =>
+            x > y ? x : y,
+          )
+        : 0n;
+      files[f] = {
+        clock: 'seconds since the JVM started (-Xlog decorator uptime, ms resolution, rounded)',
+        ...(zeros.length ? onEpoch(zero, spread) : { truthOffsetNs: null, toleranceNs: null }),
+        how: zeros.length
+          ? `the JVM's own clocks: a second unified-logging output (-Xlog:gc+init:file=gc-clock.log:timenanos,` +
+            `uptimenanos,uptime, not uploaded) decorates each of its ${zeros.length} startup lines with ` +
+            `CLOCK_MONOTONIC (timenanos) and the uptime clock (uptimenanos) read together; their difference ` +
+            `(median ${zero} ns, spread ±${spread} ns) is uptime 0 on CLOCK_MONOTONIC, plus realtime − monotonic. ` +
+            `Tolerance: that spread, half the drift and the read bracket (each uptime stamp itself is whole ms: ± 0.5 ms)`
+          : 'not measured: no gc-clock.log lines',
       };
     } else if (name === 'python' && f === 'app.log') {
       files[f] = {
@@ -699,6 +730,15 @@ function clocksJson(service, clocks, pairs, commands) {
         how: 'epoch as recorded',
       };
     }
+  }
+  for (const f of commands.caller) {
+    files[f] = {
+      clock:
+        'CLOCK_REALTIME, epoch ns (the load generator: performance.timeOrigin + now() once, then process.hrtime)',
+      truthOffsetNs: '0',
+      toleranceNs: '1000',
+      how: 'epoch as recorded (anchored to the realtime clock at µs precision)',
+    };
   }
   return {
     server_pid: service.pid,
@@ -793,6 +833,25 @@ async function runPlan(baseUrl, steps) {
  * @type {object[]}
  */
 const clientSpans = [];
+
+/** The load generator's client spans as one OTLP/JSON ExportTraceServiceRequest line. */
+function loadgenExport() {
+  return (
+    JSON.stringify({
+      resourceSpans: [
+        {
+          resource: {
+            attributes: [
+              { key: 'service.name', value: { stringValue: 'scenario-loadgen' } },
+              { key: 'host.name', value: { stringValue: hostname() } },
+            ],
+          },
+          scopeSpans: [{ scope: { name: 'threadreel-scenario' }, spans: clientSpans }],
+        },
+      ],
+    }) + '\n'
+  );
+}
 
 /**
  * The causes a step's requests can really meet (LoadStep.candidates): by default its planted cause and cpu.

@@ -62,6 +62,12 @@ export interface ScenarioContext {
   otlpFile: string;
   /** A free TCP port for the service. */
   port: number;
+  /**
+   * Recorded with plain tools (`scenario.mjs --plain`): the service writes its files as a user's service
+   * would for such a capture (Java: GC log decorations without wall time), and the truth of its GC clock
+   * to {@link RunningService.gcClockTruth}.
+   */
+  plain?: boolean;
   log(msg: string): void;
 }
 
@@ -71,6 +77,13 @@ export interface RunningService {
   baseUrl: string;
   /** Files `threadreel record` copies into the bundle. */
   files: { logs: string[]; spans: string[]; gcLog?: string };
+  /**
+   * A file NOT to upload that places the GC log's clock (what `scenario.mjs --plain` writes to clocks.json):
+   * Node, `gc-clock.json` written by the service (the --trace-gc clock measured at start); Java with
+   * `ctx.plain`, `gc-clock.log`, a second unified-logging output of the JVM with the `timenanos` and
+   * `uptimenanos` decorators.
+   */
+  gcClockTruth?: string;
   /** Record with `--jfr` (JVM). */
   jfr?: boolean;
   /** Graceful stop: flushes logs and spans, waits for exit. */

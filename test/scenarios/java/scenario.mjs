@@ -37,6 +37,9 @@ const WARMUP_ROUTES = [
   '/alloc?rows=20&live=1',
 ];
 
+/** Rounds of the load's own routes a plain capture's service serves before it is recorded. */
+const PLAIN_WARMUP_ROUNDS = 3;
+
 /** @param {string} tool */
 function jdkTool(tool) {
   const home = process.env.JAVA_HOME;
@@ -59,14 +62,23 @@ async function javaSources(dir) {
  * JVM options: a small fixed G1 heap so /alloc causes pauses; the GC log with the `tid` and
  * `uptime` decorators (safepoint lines too); frame pointers so perf can walk JIT-compiled stacks;
  * `/tmp/perf-<pid>.map` written at exit so perf can name JIT frames; TCP_NODELAY.
+ *
+ * `plain` (a plain-tools capture): the GC log without the wall-clock `time` decorator (`uptime`, seconds
+ * since the JVM started, ms resolution, is its only clock), and a second output `gc-clock.log`, not to be
+ * uploaded, whose `gc+init` lines at startup carry `timenanos` (CLOCK_MONOTONIC) and `uptimenanos` read
+ * together: where uptime 0 is on the monotonic clock, to the ns. No JFR.
  * @param {string} workDir
+ * @param {{ plain?: boolean }} [options]
  */
-export function jvmOptions(workDir) {
+export function jvmOptions(workDir, options = {}) {
   return [
     '-Xms64m',
     '-Xmx64m',
     '-XX:+UseG1GC',
-    `-Xlog:gc*,safepoint:file=${join(workDir, 'gc.log')}:time,uptime,tid,level,tags:filecount=0`,
+    `-Xlog:gc*,safepoint:file=${join(workDir, 'gc.log')}:${options.plain ? '' : 'time,'}uptime,tid,level,tags:filecount=0`,
+    ...(options.plain
+      ? [`-Xlog:gc+init:file=${join(workDir, 'gc-clock.log')}:timenanos,uptimenanos,uptime:filecount=0`]
+      : []),
     '-XX:+PreserveFramePointer',
     '-XX:+UnlockDiagnosticVMOptions',
     '-XX:+DumpPerfMapAtExit',
@@ -74,9 +86,15 @@ export function jvmOptions(workDir) {
     // JFR running from the start (low-overhead `default` settings, repository in the work dir):
     // the recorder's later `jcmd JFR.start settings=profile` then finds JFR initialised. Without
     // it, that first JFR.start slows JIT-compiled code 2–10× for seconds (measured: a 20 ms /cpu
-    // takes 80–100 ms, spikes to 600 ms) in the middle of the recording.
-    '-XX:StartFlightRecording=name=boot,settings=default,maxage=2m',
-    `-XX:FlightRecorderOptions=repository=${join(workDir, 'jfr-repository')}`,
+    // takes 80–100 ms, spikes to 600 ms) in the middle of the recording. Not in a plain-tools
+    // capture: nothing starts JFR there, and its sampler's and the VM thread's wake-ups made a
+    // third of perf's scheduler events.
+    ...(options.plain
+      ? []
+      : [
+          '-XX:StartFlightRecording=name=boot,settings=default,maxage=2m',
+          `-XX:FlightRecorderOptions=repository=${join(workDir, 'jfr-repository')}`,
+        ]),
     // TCP_NODELAY on accepted sockets: without it, Nagle + the client's delayed ACK stall some
     // responses (headers and body are separate writes) for ~40 ms, an unplanted cause.
     '-Dsun.net.httpserver.nodelay=true',
@@ -134,7 +152,7 @@ async function start(ctx) {
   const outFile = join(ctx.workDir, 'java.out.log');
   const out = openSync(outFile, 'a');
   const args = [
-    ...jvmOptions(ctx.workDir),
+    ...jvmOptions(ctx.workDir, { plain: ctx.plain }),
     '-cp',
     CLASSES,
     MAIN_CLASS,
@@ -193,15 +211,26 @@ async function start(ctx) {
     }
     // Warm the request paths up (class loading, JIT) before any recording; the service builds but
     // drops the spans, log lines and measured lines of requests with this header.
-    for (let i = 0; i < 2; i++) {
-      for (const route of WARMUP_ROUTES) {
-        const res = await fetch(`${baseUrl}${route}`, {
-          headers: { 'X-Threadreel-Warmup': '1' },
-          signal: AbortSignal.timeout(10_000),
-        });
-        await res.arrayBuffer();
-        if (!res.ok) throw new Error(`warm-up ${route} answered ${res.status}:\n${await tail()}`);
-      }
+    // A plain capture's service has served its load's routes a while before it (3 rounds, one at a
+    // time): its perf keeps every scheduler switch with its stack, and after the cheap warm-up alone
+    // the JIT compiler threads (a futex of theirs is a ptrace stop under strace) made a third of them
+    // (~225 compilations in the first round of load, ~100 in the third); and a cold /alloc spent more
+    // in its loop's compilation than in its pauses.
+    const warmUp = Array.from({ length: 2 }, () => WARMUP_ROUTES).flat();
+    if (ctx.plain)
+      for (let i = 0; i < PLAIN_WARMUP_ROUNDS; i++)
+        for (const step of round(ctx.seconds < ROUND_SECONDS))
+          warmUp.push(
+            ...Array.from({ length: step.count }, () => step.route),
+            ...(step.with ? [step.with.route] : []),
+          );
+    for (const route of warmUp) {
+      const res = await fetch(`${baseUrl}${route}`, {
+        headers: { 'X-Threadreel-Warmup': '1' },
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`warm-up ${route} answered ${res.status}:\n${await tail()}`);
     }
   } catch (err) {
     if (exited === null && pid !== undefined) {
@@ -217,7 +246,8 @@ async function start(ctx) {
     pid,
     baseUrl,
     files,
-    jfr: true,
+    ...(ctx.plain ? { gcClockTruth: join(ctx.workDir, 'gc-clock.log') } : {}),
+    jfr: !ctx.plain,
     async stop() {
       if (exited === null) {
         child.kill('SIGTERM'); // the shutdown hook stops the server and flushes spans and logs
@@ -248,9 +278,14 @@ const ROUND_SECONDS = 3;
  *   /lock?hold=5 sent 20 ms later wait ~80 ms for that monitor, then work 5 ms (`lock`);
  * - 4× /upstream?ms=150 at concurrency 4 block all 4 workers on the network (`net`); the two /fast
  *   sent 20 ms after each wait ~130 ms in the executor queue and take ~1 ms (`pool-queue`).
+ *
+ * `short` (runs under 3 s: the plain-tools fixture, whose perf script must fit 1 MiB gzipped): /alloc
+ * builds 200k rows instead of 600k, a third of the young pauses (each a safepoint that, under strace, fills
+ * perf with the VM thread's and the GC workers' switches); the same 100k rows stay live.
+ * @param {boolean} [short]
  * @returns {Step[]}
  */
-function round() {
+function round(short = false) {
   return [
     { route: '/fast', cause: 'none', count: 2, concurrency: 1 },
     {
@@ -260,7 +295,7 @@ function round() {
       concurrency: 1,
       with: { route: '/lock?hold=5', cause: 'lock', count: 2, concurrency: 2 },
     },
-    { route: '/alloc', cause: 'gc', count: 2, concurrency: 1 },
+    { route: short ? '/alloc?rows=200' : '/alloc', cause: 'gc', count: 2, concurrency: 1 },
     { route: '/file', cause: 'file', count: 2, concurrency: 1 },
     { route: '/cpu', cause: 'cpu', count: 2, concurrency: 1 },
     {
@@ -280,7 +315,7 @@ function round() {
  */
 function plan(seconds) {
   const rounds = Math.max(1, Math.floor(seconds / ROUND_SECONDS));
-  return Array.from({ length: rounds }, round).flat();
+  return Array.from({ length: rounds }, () => round(seconds < ROUND_SECONDS)).flat();
 }
 
 /**

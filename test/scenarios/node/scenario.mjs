@@ -91,6 +91,7 @@ const scenario = {
         OTLP_URL: ctx.otlpUrl,
         LOG_FILE: appLog,
         MEASURED_FILE: join(ctx.workDir, 'measured.jsonl'),
+        GC_CLOCK_FILE: join(ctx.workDir, 'gc-clock.json'),
         DATA_DIR: join(ctx.workDir, 'data'),
         UV_THREADPOOL_SIZE: '1',
         OTEL_METRICS_EXPORTER: 'none',
@@ -127,6 +128,7 @@ const scenario = {
       pid,
       baseUrl,
       files: { logs: [appLog], spans: [ctx.otlpFile], gcLog },
+      gcClockTruth: join(ctx.workDir, 'gc-clock.json'),
       jfr: false,
       async stop() {
         if (exitCode !== null) return;

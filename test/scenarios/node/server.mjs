@@ -7,15 +7,29 @@
  * Env: PORT, UPSTREAM_URL, OTLP_URL, LOG_FILE, DATA_DIR (default: dirname of LOG_FILE), UV_THREADPOOL_SIZE=1.
  *
  * stdout carries only V8's --trace-gc lines (the GC log); the service's own diagnostics go to stderr.
+ * GC_CLOCK_FILE (default: gc-clock.json beside LOG_FILE) gets where the --trace-gc clock is, measured at
+ * start (see measureGcClock).
  * MEASURED_FILE (default: measured.jsonl beside LOG_FILE) gets one line per finished request with what the
  * service measured (the contract in ../scenario.d.ts; how, below at "internal measurement").
  */
 import { createRequire } from 'node:module';
 import { randomBytes, pbkdf2, pbkdf2Sync } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { trace } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOnSampler, BatchSpanProcessor } from '@opentelemetry/sdk-trace-node';
@@ -32,6 +46,7 @@ const OTLP_URL = (process.env.OTLP_URL ?? 'http://127.0.0.1:4318').replace(/\/$/
 const LOG_FILE = resolve(process.env.LOG_FILE ?? 'app.log');
 const DATA_DIR = resolve(process.env.DATA_DIR ?? dirname(LOG_FILE));
 const MEASURED_FILE = resolve(process.env.MEASURED_FILE ?? join(dirname(LOG_FILE), 'measured.jsonl'));
+const GC_CLOCK_FILE = resolve(process.env.GC_CLOCK_FILE ?? join(dirname(LOG_FILE), 'gc-clock.json'));
 
 /**
  * All JavaScript (so every span this process starts) runs on the main thread, whose OS tid is the pid.
@@ -515,19 +530,89 @@ app.use(
   },
 );
 
+// ---- the --trace-gc clock ----------------------------------------------------------------------------------
+//
+// V8 stamps a --trace-gc line with `time_millis_since_init()` printed as "%8.0f ms" (rounded to the whole ms)
+// when the collection ends: ms on the platform's monotonic clock (uv_hrtime, the clock of process.hrtime)
+// since the isolate was initialised, an instant no API reports (nodeTiming.v8Start is V8's platform init,
+// earlier by a few ms idle, ~30 ms on a loaded machine). So it is measured: a few scavenges forced with the
+// `gc` extension (reason "testing"), each bracketed by process.hrtime reads [a, b], are matched in order to
+// their lines in this process's stdout (the GC log, written as it goes); a stamp N says the print instant,
+// inside [a, b], is within ±0.5 ms of init + N, so init ∈ [a − N − 0.5 ms, b − N + 0.5 ms]. The rounds are
+// spread over sub-ms phases and intersected: the result is exact to about the bracket of a scavenge.
+
+/** @param {bigint} ms */
+const msNs = (ms) => ms * 1_000_000n;
+
+/**
+ * Measures where the --trace-gc clock's 0 is on process.hrtime, when stdout is a file it can read back.
+ * @param {number} rounds
+ * @returns {Record<string, unknown>} the result (or why there is none), as logged
+ */
+function measureGcClock(rounds) {
+  try {
+    if (!fstatSync(1).isFile())
+      return { error: 'stdout is not a file: the --trace-gc lines cannot be read back' };
+    const before = readFileSync('/proc/self/fd/1').length;
+    setFlagsFromString('--expose-gc');
+    const gc = /** @type {(o?: { type: 'minor' | 'major' }) => void} */ (runInNewContext('gc'));
+    /** @type {[bigint, bigint][]} */
+    const brackets = [];
+    for (let i = 0; i < rounds; i++) {
+      const a = hr();
+      gc({ type: 'minor' });
+      brackets.push([a, hr()]);
+      // A different sub-ms phase for the next one: spin 0.2 … 1.2 ms (golden-ratio steps cover the ms evenly).
+      const until = hr() + 200_000n + BigInt(Math.floor(((i * 0.618034) % 1) * 1_000_000));
+      while (hr() < until);
+    }
+    const lines = readFileSync('/proc/self/fd/1', 'latin1')
+      .slice(before)
+      .split('\n')
+      .filter((l) => /\bScavenge\b.*\btesting\b/.test(l));
+    const stamps = lines.map((l) => /\]\s+(\d+) ms: /.exec(l)?.[1]);
+    if (stamps.length !== rounds || stamps.some((n) => n === undefined))
+      return { error: `${rounds} forced scavenges but ${stamps.length} "testing" Scavenge lines` };
+    let lo = -1n << 62n;
+    let hi = 1n << 62n;
+    brackets.forEach(([a, b], i) => {
+      const n = msNs(BigInt(stamps[i] ?? '0'));
+      if (a - n - 500_000n > lo) lo = a - n - 500_000n;
+      if (b - n + 500_000n < hi) hi = b - n + 500_000n;
+    });
+    if (lo > hi) return { error: `no instant fits every stamp (lo ${lo} > hi ${hi})` };
+    const zero = lo + (hi - lo) / 2n;
+    return {
+      traceGcZeroMonotonicNs: String(zero),
+      traceGcZeroEpochNs: String(epochOf(zero)),
+      uncertaintyNs: String((hi - lo + 1n) / 2n),
+      loMonotonicNs: String(lo),
+      hiMonotonicNs: String(hi),
+      rounds,
+      widestBracketNs: String(brackets.reduce((w, [a, b]) => (b - a > w ? b - a : w), 0n)),
+      nodeTimingV8StartEpochNs: String(
+        epochOf(originHr + BigInt(Math.round(performance.nodeTiming.v8Start * 1e6))),
+      ),
+    };
+  } catch (err) {
+    return { error: String(err) };
+  }
+}
+
+const gcClock = measureGcClock(60);
+writeFileSync(GC_CLOCK_FILE, JSON.stringify(gcClock) + '\n');
+process.stderr.write(`trace-gc clock: ${JSON.stringify(gcClock)}\n`);
+
 // ---- lifecycle ------------------------------------------------------------------------------------------
 
 const server = http.createServer(measuredApp);
 server.keepAliveTimeout = 5_000;
 server.listen(PORT, '127.0.0.1', () => {
-  const t = performance.nodeTiming;
   log.info(
     {
       port: PORT,
       uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4',
       pbkdf2Iterations: PBKDF2_ITERATIONS,
-      // --trace-gc stamps "N ms" since V8's isolate started: wall ms ≈ timeOrigin + v8StartMs + N (a few ms early).
-      gcClock: { timeOrigin: performance.timeOrigin, v8StartMs: t.v8Start, environmentMs: t.environment },
     },
     'listening',
   );
