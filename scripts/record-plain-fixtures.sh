@@ -124,8 +124,8 @@ $commands
 and any other file over 256 KiB. The service's own files are copied as it wrote them (logs, spans, GC).
 The caller's client spans are included, as a trace backend export would have them: \`loadgen.otlp.jsonl\`
 holds the load generator's CLIENT span of every request (OTLP/JSON, the parent of the service's SERVER span
-through traceparent, with the send and answer times) — the only record of when a request was sent while
-the service could not yet read it.
+through traceparent, with the send and answer times): for a request that waits before the service reads it
+(in the listen backlog while a Node event loop is held), the only record of when it was sent.
 
 Upload every file except \`clocks.json\`, \`ground-truth.json\` and this README. \`clocks.json\` holds the
 true clock offset of each file (\`files[name].truthOffsetNs\`: what to add to its timestamps to get epoch

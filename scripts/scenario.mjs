@@ -491,12 +491,19 @@ async function recordPlain(service, workDir) {
       .join('');
   };
 
-  // The service's command line as it ran, its scratch folder named <workDir>.
-  const serviceCommand = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    .split('\0')
-    .filter((a) => a !== '')
+  // The service's command line as it ran, after the environment variables its scenario set (those that
+  // differ from this process's), its scratch folder named <workDir>.
+  const procList = (/** @type {string} */ f) =>
+    readFileSync(`/proc/${pid}/${f}`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '');
+  const setEnv = procList('environ').filter((kv) => {
+    const eq = kv.indexOf('=');
+    return process.env[kv.slice(0, eq)] !== kv.slice(eq + 1);
+  });
+  const serviceCommand = [...setEnv, ...procList('cmdline')]
     .map((a) => a.split(workDir).join('<workDir>'))
-    .map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .map((a) => (/^[\w@%+=:,./<>-]*$/.test(a) && a !== '' ? a : `'${a.replace(/'/g, `'\\''`)}'`))
     .join(' ');
   const clocks = {
     start: await readClocks(),
