@@ -44,11 +44,15 @@ describe('DegradedParts', () => {
     ]);
   });
 
-  it('keeps at most 100 parts, the last one counting the others', () => {
-    const d = new DegradedParts();
+  it('keeps at most 100 parts, the last one counting the others, and logs the first 20', () => {
+    const logged: string[] = [];
+    const d = new DegradedParts((m) => logged.push(m));
     for (let i = 0; i < 150; i++) d.add({ stage: 'requests' }, `request ${i}`);
     const list = d.list();
     expect(list).toHaveLength(100);
     expect(list[99]?.reason).toBe('51 more degraded parts not listed');
+    expect(logged).toHaveLength(21);
+    expect(logged[0]).toBe('degraded requests: request 0');
+    expect(logged[20]).toBe('more degraded parts: listed on the capture, not logged');
   });
 });

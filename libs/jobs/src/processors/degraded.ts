@@ -7,6 +7,8 @@ export type DegradedWhere = Partial<Omit<DegradedPart, 'reason' | 'stage'>> & { 
 const MAX_PARTS = 100;
 /** Threads named in one folded part. */
 const MAX_TIDS = 12;
+/** Parts logged one by one; the rest are in the list only. */
+const MAX_LOGGED = 20;
 
 /**
  * Errors of the store rather than of the data (a lost connection, a server shutting down,
@@ -50,9 +52,12 @@ export class DegradedParts {
       thread: where.thread ?? null,
       reason,
     };
-    this.log(
-      `degraded ${part.stage}${part.file ? ` ${part.file}` : ''}${part.thread ? ` tid ${part.thread.tid}` : ''}: ${reason}`,
-    );
+    if (this.parts.length < MAX_LOGGED)
+      this.log(
+        `degraded ${part.stage}${part.file ? ` ${part.file}` : ''}${part.thread ? ` tid ${part.thread.tid}` : ''}: ${reason}`,
+      );
+    else if (this.parts.length === MAX_LOGGED)
+      this.log('more degraded parts: listed on the capture, not logged');
     this.parts.push(part);
   }
 
