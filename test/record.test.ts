@@ -288,7 +288,8 @@ describe('threadreel record', () => {
     });
 
     it('ends with exit 15 and a partial bundle when the target exits during the recording', async () => {
-      const { pid } = await startWorkload('exits', 2500);
+      // Long enough for the recorder to attach on a loaded 2-core machine (2.5 s was not).
+      const { pid } = await startWorkload('exits', 6000);
       const bundle = path.join(dir, 'exits-bundle');
       const run = await record(['--pid', String(pid), '--duration', '30s', '--out', bundle]).done;
       expect(run.code, run.stderr).toBe(15);
