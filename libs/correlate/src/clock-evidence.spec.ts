@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parsePerfScript, parseStrace, readLines } from '@threadreel/parsers';
+import { parseJfrJson, parsePerfScript, parseStrace, readLines } from '@threadreel/parsers';
 import {
   inferOffsetFromSwitches,
   type ClockEvidenceInterval,
@@ -115,5 +115,34 @@ describe('inferOffsetFromSwitches on real captures', () => {
     );
     expect(moved.placed, show(moved)).toBe(false);
     if (!moved.placed) console.log('unrelated runs:', moved.reason, moved.evidence);
+  });
+
+  it('perf ↔ JFR: park and monitor events of a fresh java recording, within 100 µs of its manifest pair', async () => {
+    // test/fixtures/formats/perf-jfr/make.sh: a java scenario bundle's perf (header dropped, first
+    // 1.5 s) and its `jfr print --json`; the manifest's tightest pair is the truth.
+    const dir = (p: string) => fixture(`../formats/perf-jfr/${p}`);
+    const [mono, real, unc] = readFileSync(dir('clock-pair.txt'), 'utf8').trim().split(/\s+/);
+    const truth = BigInt(real ?? '0') - BigInt(mono ?? '0');
+    const outs = new Map<number, bigint[]>();
+    for await (const r of parsePerfScript(readLines(createReadStream(dir('perf.script.txt.gz'))))) {
+      if (r.kind !== 'perf' || r.sched?.type !== 'switch' || r.timeNs === null) continue;
+      const list = outs.get(r.sched.prevPid) ?? [];
+      list.push(r.timeNs);
+      outs.set(r.sched.prevPid, list);
+    }
+    const markers: ClockEvidenceMarker[] = [];
+    const intervals: ClockEvidenceInterval[] = [];
+    for await (const e of parseJfrJson(readLines(createReadStream(dir('jfr.json.gz'))))) {
+      if (e.kind !== 'runtime' || e.thread.tid === null || e.durationNs <= 0n) continue;
+      markers.push({ tid: e.thread.tid, atNs: e.startNs });
+      intervals.push({ tid: e.thread.tid, startNs: e.startNs, durationNs: e.durationNs });
+    }
+    const threads = [...outs].map(([tid, switchOuts]) => ({ tid, switchOuts }));
+    const got = inferOffsetFromSwitches(threads, markers, intervals, 'JFR');
+    expect(got.placed, show(got)).toBe(true);
+    if (!got.placed) return;
+    const err = got.offsetNs - truth;
+    console.log(`perf ↔ JFR: inferred − manifest pair = ${err} ns over ${got.matched} events`, got.evidence);
+    expect(err < 0n ? -err : err).toBeLessThan(100n * US + BigInt(unc ?? '0'));
   });
 });
