@@ -138,12 +138,13 @@ const VARIANTS: Variant[] = [
       });
       return 'manifest clock pairs removed';
     },
-    // Nothing degrades: perf is placed from evidence (strace's syscall stops against its
-    // switch-outs) instead of the pair, and says so.
+    // Nothing degrades: perf is placed without the pair — by the reference time its own header
+    // prints (threadreel record runs `perf script --header`), else from strace's syscall stops
+    // against its switch-outs — and says how.
     check: (detail) => {
       const perf = detail.sourceFiles.find((f) => f.name === 'perf.script.gz');
       expect(perf?.clockOffsetNs).not.toBeNull();
-      expect(perf?.clockMethod).toMatch(/^inferred: strace/);
+      expect(perf?.clockMethod).toMatch(/^(perf's own reference time|inferred: strace)/);
     },
   },
   {
