@@ -18,8 +18,8 @@ interface Evidence {
   intervals: ClockEvidenceInterval[];
 }
 
-/** Switch-outs from a real `perf script`, markers and blocking intervals from the real strace of the same run. */
-async function evidenceOf(perfPath: string, stracePath: string): Promise<Evidence> {
+/** Each thread's switch-outs in a real `perf script`, sorted. */
+async function switchOutsOf(perfPath: string): Promise<ClockEvidenceThread[]> {
   const outs = new Map<number, bigint[]>();
   for await (const r of parsePerfScript(readLines(createReadStream(perfPath)))) {
     if (r.kind !== 'perf' || r.sched?.type !== 'switch' || r.timeNs === null) continue;
@@ -27,6 +27,14 @@ async function evidenceOf(perfPath: string, stracePath: string): Promise<Evidenc
     list.push(r.timeNs);
     outs.set(r.sched.prevPid, list);
   }
+  return [...outs].map(([tid, switchOuts]) => ({
+    tid,
+    switchOuts: switchOuts.sort((a, b) => (a < b ? -1 : 1)),
+  }));
+}
+
+/** Switch-outs from a real `perf script`, markers and blocking intervals from the real strace of the same run. */
+async function evidenceOf(perfPath: string, stracePath: string): Promise<Evidence> {
   const markers: ClockEvidenceMarker[] = [];
   const intervals: ClockEvidenceInterval[] = [];
   for await (const c of parseStrace(readLines(createReadStream(stracePath)))) {
@@ -37,14 +45,7 @@ async function evidenceOf(perfPath: string, stracePath: string): Promise<Evidenc
       intervals.push({ tid: c.tid, startNs: c.startNs, durationNs: c.durationNs });
     }
   }
-  return {
-    threads: [...outs].map(([tid, switchOuts]) => ({
-      tid,
-      switchOuts: switchOuts.sort((a, b) => (a < b ? -1 : 1)),
-    })),
-    markers,
-    intervals,
-  };
+  return { threads: await switchOutsOf(perfPath), markers, intervals };
 }
 
 const fixture = (p: string) => new URL(`../../../test/fixtures/captures/${p}`, import.meta.url).pathname;
@@ -123,13 +124,6 @@ describe('inferOffsetFromSwitches on real captures', () => {
     const dir = (p: string) => fixture(`../formats/perf-jfr/${p}`);
     const [mono, real, unc] = readFileSync(dir('clock-pair.txt'), 'utf8').trim().split(/\s+/);
     const truth = BigInt(real ?? '0') - BigInt(mono ?? '0');
-    const outs = new Map<number, bigint[]>();
-    for await (const r of parsePerfScript(readLines(createReadStream(dir('perf.script.txt.gz'))))) {
-      if (r.kind !== 'perf' || r.sched?.type !== 'switch' || r.timeNs === null) continue;
-      const list = outs.get(r.sched.prevPid) ?? [];
-      list.push(r.timeNs);
-      outs.set(r.sched.prevPid, list);
-    }
     const markers: ClockEvidenceMarker[] = [];
     const intervals: ClockEvidenceInterval[] = [];
     for await (const e of parseJfrJson(readLines(createReadStream(dir('jfr.json.gz'))))) {
@@ -137,7 +131,7 @@ describe('inferOffsetFromSwitches on real captures', () => {
       markers.push({ tid: e.thread.tid, atNs: e.startNs });
       intervals.push({ tid: e.thread.tid, startNs: e.startNs, durationNs: e.durationNs });
     }
-    const threads = [...outs].map(([tid, switchOuts]) => ({ tid, switchOuts }));
+    const threads = await switchOutsOf(dir('perf.script.txt.gz'));
     const got = inferOffsetFromSwitches(threads, markers, intervals, 'JFR');
     expect(got.placed, show(got)).toBe(true);
     if (!got.placed) return;

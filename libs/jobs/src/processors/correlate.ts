@@ -263,6 +263,8 @@ async function alignClocks(
   samplePeriodNs: bigint | null;
   unanchored: { id: string; ordinal: number; clock: string; format: string }[];
   monotonicOffsetNs: bigint | null;
+  /** The formats of the parsed files (what runtime wrote them). */
+  parsedFormats: (string | null)[];
 }> {
   const pairs = manifestPairs(manifest);
   // The instant at which a time zone's offset is taken (DST): a pair, else the recording date.
@@ -367,7 +369,15 @@ async function alignClocks(
     });
   }
   log(`clocks: ${summary.map((s) => `${s.file}=${s.offsetNs ?? 'n/a'}`).join(', ')}`);
-  return { files, gcOffsets, summary, samplePeriodNs, unanchored, monotonicOffsetNs };
+  return {
+    files,
+    gcOffsets,
+    summary,
+    samplePeriodNs,
+    unanchored,
+    monotonicOffsetNs,
+    parsedFormats: parsed.map((f) => f.format),
+  };
 }
 
 function offsetsOf(files: readonly FileClock[], formats: ReadonlySet<string>): Map<number, bigint> {
@@ -482,17 +492,13 @@ export async function correlateCapture(
     samplePeriodNs,
     unanchored,
     monotonicOffsetNs,
+    parsedFormats,
   } = await alignClocks(store, captureId, manifest, log);
   const perfOffsets: FileOffsets = offsetsOf(files, SAMPLING_FORMATS);
   const straceOffsets = offsetsOf(files, SYSCALL_FORMATS);
   const runtimeOffsets: FileOffsets = offsetsOf(files, RUNTIME_FORMATS);
   const threads = await store.resolveThreads(captureId, manifest?.target?.pid ?? null);
-  const inferred = manifest?.target?.runtime
-    ? null
-    : inferRuntime(
-        (await store.files(captureId)).filter((f) => f.state === 'parsed').map((f) => f.format),
-        threads,
-      );
+  const inferred = manifest?.target?.runtime ? null : inferRuntime(parsedFormats, threads);
   const runtime = manifest?.target?.runtime ?? inferred?.runtime ?? null;
   if (inferred) log(`runtime: ${inferred.runtime ?? 'unknown'} (${inferred.evidence})`);
   const byTid = new Map(threads.map((t) => [t.tid, t]));
