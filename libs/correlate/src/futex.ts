@@ -1,15 +1,10 @@
-import type { Segment, Wakeup } from '@threadreel/model';
-import { pushTo } from './bindings.js';
+import { pushTo, type FutexWakeRow, type Segment, type Wakeup } from '@threadreel/model';
 
 /** How long after a FUTEX_WAKE the woken waiter's futex may return (strace prints the wake first). */
 const FUTEX_PAIR_SLACK_NS = 2_000_000n;
 
 /** A FUTEX_WAKE (or REQUEUE) call seen by strace, on the capture's time axis. */
-export interface FutexWake {
-  readonly tid: number;
-  readonly startNs: bigint;
-  readonly addr: string;
-}
+export type FutexWake = FutexWakeRow;
 
 /**
  * Names the holder of futex lock waits from the FUTEX_WAKE calls on the wait's address by

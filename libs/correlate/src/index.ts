@@ -8,3 +8,4 @@ export * from './pool.js';
 export * from './lod.js';
 export * from './tiles.js';
 export * from './futex.js';
+export * from './ports.js';

@@ -11,3 +11,4 @@ export * from './runtime-events.js';
 export * from './correlation.js';
 export * from './replay-api.js';
 export * from './lane-tiles.js';
+export * from './capture-rows.js';

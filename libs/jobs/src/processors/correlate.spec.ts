@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestAnalysis, Segment, SpanBinding } from '@threadreel/model';
-import type { CorrelationStore, CorrelationThread, SchedRow, SpanRow } from '@threadreel/store';
+import type {
+  CorrelationThread,
+  RequestAnalysis,
+  SchedRow,
+  Segment,
+  SpanBinding,
+  SpanRow,
+} from '@threadreel/model';
+import type { CorrelationStore } from '@threadreel/store';
 import { correlateCapture } from './correlate.js';
 
 const MS = 1_000_000n;

@@ -1,7 +1,6 @@
 import { analyzeRequest, frameDisplayName, samplingPeriodNs, type RequestInput } from '@threadreel/analysis';
 import {
   alignClock,
-  appendAll,
   alignNearPrior,
   alignToMarkers,
   bindSpans,
@@ -17,7 +16,6 @@ import {
   LaneTileBuilder,
   lodBuckets,
   pairFutexes,
-  pushTo,
   poolName,
   intersectIntervals,
   mergeIntervals,
@@ -36,17 +34,22 @@ import {
   type StackVerdict,
   type ThreadInput,
 } from '@threadreel/correlate';
-import type {
-  CaptureManifest,
-  DegradedPart,
-  GcEvidence,
-  PoolQueueEvidence,
-  RequestAnalysis,
-  Segment,
-  SpanBinding,
-  Wakeup,
+import {
+  appendAll,
+  pushTo,
+  type CaptureManifest,
+  type CorrelationThread,
+  type FileOffsets,
+  type SpanRow,
+  type DegradedPart,
+  type GcEvidence,
+  type PoolQueueEvidence,
+  type RequestAnalysis,
+  type Segment,
+  type SpanBinding,
+  type Wakeup,
 } from '@threadreel/model';
-import type { CorrelationStore, CorrelationThread, FileOffsets, SpanRow } from '@threadreel/store';
+import type { CorrelationStore } from '@threadreel/store';
 import { DegradedParts, errorMessage, isInfrastructureError } from './degraded.js';
 
 /**

@@ -1,92 +1,27 @@
 import type pg from 'pg';
 import type { DataSource } from 'typeorm';
-import type { RequestAnalysis, Segment, SpanBinding, SpanKind, Wakeup } from '@threadreel/model';
+import type {
+  AcceptRow,
+  CaptureFile,
+  CorrelationThread,
+  FileOffsets,
+  LogRow,
+  PauseRow,
+  ReadRow,
+  RequestAnalysis,
+  RuntimeRow,
+  SchedRow,
+  Segment,
+  SpanBinding,
+  SpanKind,
+  SpanRow,
+  SyscallRow,
+  Wakeup,
+} from '@threadreel/model';
 import type { LaneTile, LodBucket } from '@threadreel/correlate';
 import { copyBytea, copyField, CopyTransaction } from './copy-rows.js';
 import { partitionName, poolOf } from './pg.js';
 import { readStackFrames } from './stacks.js';
-
-/** Offset (ns) to add to a file's times, per file ordinal and clock; files not listed are not on the axis. */
-export type FileOffsets = ReadonlyMap<number, bigint>;
-
-export interface CorrelationThread {
-  id: string;
-  pid: number | null;
-  tid: number;
-  names: string[];
-  javaIds: string[];
-}
-
-export interface SchedRow {
-  timeNs: bigint;
-  kind: 'out' | 'in' | 'wakeup';
-  prevState: string | null;
-  stackId: string | null;
-  /** For wakeups: the waker's tid (the row's thread); for in: the thread switched out. */
-  otherTid: number | null;
-}
-
-export interface SyscallRow {
-  startNs: bigint;
-  endNs: bigint;
-  name: string;
-  category: string;
-  fdKind: string | null;
-  target: string | null;
-  futexAddr: string | null;
-  futexOp: string | null;
-}
-
-export interface RuntimeRow {
-  startNs: bigint;
-  endNs: bigint;
-  type: string;
-  objectClass: string | null;
-  address: string | null;
-  ownerTid: number | null;
-  stackId: string | null;
-  target: string | null;
-}
-
-export interface PauseRow {
-  startNs: bigint;
-  endNs: bigint;
-  phase: string;
-  gcId: number | null;
-  kind: string;
-}
-
-export interface SpanRow {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  name: string;
-  kind: SpanKind;
-  service: string | null;
-  startNs: bigint;
-  endNs: bigint;
-  attributes: Record<string, unknown>;
-}
-
-export interface LogRow {
-  timeNs: bigint | null;
-  tid: number | null;
-  threadName: string | null;
-  traceIds: string[];
-  spanId: string | null;
-}
-
-export interface AcceptRow {
-  tid: number;
-  timeNs: bigint;
-  peer: string;
-}
-
-export interface ReadRow {
-  tid: number;
-  timeNs: bigint;
-  peer: string;
-}
 
 /** `unnest` arguments for a file-offset join. */
 function offsetArgs(offsets: FileOffsets): [number[], string[]] {
@@ -107,17 +42,7 @@ export class CorrelationStore {
     return poolOf(this.ds);
   }
 
-  async files(captureId: string): Promise<
-    {
-      id: string;
-      ordinal: number;
-      name: string;
-      format: string | null;
-      clock: string | null;
-      state: string;
-      headers: Record<string, string>;
-    }[]
-  > {
+  async files(captureId: string): Promise<CaptureFile[]> {
     return this.ds.query(
       `SELECT id, ordinal, name, format, clock, state, headers FROM source_files WHERE capture_id = $1 ORDER BY ordinal`,
       [captureId],
