@@ -1,36 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  CorrelationThread,
-  RequestAnalysis,
-  SchedRow,
-  Segment,
-  SpanBinding,
-  SpanRow,
-} from '@threadreel/model';
-import type { CorrelationStore } from '@threadreel/store';
-import { correlateCapture } from './correlate.js';
+import type { CorrelationThread, RequestAnalysis, SchedRow, SpanRow } from '@threadreel/model';
+import { MemorySink } from './memory-sink.js';
+import { correlate } from './pipeline.js';
+import type { CaptureSource } from './ports.js';
 
 const MS = 1_000_000n;
 const T0 = 1_795_303_749_000_000_000n;
 
 /**
- * An in-memory stand-in for the store: one perf file on the epoch axis, the given threads
- * with a few scheduler switches each, spans, and hooks that throw where a test wants the
- * data to be odd. What the writer receives is kept.
+ * A capture source in memory: one perf file on the epoch axis, the given threads with a few
+ * scheduler switches each, spans, and hooks that throw where a test wants the data to be odd.
+ * What correlation writes goes to a {@link MemorySink}.
  */
-function fakeStore(opts: {
+function fakeCapture(opts: {
   threads: CorrelationThread[];
   spans: SpanRow[];
   schedThrows?: (tid: number) => boolean;
   samplesThrow?: (fromNs: bigint) => boolean;
-}) {
-  const written = {
-    segments: [] as Segment[],
-    bindings: [] as SpanBinding[],
-    requests: [] as RequestAnalysis[],
-  };
+}): { source: CaptureSource; sink: MemorySink } {
   const none = () => Promise.resolve([]);
-  const store = {
+  const sched = (tid: number): SchedRow[] => {
+    // A value the database should never have held: the row cannot be read.
+    if (opts.schedThrows?.(tid)) throw new SyntaxError('Cannot convert 12x to a BigInt');
+    return [
+      { timeNs: T0, kind: 'in', prevState: null, stackId: null, otherTid: null },
+      { timeNs: T0 + 40n * MS, kind: 'out', prevState: 'S', stackId: null, otherTid: null },
+      { timeNs: T0 + 60n * MS, kind: 'in', prevState: null, stackId: null, otherTid: null },
+      { timeNs: T0 + 100n * MS, kind: 'out', prevState: 'S', stackId: null, otherTid: null },
+    ];
+  };
+  const source: CaptureSource = {
     files: () =>
       Promise.resolve([
         {
@@ -44,50 +43,30 @@ function fakeStore(opts: {
         },
       ]),
     rowClocks: none,
-    recordClock: () => Promise.resolve(),
-    resolveThreads: () => Promise.resolve(opts.threads),
-    setThreadInfo: () => Promise.resolve(),
-    sched: (_c: string, tid: number): Promise<SchedRow[]> => {
-      // A value the database should never have held: the row cannot be read.
-      if (opts.schedThrows?.(tid)) return Promise.reject(new SyntaxError('Cannot convert 12x to a BigInt'));
-      return Promise.resolve([
-        { timeNs: T0, kind: 'in', prevState: null, stackId: null, otherTid: null },
-        { timeNs: T0 + 40n * MS, kind: 'out', prevState: 'S', stackId: null, otherTid: null },
-        { timeNs: T0 + 60n * MS, kind: 'in', prevState: null, stackId: null, otherTid: null },
-        { timeNs: T0 + 100n * MS, kind: 'out', prevState: 'S', stackId: null, otherTid: null },
-      ]);
-    },
-    syscalls: none,
-    runtimeEvents: none,
-    pauses: none,
-    sampleTimes: none,
-    cpuClockSamples: none,
-    samplesInWindow: (_c: string, _t: readonly string[], fromNs: bigint) =>
-      opts.samplesThrow?.(fromNs) ? Promise.reject(new TypeError('odd sample row')) : Promise.resolve([]),
-    threadStacks: () => Promise.resolve(new Map()),
-    stackFrames: () => Promise.resolve(new Map()),
-    spans: () => Promise.resolve(opts.spans),
-    tracedLogs: none,
+    clockEvidence: () => Promise.resolve({ switchOuts: new Map(), moments: [], perfHasSwitches: false }),
     rawPauses: none,
     markerTimes: none,
+    threads: () => Promise.resolve(opts.threads),
+    threadEvents: (t) =>
+      Promise.resolve().then(() => ({
+        sched: sched(t.tid),
+        syscalls: [],
+        runtime: [],
+        samples: [],
+        cpuClock: [],
+      })),
+    stackFrames: () => Promise.resolve(new Map()),
+    threadStacks: () => Promise.resolve(new Map()),
+    pauses: none,
     futexWakes: none,
+    spans: () => Promise.resolve(opts.spans),
+    tracedLogs: none,
     accepts: none,
     firstReads: none,
-    openWriter: () =>
-      Promise.resolve({
-        segment: (s: Segment) => void written.segments.push(s),
-        lodBucket: () => undefined,
-        laneTile: () => undefined,
-        wakeup: () => undefined,
-        binding: (b: SpanBinding) => void written.bindings.push(b),
-        commit: (r: readonly RequestAnalysis[]) => {
-          written.requests.push(...r);
-          return Promise.resolve();
-        },
-        rollback: () => Promise.resolve(),
-      }),
+    samplesInWindow: (_t, fromNs) =>
+      opts.samplesThrow?.(fromNs) ? Promise.reject(new TypeError('odd sample row')) : Promise.resolve([]),
   };
-  return { store: store as unknown as CorrelationStore, written };
+  return { source, sink: new MemorySink() };
 }
 
 const thread = (id: string, tid: number): CorrelationThread => ({
@@ -110,16 +89,23 @@ const span = (spanId: string, tid: number, startMs: bigint, endMs: bigint): Span
   attributes: { 'thread.id': tid, 'http.route': '/x' },
 });
 
+/** What the correlation committed (it always commits, degraded parts or not). */
+function committed(sink: MemorySink) {
+  if (!sink.committed) throw new Error('nothing committed');
+  return sink.committed;
+}
+
 const sum = (r: RequestAnalysis) => Object.values(r.breakdown).reduce((a, v) => a + v, 0n);
 
-describe('correlateCapture degrades instead of failing', () => {
+describe('correlate degrades instead of failing', () => {
   it('a thread whose events cannot be read loses its segments; the other threads and the requests go through', async () => {
-    const { store, written } = fakeStore({
+    const { source, sink } = fakeCapture({
       threads: [thread('1', 101), thread('2', 102)],
       spans: [span('a', 101, 10n, 90n), span('b', 102, 10n, 90n)],
       schedThrows: (tid) => tid === 102,
     });
-    const summary = await correlateCapture(store, 'cap', null, () => undefined);
+    const summary = await correlate(source, sink, { manifest: null, log: () => undefined });
+    const written = committed(sink);
     expect(summary.degraded).toEqual([
       {
         stage: 'segments',
@@ -129,7 +115,7 @@ describe('correlateCapture degrades instead of failing', () => {
         reason: 'Cannot convert 12x to a BigInt',
       },
     ]);
-    expect(new Set(written.segments.map((s) => s.threadId))).toEqual(new Set(['1']));
+    expect([...written.segments.keys()]).toEqual(['1']);
     expect(written.requests.map((r) => r.spanId).sort()).toEqual(['a', 'b']);
     for (const r of written.requests) expect(sum(r)).toBe(r.durationNs);
     // The request on the thread without segments is unknown where nothing was seen.
@@ -138,12 +124,13 @@ describe('correlateCapture degrades instead of failing', () => {
   });
 
   it('a request whose analysis throws keeps a row, its wall time unknown, and is listed', async () => {
-    const { store, written } = fakeStore({
+    const { source, sink } = fakeCapture({
       threads: [thread('1', 101)],
       spans: [span('a', 101, 10n, 90n), span('b', 101, 20n, 95n)],
       samplesThrow: (fromNs) => fromNs === T0 + 20n * MS,
     });
-    const summary = await correlateCapture(store, 'cap', null, () => undefined);
+    const summary = await correlate(source, sink, { manifest: null, log: () => undefined });
+    const written = committed(sink);
     expect(summary.degraded).toHaveLength(1);
     expect(summary.degraded[0]).toMatchObject({ stage: 'requests' });
     expect(summary.degraded[0]?.reason).toContain('request trace-b span b (GET /x): odd sample row');
@@ -156,8 +143,9 @@ describe('correlateCapture degrades instead of failing', () => {
   it('a span whose parent chain loops does not hang the request walk', async () => {
     const a = { ...span('a', 101, 10n, 90n), parentSpanId: 'b' };
     const b = { ...span('b', 101, 20n, 80n), kind: 'internal' as const, parentSpanId: 'a' };
-    const { store, written } = fakeStore({ threads: [thread('1', 101)], spans: [a, b] });
-    const summary = await correlateCapture(store, 'cap', null, () => undefined);
+    const { source, sink } = fakeCapture({ threads: [thread('1', 101)], spans: [a, b] });
+    const summary = await correlate(source, sink, { manifest: null, log: () => undefined });
+    const written = committed(sink);
     expect(summary.degraded).toEqual([]);
     expect(written.requests.map((r) => r.spanId)).toEqual(['a']);
   });
