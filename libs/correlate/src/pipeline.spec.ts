@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { CorrelationThread, RequestAnalysis, SchedRow, SpanRow } from '@threadreel/model';
+import type {
+  CorrelationThread,
+  FutexWakeRow,
+  RequestAnalysis,
+  SchedRow,
+  SpanRow,
+  SyscallRow,
+} from '@threadreel/model';
 import { MemorySink } from './memory-sink.js';
 import { correlate } from './pipeline.js';
 import type { CaptureSource } from './ports.js';
@@ -17,6 +24,8 @@ function fakeCapture(opts: {
   spans: SpanRow[];
   schedThrows?: (tid: number) => boolean;
   samplesThrow?: (fromNs: bigint) => boolean;
+  syscalls?: (tid: number) => SyscallRow[];
+  futexWakes?: FutexWakeRow[];
 }): { source: CaptureSource; sink: MemorySink } {
   const none = () => Promise.resolve([]);
   const sched = (tid: number): SchedRow[] => {
@@ -50,7 +59,7 @@ function fakeCapture(opts: {
     threadEvents: (t) =>
       Promise.resolve().then(() => ({
         sched: sched(t.tid),
-        syscalls: [],
+        syscalls: opts.syscalls?.(t.tid) ?? [],
         runtime: [],
         samples: [],
         cpuClock: [],
@@ -58,7 +67,7 @@ function fakeCapture(opts: {
     stackFrames: () => Promise.resolve(new Map()),
     threadStacks: () => Promise.resolve(new Map()),
     pauses: none,
-    futexWakes: none,
+    futexWakes: () => Promise.resolve(opts.futexWakes ?? []),
     spans: () => Promise.resolve(opts.spans),
     tracedLogs: none,
     accepts: none,
@@ -148,5 +157,67 @@ describe('correlate degrades instead of failing', () => {
     const written = committed(sink);
     expect(summary.degraded).toEqual([]);
     expect(written.requests.map((r) => r.spanId)).toEqual(['a']);
+  });
+});
+
+describe('correlate streams thread by thread', () => {
+  it('a futex wait is paired with the other thread’s FUTEX_WAKE as its thread is written, and its request names that holder', async () => {
+    const wait: SyscallRow = {
+      startNs: T0 + 40n * MS,
+      endNs: T0 + 60n * MS,
+      name: 'futex',
+      category: 'lock',
+      fdKind: null,
+      target: null,
+      futexAddr: '0xa',
+      futexOp: 'FUTEX_WAIT_PRIVATE',
+    };
+    const { source, sink } = fakeCapture({
+      threads: [thread('1', 101), thread('2', 102)],
+      spans: [span('a', 101, 10n, 90n)],
+      syscalls: (tid) => (tid === 101 ? [wait] : []),
+      futexWakes: [{ tid: 102, startNs: T0 + 59n * MS, addr: '0xa' }],
+    });
+    const summary = await correlate(source, sink, { manifest: null, log: () => undefined });
+    expect(summary.degraded).toEqual([]);
+    const written = committed(sink);
+    const lock = written.segments.get('1')?.find((x) => x.state === 'lock');
+    expect(lock).toMatchObject({
+      startNs: T0 + 40n * MS,
+      endNs: T0 + 60n * MS,
+      lockId: 'futex:0xa',
+      wakerThreadId: '2',
+      reason: 'holder from the FUTEX_WAKE calls on this address',
+    });
+    expect(written.wakeups).toContainEqual({
+      timeNs: T0 + 59n * MS,
+      wakerThreadId: '2',
+      wakeeThreadId: '1',
+      source: 'futex',
+      lockId: 'futex:0xa',
+    });
+    expect([...sink.views].sort()).toEqual(['1', '2']);
+    expect(sink.threads.get('1')?.quality).toBe('sched');
+    // The request reads its thread's segments for its window back from the sink: 20 ms of lock
+    // wait behind thread 2, the rest on CPU.
+    const [r] = written.requests;
+    expect(r?.breakdown.lock).toBe(20n * MS);
+    expect(r?.breakdown.cpu).toBe(60n * MS);
+    expect(r?.evidence.lock?.[0]).toMatchObject({ holderThreadId: '2', chain: ['1', '2'] });
+  });
+
+  it('nothing is committed when the store fails midway (the earlier derived data stays)', async () => {
+    const { source, sink } = fakeCapture({
+      threads: [thread('1', 101)],
+      spans: [span('a', 101, 10n, 90n)],
+    });
+    const failing = Object.assign(Object.create(sink) as MemorySink, {
+      bindings: () =>
+        Promise.reject(Object.assign(new Error('Connection terminated'), { code: 'ECONNRESET' })),
+    });
+    await expect(correlate(source, failing, { manifest: null, log: () => undefined })).rejects.toThrow(
+      'Connection terminated',
+    );
+    expect(sink.committed).toBeNull();
   });
 });
