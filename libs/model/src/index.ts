@@ -12,3 +12,4 @@ export * from './correlation.js';
 export * from './replay-api.js';
 export * from './lane-tiles.js';
 export * from './capture-rows.js';
+export * from './degraded.js';
