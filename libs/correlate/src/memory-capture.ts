@@ -1,5 +1,4 @@
 import {
-  appendAll,
   pushTo,
   type AcceptRow,
   type CaptureFile,
@@ -16,13 +15,10 @@ import {
   type PerfRecord,
   type RawFrame,
   type ReadRow,
-  type RequestAnalysis,
   type RuntimeEvent,
   type RuntimeRow,
   type SafepointEvent,
   type SchedRow,
-  type Segment,
-  type SpanBinding,
   type SpanRecord,
   type SpanRow,
   type StackFramesById,
@@ -30,14 +26,14 @@ import {
   type StraceSyscall,
   type SyscallRow,
   type ThreadSighting,
-  type Wakeup,
   type WindowSample,
 } from '@threadreel/model';
-import type { CaptureSource, CorrelationSink, EventOffsets, ThreadEvents } from './ports.js';
+import type { CaptureSource, EventOffsets, ThreadEvents } from './ports.js';
 
 /**
- * Both ports of `correlate(source, sink)` over a capture held in memory: the parsed records of
- * its files (what the parsers yield) in, the derived data out. It answers every read as
+ * The read port of `correlate(source, sink)` over a capture held in memory: the parsed records
+ * of its files, as the parsers yield them (with a {@link MemorySink} for the write port). It
+ * answers every read as
  * libs/store's Postgres implementation does from its tables (the port contract test in
  * test/ compares the two on the same uploaded capture), so specs can correlate whole
  * captures without a database. Meant for captures that fit in memory: fixtures and specs.
@@ -50,14 +46,9 @@ export interface MemoryFile {
   /** The clock its times are in (the manifest's, else the format's default); null: per record or none. */
   readonly clock: string | null;
   readonly headers?: Record<string, string>;
+  /** As the parse job leaves it: `parsed`, `stored` (kept unparsed) or `failed`; default `parsed` with a format. */
+  readonly state?: 'parsed' | 'stored' | 'failed';
   readonly records: Iterable<{ readonly kind: string; readonly line: number }>;
-}
-
-/** A capture's file with what correlation recorded about its clock. */
-export interface MemoryFileState extends CaptureFile {
-  clockOffsetNs: bigint | null;
-  clockMethod: string | null;
-  clockEvidence: Record<string, unknown> | null;
 }
 
 interface ThreadRow {
@@ -65,8 +56,6 @@ interface ThreadRow {
   pid: number | null;
   tid: number;
   names: string[];
-  pool: string | null;
-  quality: string | null;
 }
 interface SampleRow {
   threadId: string;
@@ -114,8 +103,8 @@ function syscallTarget(s: StraceSyscall): { fdKind: string | null; target: strin
   return { fdKind: fd.kind ?? null, target: fd.peer ?? path ?? null };
 }
 
-export class MemoryCapture implements CaptureSource, CorrelationSink {
-  readonly fileStates: MemoryFileState[] = [];
+export class MemoryCapture implements CaptureSource {
+  readonly fileStates: CaptureFile[] = [];
   private readonly threadRows: ThreadRow[] = [];
   private readonly threadByKey = new Map<string, ThreadRow>();
   private readonly samples: SampleRow[] = [];
@@ -129,34 +118,21 @@ export class MemoryCapture implements CaptureSource, CorrelationSink {
   private readonly stackIds = new Map<string, string>();
   private readonly stacks = new Map<string, FrameRow[]>();
 
-  /** Derived data: what the sink received, visible once committed. */
-  readonly derived = {
-    segments: new Map<string, Segment[]>(),
-    wakeups: [] as Wakeup[],
-    views: new Set<string>(),
-    bindings: [] as SpanBinding[],
-    requests: [] as RequestAnalysis[],
-    committed: false,
-  };
-
   constructor(files: Iterable<MemoryFile> = []) {
     for (const f of files) this.addFile(f);
   }
 
   /** Adds one file's records (as the parse step stores them: records a table holds, the rest counted only). */
-  addFile(f: MemoryFile): MemoryFileState {
+  addFile(f: MemoryFile): CaptureFile {
     const ordinal = this.fileStates.length;
-    const file: MemoryFileState = {
+    const file: CaptureFile = {
       id: `file-${ordinal}`,
       ordinal,
       name: f.name,
       format: f.format,
       clock: f.clock,
-      state: 'stored',
+      state: f.state ?? (f.format === null ? 'failed' : 'parsed'),
       headers: { ...(f.headers ?? {}) },
-      clockOffsetNs: null,
-      clockMethod: null,
-      clockEvidence: null,
     };
     this.fileStates.push(file);
     for (const r of f.records) this.addRecord(ordinal, r);
@@ -197,7 +173,7 @@ export class MemoryCapture implements CaptureSource, CorrelationSink {
     const key = `${pid ?? ''}/${tid}`;
     let t = this.threadByKey.get(key);
     if (!t) {
-      t = { id: String(this.threadRows.length + 1), pid, tid, names: [], pool: null, quality: null };
+      t = { id: String(this.threadRows.length + 1), pid, tid, names: [] };
       this.threadByKey.set(key, t);
       this.threadRows.push(t);
     }
@@ -266,17 +242,7 @@ export class MemoryCapture implements CaptureSource, CorrelationSink {
   // ---- read port ----
 
   files(): Promise<CaptureFile[]> {
-    return Promise.resolve(
-      this.fileStates.map(({ id, ordinal, name, format, clock, state, headers }) => ({
-        id,
-        ordinal,
-        name,
-        format,
-        clock,
-        state,
-        headers,
-      })),
-    );
+    return Promise.resolve(this.fileStates.map((f) => ({ ...f, headers: { ...f.headers } })));
   }
 
   rowClocks(fileOrdinal: number): Promise<string[]> {
@@ -377,7 +343,7 @@ export class MemoryCapture implements CaptureSource, CorrelationSink {
     for (const tid of [...tids].sort((a, b) => a - b))
       if (!known.has(tid)) {
         const pid = sightingPid(tid) ?? targetPid;
-        const t: ThreadRow = { id: `t${tid}`, pid, tid, names: [], pool: null, quality: null };
+        const t: ThreadRow = { id: `t${tid}`, pid, tid, names: [] };
         this.threadRows.push(t);
         this.threadByKey.set(`${pid ?? ''}/${tid}`, t);
       }
@@ -637,78 +603,5 @@ export class MemoryCapture implements CaptureSource, CorrelationSink {
         .filter((s) => s.sampling && s.timeNs >= fromNs && s.timeNs < toNs)
         .map((s) => ({ threadId: s.threadId, timeNs: s.timeNs, stackId: s.stackId })),
     );
-  }
-
-  // ---- write port ----
-
-  recordClock(
-    fileId: string,
-    offsetNs: bigint | null,
-    method: string,
-    evidence: Record<string, unknown>,
-  ): Promise<void> {
-    const f = this.fileStates.find((x) => x.id === fileId);
-    if (!f) return Promise.reject(new Error(`recordClock: no file ${fileId}`));
-    f.clockOffsetNs = offsetNs;
-    f.clockMethod = method;
-    f.clockEvidence = evidence;
-    return Promise.resolve();
-  }
-
-  threadInfo(threadId: string, pool: string | null, quality: string): Promise<void> {
-    const t = this.threadRows.find((x) => x.id === threadId);
-    if (!t) return Promise.reject(new Error(`threadInfo: no thread ${threadId}`));
-    t.pool = pool;
-    t.quality = quality;
-    return Promise.resolve();
-  }
-
-  /** The pool and segment quality correlation recorded for a thread. */
-  threadFacts(threadId: string): { pool: string | null; quality: string | null } | undefined {
-    const t = this.threadRows.find((x) => x.id === threadId);
-    return t && { pool: t.pool, quality: t.quality };
-  }
-
-  threadSegments(threadId: string, segments: readonly Segment[], wakeups: readonly Wakeup[]): Promise<void> {
-    const list = this.derived.segments.get(threadId);
-    if (list) appendAll(list, segments);
-    else this.derived.segments.set(threadId, [...segments]);
-    appendAll(this.derived.wakeups, wakeups);
-    return Promise.resolve();
-  }
-
-  /** Replay views (level of detail, tiles) are a storage layout: in memory, only which threads have them. */
-  threadViews(threadId: string): Promise<void> {
-    this.derived.views.add(threadId);
-    return Promise.resolve();
-  }
-
-  bindings(bindings: readonly SpanBinding[]): Promise<void> {
-    appendAll(this.derived.bindings, bindings);
-    return Promise.resolve();
-  }
-
-  segmentsInWindow(threadId: string, fromNs: bigint, toNs: bigint): Promise<Segment[]> {
-    return Promise.resolve(
-      (this.derived.segments.get(threadId) ?? [])
-        .filter((s) => s.endNs > fromNs && s.startNs < toNs)
-        .sort(byTime((s) => s.startNs)),
-    );
-  }
-
-  commit(requests: readonly RequestAnalysis[]): Promise<void> {
-    this.derived.requests = [...requests];
-    this.derived.committed = true;
-    return Promise.resolve();
-  }
-
-  rollback(): Promise<void> {
-    this.derived.segments.clear();
-    this.derived.wakeups = [];
-    this.derived.views.clear();
-    this.derived.bindings = [];
-    this.derived.requests = [];
-    this.derived.committed = false;
-    return Promise.resolve();
   }
 }

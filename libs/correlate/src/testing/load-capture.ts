@@ -34,7 +34,13 @@ export async function loadCapture(
     const entry = manifestEntryFor(manifest, null, name);
     const choice = chooseFormat(bytes.subarray(0, 64 * 1024), name, entry);
     if (!('format' in choice)) {
-      capture.addFile({ name, format: null, clock: null, records: [] });
+      capture.addFile({
+        name,
+        format: null,
+        clock: null,
+        state: 'stored' in choice ? 'stored' : 'failed',
+        records: [],
+      });
       continue;
     }
     const parser = parserFor(choice.format, { timeZone: entry?.timeZone ?? manifest?.timeZone });
