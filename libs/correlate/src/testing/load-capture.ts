@@ -18,16 +18,22 @@ import { MemoryCapture } from '../memory-capture.js';
  */
 export async function loadCapture(
   dir: string,
-  options: { manifest?: CaptureManifest | null; skip?: readonly RegExp[] } = {},
+  options: {
+    manifest?: CaptureManifest | null;
+    skip?: readonly RegExp[];
+    /** File names in ordinal order (as an upload numbered them); default: sorted by name. */
+    order?: readonly string[];
+  } = {},
 ): Promise<{ capture: MemoryCapture; issues: string[] }> {
   const manifest = options.manifest ?? null;
   const skip = options.skip ?? [/^README/, /^ground-truth/, /^clocks\.json/, /\.py$/, /\.sh$/];
   const capture = new MemoryCapture();
+  const rank = (name: string) => options.order?.indexOf(name) ?? 0;
   const issues: string[] = [];
   const names = readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile() && !skip.some((re) => re.test(e.name)))
     .map((e) => e.name)
-    .sort();
+    .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
     const raw = readFileSync(path.join(dir, name));
     const bytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
