@@ -39,7 +39,13 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['type:domain'],
               bannedExternalImports: infrastructure,
             },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access'] },
+            // The store implements correlation's ports and owns every physical layout: it never
+            // reaches back into the pipeline (libs/correlate) it serves.
+            {
+              sourceTag: 'type:data-access',
+              onlyDependOnLibsWithTags: ['type:domain', 'type:data-access'],
+              notDependOnLibsWithTags: ['layer:pipeline'],
+            },
             { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access'] },
             {
               sourceTag: 'type:app',

@@ -2,14 +2,20 @@ import 'reflect-metadata';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { LOD_LEVELS, lodBucketNs, lodLevelFor } from '@threadreel/correlate';
 import { THREAD_STATES, type LaneItemDto, type Segment, type ThreadState } from '@threadreel/model';
-import { CorrelationStore, createDataSource, ReplayReader } from '@threadreel/store';
+import {
+  createDataSource,
+  LOD_LEVELS,
+  lodBucketNs,
+  lodBuckets,
+  lodLevelFor,
+  PgCorrelationSink,
+  ReplayReader,
+} from '@threadreel/store';
 import type { TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
 import { folderParts, upload, waitSettled } from './support/client.js';
-import { lodBuckets } from '@threadreel/correlate';
 
 /** Per state ns of lane items (summaries' totals, segments' lengths). */
 function totals(items: readonly LaneItemDto[]): Map<ThreadState, bigint> {
@@ -216,12 +222,12 @@ describe('replay level-of-detail pyramid', () => {
     expect(before[0]?.n).toBeGreaterThan(0);
     // Written as the correlate step writes (it replaces every derived row of the capture).
     for (let pass = 0; pass < 2; pass++) {
-      const w = await new CorrelationStore(ds).openWriter(java);
+      const sink = new PgCorrelationSink(ds, java);
       for (const [id, list] of segs) {
-        for (const s of list) await w.segment(s);
-        for (const b of lodBuckets(id, list)) await w.lodBucket(b);
+        await sink.threadSegments(id, list, []);
+        await sink.threadViews(id, list);
       }
-      await w.commit([]);
+      await sink.commit([]);
     }
     const after = await ds.query<{ n: number; threads: number }[]>(
       `SELECT count(*)::int AS n, count(DISTINCT thread_id)::int AS threads FROM segment_lod WHERE capture_id = $1`,

@@ -17,3 +17,5 @@ export {
 export { analyzeRequest, dominantCause, compareRequests, type RequestInput } from './breakdown.js';
 export { findDeadlock, type LockWait, type LockWaitsOf } from './deadlock.js';
 export * from './replay.js';
+export * from './pool.js';
+export * from './requests.js';

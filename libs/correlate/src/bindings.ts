@@ -1,4 +1,4 @@
-import type { Nanos, SpanBinding, SpanKind } from '@threadreel/model';
+import { pushTo, type Nanos, type SpanBinding, type SpanKind } from '@threadreel/model';
 import { sameThreadName } from './threads.js';
 
 /**
@@ -72,22 +72,6 @@ interface Index {
   byTid: Map<number, BindThread[]>;
   byJavaId: Map<string, BindThread[]>;
   all: readonly BindThread[];
-}
-
-/** Appends to the list under `key`, creating it: O(1), unlike rebuilding the list each time. */
-export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-/**
- * Appends every item, one push each: `target.push(...items)` passes the items as arguments,
- * and past ~100 k of them (a capture's wakeups, a long lane's tiles) that overflows the stack.
- */
-export function appendAll<T>(target: T[], items: Iterable<T>): T[] {
-  for (const x of items) target.push(x);
-  return target;
 }
 
 function index(threads: readonly BindThread[]): Index {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Segment, Wakeup } from '@threadreel/model';
-import { appendAll } from './bindings.js';
+import { appendAll } from '@threadreel/model';
 import { pairFutexes, type FutexWake } from './futex.js';
 
 const MS = 1_000_000n;

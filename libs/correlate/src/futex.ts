@@ -1,15 +1,10 @@
-import type { Segment, Wakeup } from '@threadreel/model';
-import { pushTo } from './bindings.js';
+import { appendAll, pushTo, type FutexWakeRow, type Segment, type Wakeup } from '@threadreel/model';
 
 /** How long after a FUTEX_WAKE the woken waiter's futex may return (strace prints the wake first). */
 const FUTEX_PAIR_SLACK_NS = 2_000_000n;
 
 /** A FUTEX_WAKE (or REQUEUE) call seen by strace, on the capture's time axis. */
-export interface FutexWake {
-  readonly tid: number;
-  readonly startNs: bigint;
-  readonly addr: string;
-}
+export type FutexWake = FutexWakeRow;
 
 /**
  * Names the holder of futex lock waits from the FUTEX_WAKE calls on the wait's address by
@@ -33,12 +28,26 @@ export function pairFutexes(
   wakes: readonly FutexWake[],
   threadOfTid: (tid: number) => string | undefined,
 ): Wakeup[] {
+  const pair = futexPairer(wakes, threadOfTid);
+  const out: Wakeup[] = [];
+  for (const [threadId, segs] of segmentsByThread) appendAll(out, pair(threadId, segs));
+  return out;
+}
+
+/**
+ * {@link pairFutexes} one thread at a time: the wakes are indexed once, then each thread's
+ * segments are patched (and its `futex` edges returned) as the thread is built.
+ */
+export function futexPairer(
+  wakes: readonly FutexWake[],
+  threadOfTid: (tid: number) => string | undefined,
+): (threadId: string, segs: Segment[]) => Wakeup[] {
   const byAddr = new Map<string, FutexWake[]>();
   for (const w of wakes) pushTo(byAddr, w.addr, w);
   for (const list of byAddr.values())
     list.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
-  const out: Wakeup[] = [];
-  for (const [threadId, segs] of segmentsByThread) {
+  return (threadId, segs) => {
+    const out: Wakeup[] = [];
     for (let i = 0; i < segs.length; i++) {
       const s = segs[i] as Segment;
       if (s.state !== 'lock' || !s.lockId?.startsWith('futex:')) continue;
@@ -85,8 +94,8 @@ export function pairFutexes(
         lockId: s.lockId,
       });
     }
-  }
-  return out;
+    return out;
+  };
 }
 
 function firstAtOrAfter(list: readonly FutexWake[], t: bigint): number {

@@ -129,3 +129,8 @@ export function inferRuntime(
       : 'no runtime-specific file or thread name',
   };
 }
+
+/** A thread's display name: the longest of its names is the runtime's full one (jstack/JFR) rather than the 15-byte comm. */
+export function bestName(t: { readonly names: readonly string[]; readonly tid: number }): string {
+  return [...t.names].sort((a, b) => b.length - a.length)[0] ?? `tid ${t.tid}`;
+}

@@ -11,3 +11,5 @@ export * from './runtime-events.js';
 export * from './correlation.js';
 export * from './replay-api.js';
 export * from './lane-tiles.js';
+export * from './capture-rows.js';
+export * from './degraded.js';

@@ -115,3 +115,4 @@ export {
   type PyspyItem,
   type ParsePyspyOptions,
 } from './pyspy.js';
+export { parserFor, defaultClock, type FormatParser, type Parsed, type ParserOptions } from './parser-for.js';

@@ -3,9 +3,9 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import {
   chooseFormat,
+  defaultClock,
   PERF_CLOCK_HEADER_KEYS,
   readLineBatches,
-  type SourceFormat,
 } from '@threadreel/parsers';
 import {
   manifestEntryFor,
@@ -201,46 +201,6 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
 function decompressed(stream: Readable, head: Buffer): AsyncIterable<Uint8Array> {
   const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
   return (gz ? stream.pipe(createGunzip()) : stream) as AsyncIterable<Uint8Array>;
-}
-
-/**
- * The clock a format's timestamps are in when the manifest does not say. perf's is the
- * `clockid` its parser derived from the header (the `# clockid:` line, else the events'
- * perf_event_attr, else `-k` in the recorded command line, else `perf-default` for a header
- * naming no clock: see libs/parsers/src/perf-header.ts); `perf-default` (sched_clock) when the
- * file has no header at all.
- */
-function defaultClock(format: SourceFormat, headers: Record<string, string>): string | null {
-  switch (format) {
-    case 'perf-script':
-    case 'perf-header':
-      return headers['clockid'] ?? 'perf-default';
-    case 'threads-jsonl':
-      return 'monotonic';
-    case 'thread-list':
-      // A listing says which threads existed, not when.
-      return null;
-    case 'jstack':
-      return 'local-wall';
-    case 'pprof':
-    case 'pyspy-speedscope':
-    case 'pyspy-chrometrace':
-      return 'relative';
-    case 'strace':
-    case 'logs':
-    case 'jvm-unified':
-    case 'node-trace-gc':
-    case 'go-gctrace':
-    case 'python-gc-jsonl':
-      // Per record: these formats carry their clock (or zone) on every event.
-      return null;
-    case 'otlp-json':
-    case 'otlp-proto':
-    case 'jaeger-json':
-    case 'zipkin-json':
-    case 'jfr-json':
-      return 'realtime';
-  }
 }
 
 function elapsed(started: number): number {

@@ -1,25 +1,5 @@
 import { constants, gunzipSync } from 'node:zlib';
-import {
-  parseGoGctrace,
-  parseJfrJson,
-  parseJstack,
-  parseJvmGcLog,
-  parseLogs,
-  parseNodeTraceGc,
-  parseOtlpProto,
-  parsePerfHeaderOnly,
-  parsePerfScript,
-  parsePprof,
-  parsePyspyChromeTrace,
-  parsePyspySpeedscope,
-  parsePythonGcJsonl,
-  parseSpans,
-  parseStrace,
-  parseThreadList,
-  parseThreadsJsonl,
-  type SourceFormat,
-} from '@threadreel/parsers';
-import type { ParseIssue, SourceHeader } from '@threadreel/model';
+import { parserFor, type FormatParser, type Parsed, type SourceFormat } from '@threadreel/parsers';
 import {
   EventWriter,
   GC_TABLE,
@@ -31,12 +11,9 @@ import {
   type EventTable,
 } from '@threadreel/store';
 import type pg from 'pg';
+import type { PerfRecord } from '@threadreel/model';
 
-/** Anything a parser yields: records of its kind, issues, header facts. */
-export type Parsed = { readonly kind: string; readonly line: number } | ParseIssue | SourceHeader;
-
-type LineParser = (batches: AsyncIterable<readonly string[]>) => AsyncIterable<Parsed>;
-type ByteParser = (bytes: AsyncIterable<Uint8Array>) => AsyncIterable<Parsed>;
+export type { Parsed };
 
 /** One source format: how its parser reads the file and what its records are written to. */
 export type Pipeline = {
@@ -44,10 +21,7 @@ export type Pipeline = {
   readonly writer: EventWriter;
   /** Report fields of this format (perf: its first events). */
   extra(): { firstEvent?: string | null; firstSampleEvent?: string | null };
-} & (
-  | { readonly input: 'lines'; readonly parse: LineParser }
-  | { readonly input: 'bytes'; readonly parse: ByteParser }
-);
+} & FormatParser;
 
 export interface Target {
   pool: pg.Pool;
@@ -56,16 +30,6 @@ export interface Target {
   /** IANA zone for local times without an offset (file's, else the capture's). */
   timeZone: string | undefined;
 }
-
-async function* flat(batches: AsyncIterable<readonly string[]>): AsyncGenerator<string> {
-  for await (const batch of batches) yield* batch;
-}
-
-/** Adapts a parser of single lines to line batches. */
-const perLine =
-  (parse: (lines: AsyncIterable<string>) => AsyncIterable<Parsed>): LineParser =>
-  (batches) =>
-    parse(flat(batches));
 
 function tables(format: SourceFormat): { samples?: boolean; tables?: readonly EventTable<never>[] } {
   const t = (...list: EventTable<never>[]) => ({ tables: list });
@@ -107,66 +71,26 @@ function tables(format: SourceFormat): { samples?: boolean; tables?: readonly Ev
 /** The pipeline that parses and stores a file of this format. */
 export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
   const writer = new EventWriter(target.pool, target.captureId, target.fileOrdinal, tables(format));
-  const zone = target.timeZone;
+  const parser = parserFor(format, target.timeZone ? { timeZone: target.timeZone } : {});
   const base = { format, writer, extra: () => ({}) };
-  switch (format) {
-    case 'perf-script': {
-      let firstEvent: string | null = null;
-      let firstSampleEvent: string | null = null;
-      return {
-        ...base,
-        input: 'lines',
-        parse: async function* (batches) {
-          for await (const item of parsePerfScript(batches)) {
-            if (item.kind === 'perf') {
-              firstEvent ??= item.event;
-              if (item.trace === null) firstSampleEvent ??= item.event;
-            }
-            yield item;
-          }
-        },
-        extra: () => ({ firstEvent, firstSampleEvent }),
-      };
-    }
-    case 'perf-header':
-      return { ...base, input: 'lines', parse: perLine(parsePerfHeaderOnly) };
-    case 'strace':
-      return { ...base, input: 'lines', parse: perLine((l) => parseStrace(l)) };
-    case 'otlp-json':
-    case 'jaeger-json':
-    case 'zipkin-json':
-      return { ...base, input: 'lines', parse: perLine((l) => parseSpans(l, format)) };
-    case 'otlp-proto':
-      return { ...base, input: 'bytes', parse: (b) => parseOtlpProto(b) };
-    case 'logs':
-      return { ...base, input: 'lines', parse: perLine((l) => parseLogs(l, zone ? { timeZone: zone } : {})) };
-    case 'jvm-unified':
-      return { ...base, input: 'lines', parse: perLine(parseJvmGcLog) };
-    case 'node-trace-gc':
-      return { ...base, input: 'lines', parse: perLine(parseNodeTraceGc) };
-    case 'go-gctrace':
-      return { ...base, input: 'lines', parse: perLine(parseGoGctrace) };
-    case 'python-gc-jsonl':
-      return { ...base, input: 'lines', parse: perLine(parsePythonGcJsonl) };
-    case 'jfr-json':
-      return { ...base, input: 'lines', parse: perLine((l) => parseJfrJson(l)) };
-    case 'jstack':
-      return {
-        ...base,
-        input: 'lines',
-        parse: perLine((l) => parseJstack(l, zone ? { timeZone: zone } : {})),
-      };
-    case 'threads-jsonl':
-      return { ...base, input: 'lines', parse: perLine((l) => parseThreadsJsonl(l)) };
-    case 'thread-list':
-      return { ...base, input: 'lines', parse: perLine((l) => parseThreadList(l)) };
-    case 'pprof':
-      return { ...base, input: 'bytes', parse: (b) => parsePprof(b) };
-    case 'pyspy-speedscope':
-      return { ...base, input: 'lines', parse: perLine((l) => parsePyspySpeedscope(l)) };
-    case 'pyspy-chrometrace':
-      return { ...base, input: 'lines', parse: perLine((l) => parsePyspyChromeTrace(l)) };
-  }
+  if (format !== 'perf-script' || parser.input !== 'lines') return { ...base, ...parser };
+  let firstEvent: string | null = null;
+  let firstSampleEvent: string | null = null;
+  return {
+    ...base,
+    input: 'lines',
+    parse: async function* (batches) {
+      for await (const item of parser.parse(batches)) {
+        if (item.kind === 'perf') {
+          const rec = item as PerfRecord;
+          firstEvent ??= rec.event;
+          if (rec.trace === null) firstSampleEvent ??= rec.event;
+        }
+        yield item;
+      }
+    },
+    extra: () => ({ firstEvent, firstSampleEvent }),
+  };
 }
 
 /** The first bytes decompressed as far as they go (gzip), for the detectors. */

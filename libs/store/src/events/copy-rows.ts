@@ -106,6 +106,15 @@ export class CopyTransaction {
     return this.inFlight.length > MAX_IN_FLIGHT ? this.inFlight.shift() : undefined;
   }
 
+  /** Sends what is buffered for `table` and waits for every COPY sent, so this connection reads it back. */
+  async flush(table: string): Promise<void> {
+    const t = this.buffers.get(table);
+    if (t === undefined) throw new Error(`CopyTransaction: ${table} was not declared`);
+    await this.send(t);
+    while (this.inFlight.length) await this.inFlight.shift();
+    if (this.failed !== null) throw this.failed;
+  }
+
   /** Sends what is buffered, waits for every COPY and commits. */
   async commit(): Promise<void> {
     for (const t of this.buffers.values()) await this.send(t);

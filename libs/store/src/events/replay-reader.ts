@@ -1,13 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { readStackFrames } from './stacks.js';
 import { THREAD_STATES } from '@threadreel/model';
-import {
-  LOD_CLASS_THRESHOLDS,
-  LOD_LEVELS,
-  lodBucketNs,
-  lodDurationClass,
-  lodLevelFor,
-} from '@threadreel/correlate';
+import { LOD_CLASS_THRESHOLDS, LOD_LEVELS, lodBucketNs, lodDurationClass, lodLevelFor } from './lod.js';
 import type {
   LaneItemDto,
   LaneSegmentDto,

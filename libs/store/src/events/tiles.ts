@@ -7,7 +7,7 @@ import {
   type Segment,
   type TileItem,
 } from '@threadreel/model';
-import { appendAll } from './bindings.js';
+import { appendAll } from '@threadreel/model';
 import { type LodBucket } from './lod.js';
 
 export interface LaneTile {

@@ -1,92 +1,24 @@
-import type pg from 'pg';
 import type { DataSource } from 'typeorm';
-import type { RequestAnalysis, Segment, SpanBinding, SpanKind, Wakeup } from '@threadreel/model';
-import type { LaneTile, LodBucket } from '@threadreel/correlate';
-import { copyBytea, copyField, CopyTransaction } from './copy-rows.js';
-import { partitionName, poolOf } from './pg.js';
+import type {
+  AcceptRow,
+  CaptureFile,
+  ClockEvidenceRows,
+  CpuClockRow,
+  FutexWakeRow,
+  StackFramesById,
+  WindowSample,
+  CorrelationThread,
+  FileOffsets,
+  LogRow,
+  PauseRow,
+  ReadRow,
+  RuntimeRow,
+  SchedRow,
+  SpanKind,
+  SpanRow,
+  SyscallRow,
+} from '@threadreel/model';
 import { readStackFrames } from './stacks.js';
-
-/** Offset (ns) to add to a file's times, per file ordinal and clock; files not listed are not on the axis. */
-export type FileOffsets = ReadonlyMap<number, bigint>;
-
-export interface CorrelationThread {
-  id: string;
-  pid: number | null;
-  tid: number;
-  names: string[];
-  javaIds: string[];
-}
-
-export interface SchedRow {
-  timeNs: bigint;
-  kind: 'out' | 'in' | 'wakeup';
-  prevState: string | null;
-  stackId: string | null;
-  /** For wakeups: the waker's tid (the row's thread); for in: the thread switched out. */
-  otherTid: number | null;
-}
-
-export interface SyscallRow {
-  startNs: bigint;
-  endNs: bigint;
-  name: string;
-  category: string;
-  fdKind: string | null;
-  target: string | null;
-  futexAddr: string | null;
-  futexOp: string | null;
-}
-
-export interface RuntimeRow {
-  startNs: bigint;
-  endNs: bigint;
-  type: string;
-  objectClass: string | null;
-  address: string | null;
-  ownerTid: number | null;
-  stackId: string | null;
-  target: string | null;
-}
-
-export interface PauseRow {
-  startNs: bigint;
-  endNs: bigint;
-  phase: string;
-  gcId: number | null;
-  kind: string;
-}
-
-export interface SpanRow {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  name: string;
-  kind: SpanKind;
-  service: string | null;
-  startNs: bigint;
-  endNs: bigint;
-  attributes: Record<string, unknown>;
-}
-
-export interface LogRow {
-  timeNs: bigint | null;
-  tid: number | null;
-  threadName: string | null;
-  traceIds: string[];
-  spanId: string | null;
-}
-
-export interface AcceptRow {
-  tid: number;
-  timeNs: bigint;
-  peer: string;
-}
-
-export interface ReadRow {
-  tid: number;
-  timeNs: bigint;
-  peer: string;
-}
 
 /** `unnest` arguments for a file-offset join. */
 function offsetArgs(offsets: FileOffsets): [number[], string[]] {
@@ -96,61 +28,39 @@ function offsetArgs(offsets: FileOffsets): [number[], string[]] {
 const OFFSETS = `(SELECT unnest($2::int[]) AS file_ordinal, unnest($3::bigint[]) AS off)`;
 
 /**
- * Reads what the correlate job needs, per capture and per thread, with every time already
- * shifted onto the epoch axis by its file's offset; writes segments, wakeups, bindings and
- * requests. Each per-thread read uses the (capture, tid, time) indexes.
+ * The read port of correlation (libs/correlate `CaptureSource`) on Postgres: what one capture's
+ * correlation reads, per capture and per thread, with every time shifted onto the epoch axis by
+ * its file's offset. Each per-thread read uses the (capture, tid, time) indexes; windowed reads
+ * turn the aligned window into per-file raw ranges, so those indexes narrow them too.
  */
-export class CorrelationStore {
-  constructor(private readonly ds: DataSource) {}
+export class PgCaptureSource {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly captureId: string,
+  ) {}
 
-  private get pool(): pg.Pool {
-    return poolOf(this.ds);
-  }
-
-  async files(captureId: string): Promise<
-    {
-      id: string;
-      ordinal: number;
-      name: string;
-      format: string | null;
-      clock: string | null;
-      state: string;
-      headers: Record<string, string>;
-    }[]
-  > {
+  async files(): Promise<CaptureFile[]> {
     return this.ds.query(
       `SELECT id, ordinal, name, format, clock, state, headers FROM source_files WHERE capture_id = $1 ORDER BY ordinal`,
-      [captureId],
+      [this.captureId],
     );
   }
 
   /** Clocks a file's rows use (GC logs carry one per row). */
-  async rowClocks(captureId: string, fileOrdinal: number): Promise<string[]> {
+  async rowClocks(fileOrdinal: number): Promise<string[]> {
     const rows = await this.ds.query<{ clock: string }[]>(
       `SELECT DISTINCT clock FROM gc_events WHERE capture_id = $1 AND file_ordinal = $2`,
-      [captureId, fileOrdinal],
+      [this.captureId, fileOrdinal],
     );
     return rows.map((r) => r.clock);
   }
 
-  async recordClock(
-    fileId: string,
-    offsetNs: bigint | null,
-    method: string,
-    evidence: Record<string, unknown>,
-  ): Promise<void> {
-    await this.ds.query(
-      `UPDATE source_files SET clock_offset_ns = $2, clock_method = $3, clock_evidence = $4 WHERE id = $1`,
-      [fileId, offsetNs === null ? null : offsetNs.toString(), method, JSON.stringify(evidence)],
-    );
-  }
-
   /**
-   * Makes sure every OS thread any source names has a thread row (perf made most; strace
-   * and the thread map add the rest, under the pid the map gives or the target's), and
-   * collects its names and Java ids with the mappings that joined them.
+   * The capture's threads. Makes sure every OS thread any source names has a thread row (perf
+   * made most; strace and the thread map add the rest, under the pid the map gives or the
+   * target's), and collects its names and Java ids with the mappings that joined them.
    */
-  async resolveThreads(captureId: string, targetPid: number | null): Promise<CorrelationThread[]> {
+  async threads(targetPid: number | null): Promise<CorrelationThread[]> {
     // Runtime profilers (JFR, py-spy) name the OS tid but not the pid: their thread rows join the
     // row perf made for the same tid (one OS thread, one row), their samples moving with them.
     await this.ds.transaction(async (em) => {
@@ -158,25 +68,25 @@ export class CorrelationStore {
         `UPDATE samples s SET thread_id = k.id
          FROM threads n JOIN threads k ON k.capture_id = n.capture_id AND k.tid = n.tid AND k.pid IS NOT NULL
          WHERE n.capture_id = $1 AND n.pid IS NULL AND s.capture_id = $1 AND s.thread_id = n.id`,
-        [captureId],
+        [this.captureId],
       );
       await em.query(
         `UPDATE threads k SET names = ARRAY(SELECT DISTINCT unnest(k.names || n.names))
          FROM threads n
          WHERE n.capture_id = $1 AND k.capture_id = $1 AND n.pid IS NULL AND k.pid IS NOT NULL AND n.tid = k.tid`,
-        [captureId],
+        [this.captureId],
       );
       await em.query(
         `DELETE FROM threads n WHERE n.capture_id = $1 AND n.pid IS NULL
            AND EXISTS (SELECT 1 FROM threads k WHERE k.capture_id = $1 AND k.tid = n.tid AND k.pid IS NOT NULL)`,
-        [captureId],
+        [this.captureId],
       );
       // A tid only a runtime profiler saw belongs to the process the thread map or the manifest names.
       await em.query(
         `UPDATE threads n SET pid = coalesce(
            (SELECT s.pid FROM thread_sightings s WHERE s.capture_id = $1 AND s.tid = n.tid AND s.pid IS NOT NULL LIMIT 1), $2::int)
          WHERE n.capture_id = $1 AND n.pid IS NULL AND $2::int IS NOT NULL`,
-        [captureId, targetPid],
+        [this.captureId, targetPid],
       );
     });
     await this.ds.query(
@@ -187,7 +97,7 @@ export class CorrelationStore {
        LEFT JOIN LATERAL (SELECT pid FROM thread_sightings s WHERE s.capture_id = $1 AND s.tid = x.tid AND s.pid IS NOT NULL LIMIT 1) p ON true
        WHERE NOT EXISTS (SELECT 1 FROM threads t WHERE t.capture_id = $1 AND t.tid = x.tid)
        ON CONFLICT DO NOTHING`,
-      [captureId, targetPid],
+      [this.captureId, targetPid],
     );
     await this.ds.query(
       `UPDATE threads t SET
@@ -206,7 +116,7 @@ export class CorrelationStore {
                         'confidence', CASE s.source WHEN 'jfr' THEN 1 WHEN 'jstack' THEN 0.95 ELSE 0.9 END))
                       FROM thread_sightings s WHERE s.capture_id = t.capture_id AND s.tid = t.tid), '[]'::jsonb)
        WHERE t.capture_id = $1`,
-      [captureId],
+      [this.captureId],
     );
     const rows = await this.ds.query<
       { id: string; pid: number | null; tid: number; names: string[]; java: string[] | null }[]
@@ -214,24 +124,33 @@ export class CorrelationStore {
       `SELECT id::text AS id, pid, tid, names,
               (SELECT array_agg(j) FROM jsonb_array_elements_text(runtime_ids->'java') j) AS java
        FROM threads WHERE capture_id = $1 ORDER BY tid`,
-      [captureId],
+      [this.captureId],
     );
     return rows.map((r) => ({ id: r.id, pid: r.pid, tid: r.tid, names: r.names, javaIds: r.java ?? [] }));
   }
 
-  async setThreadInfo(
-    captureId: string,
-    threadId: string,
-    pool: string | null,
-    quality: string,
-  ): Promise<void> {
-    await this.ds.query(
-      `UPDATE threads SET pool = $3, segment_quality = $4 WHERE capture_id = $1 AND id = $2`,
-      [captureId, threadId, pool, quality],
-    );
+  /** One thread's events, each kind in time order (`id` for samples, `tid` for the rest). */
+  async threadEvents(
+    thread: Pick<CorrelationThread, 'id' | 'tid'>,
+    offsets: { perf: FileOffsets; strace: FileOffsets; runtime: FileOffsets },
+  ): Promise<{
+    sched: SchedRow[];
+    syscalls: SyscallRow[];
+    runtime: RuntimeRow[];
+    samples: bigint[];
+    cpuClock: CpuClockRow[];
+  }> {
+    const [sched, syscalls, runtime, samples, cpuClock] = await Promise.all([
+      this.sched(thread.tid, offsets.perf),
+      this.syscalls(thread.tid, offsets.strace),
+      this.runtimeEvents(thread.tid, offsets.runtime),
+      this.sampleTimes(thread.id, offsets.perf),
+      this.cpuClockSamples(thread.id, offsets.perf),
+    ]);
+    return { sched, syscalls, runtime, samples, cpuClock };
   }
 
-  async sched(captureId: string, tid: number, offsets: FileOffsets): Promise<SchedRow[]> {
+  private async sched(tid: number, offsets: FileOffsets): Promise<SchedRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<
       {
@@ -254,7 +173,7 @@ export class CorrelationStore {
          FROM sched_events e JOIN ${OFFSETS} o USING (file_ordinal)
          WHERE e.capture_id = $1 AND e.kind IN ('wakeup', 'waking') AND e.other_tid = $4 AND e.time_ns IS NOT NULL
        ORDER BY 1`,
-      [captureId, ...offsetArgs(offsets), tid],
+      [this.captureId, ...offsetArgs(offsets), tid],
     );
     return rows.map((r) => ({
       timeNs: BigInt(r.t),
@@ -265,7 +184,7 @@ export class CorrelationStore {
     }));
   }
 
-  async syscalls(captureId: string, tid: number, offsets: FileOffsets): Promise<SyscallRow[]> {
+  private async syscalls(tid: number, offsets: FileOffsets): Promise<SyscallRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<
       {
@@ -285,7 +204,7 @@ export class CorrelationStore {
        FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
        WHERE y.capture_id = $1 AND y.tid = $4 AND y.start_ns IS NOT NULL
        ORDER BY y.start_ns`,
-      [captureId, ...offsetArgs(offsets), tid],
+      [this.captureId, ...offsetArgs(offsets), tid],
     );
     return rows.map((r) => ({
       startNs: BigInt(r.s),
@@ -299,7 +218,7 @@ export class CorrelationStore {
     }));
   }
 
-  async runtimeEvents(captureId: string, tid: number, offsets: FileOffsets): Promise<RuntimeRow[]> {
+  private async runtimeEvents(tid: number, offsets: FileOffsets): Promise<RuntimeRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<
       {
@@ -318,7 +237,7 @@ export class CorrelationStore {
               r.object_class, r.address, r.owner_tid, r.stack_id::text AS stack, r.peer, r.path
        FROM runtime_events r JOIN ${OFFSETS} o USING (file_ordinal)
        WHERE r.capture_id = $1 AND r.tid = $4 ORDER BY r.start_ns`,
-      [captureId, ...offsetArgs(offsets), tid],
+      [this.captureId, ...offsetArgs(offsets), tid],
     );
     return rows.map((r) => ({
       startNs: BigInt(r.s),
@@ -339,18 +258,12 @@ export class CorrelationStore {
    * `maxMoments` moments.
    */
   async clockEvidence(
-    captureId: string,
     perfOrdinal: number,
     source: 'strace' | 'runtime',
     offsets: FileOffsets,
     maxThreads = 16,
     maxMoments = 100_000,
-  ): Promise<{
-    switchOuts: Map<number, bigint[]>;
-    moments: { tid: number; startNs: bigint; durationNs: bigint | null }[];
-    /** Whether the perf file has switch-outs at all (on threads the other source did not see). */
-    perfHasSwitches: boolean;
-  }> {
+  ): Promise<ClockEvidenceRows> {
     const switchOuts = new Map<number, bigint[]>();
     if (!offsets.size) return { switchOuts, moments: [], perfHasSwitches: false };
     const table =
@@ -363,13 +276,13 @@ export class CorrelationStore {
          AND EXISTS (SELECT 1 FROM sched_events e WHERE e.capture_id = $1 AND e.file_ordinal = $4
                        AND e.kind = 'switch' AND e.tid = y.tid)
        GROUP BY y.tid ORDER BY count(*) DESC LIMIT $5`,
-      [captureId, ...offsetArgs(offsets), perfOrdinal, maxThreads],
+      [this.captureId, ...offsetArgs(offsets), perfOrdinal, maxThreads],
     );
     const ids = tids.map((t) => t.tid);
     if (!ids.length) {
       const any = await this.ds.query<{ any: boolean }[]>(
         `SELECT EXISTS (SELECT 1 FROM sched_events WHERE capture_id = $1 AND file_ordinal = $2 AND kind = 'switch') AS any`,
-        [captureId, perfOrdinal],
+        [this.captureId, perfOrdinal],
       );
       return { switchOuts, moments: [], perfHasSwitches: any[0]?.any ?? false };
     }
@@ -378,7 +291,7 @@ export class CorrelationStore {
        WHERE capture_id = $1 AND file_ordinal = $2 AND kind = 'switch' AND tid = ANY($3::int[])
          AND time_ns IS NOT NULL
        ORDER BY tid, time_ns`,
-      [captureId, perfOrdinal, ids],
+      [this.captureId, perfOrdinal, ids],
     );
     for (const r of outs) {
       const list = switchOuts.get(r.tid);
@@ -391,7 +304,7 @@ export class CorrelationStore {
        FROM ${table.from} JOIN ${OFFSETS} o USING (file_ordinal)
        WHERE y.capture_id = $1 AND y.tid = ANY($4::int[]) AND ${table.start} IS NOT NULL
        ORDER BY ${table.start} LIMIT $5`,
-      [captureId, ...offsetArgs(offsets), ids, maxMoments],
+      [this.captureId, ...offsetArgs(offsets), ids, maxMoments],
     );
     return {
       switchOuts,
@@ -405,7 +318,7 @@ export class CorrelationStore {
   }
 
   /** Stop-the-world pauses and safepoints, per (file, clock) offset. */
-  async pauses(captureId: string, offsets: ReadonlyMap<string, bigint>): Promise<PauseRow[]> {
+  async pauses(offsets: ReadonlyMap<string, bigint>): Promise<PauseRow[]> {
     const keys = [...offsets.keys()];
     if (!keys.length) return [];
     const rows = await this.ds.query<
@@ -416,7 +329,7 @@ export class CorrelationStore {
        JOIN (SELECT unnest($2::text[]) AS k, unnest($3::bigint[]) AS off) o ON o.k = g.file_ordinal || ':' || g.clock
        WHERE g.capture_id = $1 AND g.pause AND g.start_ns IS NOT NULL AND g.duration_ns IS NOT NULL
        ORDER BY 1`,
-      [captureId, keys, [...offsets.values()].map(String)],
+      [this.captureId, keys, [...offsets.values()].map(String)],
     );
     return rows.map((r) => ({
       startNs: BigInt(r.s),
@@ -428,14 +341,14 @@ export class CorrelationStore {
   }
 
   /** On-CPU (sampling event) sample times of a thread, aligned. */
-  async sampleTimes(captureId: string, threadId: string, offsets: FileOffsets): Promise<bigint[]> {
+  private async sampleTimes(threadId: string, offsets: FileOffsets): Promise<bigint[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<{ t: string }[]>(
       `SELECT (s.time_ns + o.off)::text AS t
        FROM samples s JOIN ${OFFSETS} o USING (file_ordinal) JOIN capture_strings e ON e.id = s.event_id
        WHERE s.capture_id = $1 AND s.thread_id = $4 AND e.kind = 'event' AND s.time_ns IS NOT NULL
        ORDER BY 1`,
-      [captureId, ...offsetArgs(offsets), threadId],
+      [this.captureId, ...offsetArgs(offsets), threadId],
     );
     return rows.map((r) => BigInt(r.t));
   }
@@ -444,11 +357,7 @@ export class CorrelationStore {
    * Samples of a per-task CPU-time clock (`cpu-clock`, `task-clock`) with their period (CPU ns
    * since the thread's previous sample), aligned and sorted.
    */
-  async cpuClockSamples(
-    captureId: string,
-    threadId: string,
-    offsets: FileOffsets,
-  ): Promise<{ timeNs: bigint; periodNs: bigint }[]> {
+  private async cpuClockSamples(threadId: string, offsets: FileOffsets): Promise<CpuClockRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<{ t: string; w: string }[]>(
       `SELECT (s.time_ns + o.off)::text AS t, s.weight::text AS w
@@ -456,36 +365,36 @@ export class CorrelationStore {
        WHERE s.capture_id = $1 AND s.thread_id = $4 AND e.kind = 'event' AND s.time_ns IS NOT NULL
          AND e.value ~ '^(cpu-clock|task-clock)(:|$)' AND s.weight > 1
        ORDER BY 1`,
-      [captureId, ...offsetArgs(offsets), threadId],
+      [this.captureId, ...offsetArgs(offsets), threadId],
     );
     return rows.map((r) => ({ timeNs: BigInt(r.t), periodNs: BigInt(r.w) }));
   }
 
   /** On-CPU samples of threads in a window with their leaf-first display frames. */
   async samplesInWindow(
-    captureId: string,
     threadIds: readonly string[],
     fromNs: bigint,
     toNs: bigint,
     offsets: FileOffsets,
-  ): Promise<{ threadId: string; timeNs: bigint; stackId: string | null }[]> {
+  ): Promise<WindowSample[]> {
     if (!offsets.size || !threadIds.length) return [];
+    // The window on each file's own clock (lo − off, hi − off): a range on samples' (capture,
+    // thread, time) index per file, rather than a filter on time + off over the thread's samples.
     const rows = await this.ds.query<{ thread: string; t: string; stack: string | null }[]>(
-      `SELECT s.thread_id::text AS thread, (s.time_ns + o.off)::text AS t, s.stack_id::text AS stack
-       FROM samples s JOIN ${OFFSETS} o USING (file_ordinal) JOIN capture_strings e ON e.id = s.event_id
-       WHERE s.capture_id = $1 AND s.thread_id = ANY($4::bigint[]) AND e.kind = 'event'
-         AND s.time_ns + o.off >= $5 AND s.time_ns + o.off < $6`,
-      [captureId, ...offsetArgs(offsets), threadIds, fromNs.toString(), toNs.toString()],
+      `SELECT s.thread_id::text AS thread, (s.time_ns + r.off)::text AS t, s.stack_id::text AS stack
+       FROM unnest($2::int[], $3::bigint[]) AS r(file_ordinal, off)
+       JOIN samples s ON s.capture_id = $1 AND s.thread_id = ANY($4::bigint[]) AND s.file_ordinal = r.file_ordinal
+         AND s.time_ns >= $5::bigint - r.off AND s.time_ns < $6::bigint - r.off
+       JOIN capture_strings e ON e.id = s.event_id
+       WHERE e.kind = 'event'
+       ORDER BY s.time_ns + r.off, s.thread_id`,
+      [this.captureId, ...offsetArgs(offsets), threadIds, fromNs.toString(), toNs.toString()],
     );
     return rows.map((r) => ({ threadId: r.thread, timeNs: BigInt(r.t), stackId: r.stack }));
   }
 
   /** Up to `perThread` distinct stacks recorded on each thread (samples and switches), to tell what a thread is. */
-  async threadStacks(
-    captureId: string,
-    threadIds: readonly string[],
-    perThread = 40,
-  ): Promise<Map<string, string[]>> {
+  async threadStacks(threadIds: readonly string[], perThread = 40): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (!threadIds.length) return out;
     const rows = await this.ds.query<{ thread: string; stack: string }[]>(
@@ -495,7 +404,7 @@ export class CorrelationStore {
          SELECT DISTINCT s.stack_id FROM samples s
          WHERE s.capture_id = $1 AND s.thread_id = t.id AND s.stack_id IS NOT NULL
          LIMIT $3) x`,
-      [captureId, threadIds, perThread],
+      [this.captureId, threadIds, perThread],
     );
     for (const r of rows) {
       const list = out.get(r.thread);
@@ -506,14 +415,11 @@ export class CorrelationStore {
   }
 
   /** Frames (leaf first) of interned stacks. */
-  stackFrames(
-    captureId: string,
-    stackIds: readonly string[],
-  ): Promise<Map<string, { symbol: string; dso: string }[]>> {
-    return readStackFrames(this.ds, captureId, stackIds);
+  stackFrames(stackIds: readonly string[]): Promise<StackFramesById> {
+    return readStackFrames(this.ds, this.captureId, stackIds);
   }
 
-  async spans(captureId: string): Promise<SpanRow[]> {
+  async spans(): Promise<SpanRow[]> {
     const rows = await this.ds.query<
       {
         trace_id: string;
@@ -530,7 +436,7 @@ export class CorrelationStore {
       `SELECT DISTINCT ON (trace_id, span_id) trace_id, span_id, parent_span_id, name, kind, service,
               start_ns::text AS s, end_ns::text AS e, attributes
        FROM spans WHERE capture_id = $1 ORDER BY trace_id, span_id, file_ordinal`,
-      [captureId],
+      [this.captureId],
     );
     return rows.map((r) => ({
       traceId: r.trace_id,
@@ -546,7 +452,7 @@ export class CorrelationStore {
   }
 
   /** Log records that carry a trace id (the ones that can bind or date a request). */
-  async tracedLogs(captureId: string): Promise<LogRow[]> {
+  async tracedLogs(): Promise<LogRow[]> {
     const rows = await this.ds.query<
       {
         t: string | null;
@@ -558,7 +464,7 @@ export class CorrelationStore {
     >(
       `SELECT time_ns::text AS t, tid, thread_name, trace_ids, span_id
        FROM log_records WHERE capture_id = $1 AND cardinality(trace_ids) > 0 ORDER BY time_ns`,
-      [captureId],
+      [this.captureId],
     );
     return rows.map((r) => ({
       timeNs: r.t === null ? null : BigInt(r.t),
@@ -570,15 +476,11 @@ export class CorrelationStore {
   }
 
   /** Raw GC pauses of one file and clock (times in that clock), for anchoring it. */
-  async rawPauses(
-    captureId: string,
-    fileOrdinal: number,
-    clock: string,
-  ): Promise<{ startNs: bigint; endNs: bigint }[]> {
+  async rawPauses(fileOrdinal: number, clock: string): Promise<{ startNs: bigint; endNs: bigint }[]> {
     const rows = await this.ds.query<{ s: string; e: string }[]>(
       `SELECT start_ns::text AS s, (start_ns + duration_ns)::text AS e FROM gc_events
        WHERE capture_id = $1 AND file_ordinal = $2 AND clock = $3 AND pause AND start_ns IS NOT NULL AND duration_ns > 0`,
-      [captureId, fileOrdinal, clock],
+      [this.captureId, fileOrdinal, clock],
     );
     return rows.map((r) => ({ startNs: BigInt(r.s), endNs: BigInt(r.e) }));
   }
@@ -587,7 +489,7 @@ export class CorrelationStore {
    * Times (aligned) of perf samples and switch-outs whose stack holds a frame matching
    * `symbolPattern` (a PostgreSQL regex): moments a thread was inside that code.
    */
-  async markerTimes(captureId: string, offsets: FileOffsets, symbolPattern: string): Promise<bigint[]> {
+  async markerTimes(offsets: FileOffsets, symbolPattern: string): Promise<bigint[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<{ t: string }[]>(
       `WITH RECURSIVE hit AS (
@@ -599,16 +501,13 @@ export class CorrelationStore {
        SELECT (x.time_ns + o.off)::text AS t FROM samples x JOIN ${OFFSETS} o USING (file_ordinal)
        WHERE x.capture_id = $1 AND x.stack_id IN (SELECT id FROM hit) AND x.time_ns IS NOT NULL
        ORDER BY 1 LIMIT 5000`,
-      [captureId, ...offsetArgs(offsets), symbolPattern],
+      [this.captureId, ...offsetArgs(offsets), symbolPattern],
     );
     return rows.map((r) => BigInt(r.t));
   }
 
   /** FUTEX_WAKE calls (who released which futex when), aligned. */
-  async futexWakes(
-    captureId: string,
-    offsets: FileOffsets,
-  ): Promise<{ tid: number; startNs: bigint; addr: string }[]> {
+  async futexWakes(offsets: FileOffsets): Promise<FutexWakeRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<{ tid: number; s: string; addr: string }[]>(
       `SELECT y.tid, (y.start_ns + o.off)::text AS s, y.futex_addr AS addr
@@ -616,20 +515,20 @@ export class CorrelationStore {
        WHERE y.capture_id = $1 AND y.name LIKE 'futex%' AND y.futex_addr IS NOT NULL AND y.tid IS NOT NULL
          AND y.futex_op ~ '(WAKE|REQUEUE)' AND y.futex_op !~ 'WAIT' AND y.start_ns IS NOT NULL
        ORDER BY 2`,
-      [captureId, ...offsetArgs(offsets)],
+      [this.captureId, ...offsetArgs(offsets)],
     );
     return rows.map((r) => ({ tid: r.tid, startNs: BigInt(r.s), addr: r.addr }));
   }
 
   /** Accepted connections (strace accept/accept4) with the client's address. */
-  async accepts(captureId: string, offsets: FileOffsets): Promise<AcceptRow[]> {
+  async accepts(offsets: FileOffsets): Promise<AcceptRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<{ tid: number; t: string; ret: string }[]>(
       `SELECT y.tid, (y.start_ns + o.off + coalesce(y.duration_ns, 0))::text AS t, y.ret
        FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
        WHERE y.capture_id = $1 AND y.name IN ('accept', 'accept4') AND y.errno IS NULL AND y.ret LIKE '%->%'
        ORDER BY 2`,
-      [captureId, ...offsetArgs(offsets)],
+      [this.captureId, ...offsetArgs(offsets)],
     );
     const out: AcceptRow[] = [];
     for (const r of rows) {
@@ -641,233 +540,17 @@ export class CorrelationStore {
   }
 
   /** The first read of each connection (by client address) on each thread. */
-  async firstReads(captureId: string, offsets: FileOffsets): Promise<ReadRow[]> {
+  async firstReads(offsets: FileOffsets): Promise<ReadRow[]> {
     if (!offsets.size) return [];
     const rows = await this.ds.query<{ tid: number; t: string; peer: string }[]>(
       `SELECT DISTINCT ON (y.fd_peer, y.tid) y.tid, (y.start_ns + o.off)::text AS t, y.fd_peer AS peer
        FROM syscalls y JOIN ${OFFSETS} o USING (file_ordinal)
        WHERE y.capture_id = $1 AND y.name IN ('read', 'recvfrom', 'recvmsg', 'readv') AND y.fd_peer IS NOT NULL
        ORDER BY y.fd_peer, y.tid, y.start_ns`,
-      [captureId, ...offsetArgs(offsets)],
+      [this.captureId, ...offsetArgs(offsets)],
     );
     return rows.map((r) => ({ tid: r.tid, timeNs: BigInt(r.t), peer: r.peer.replace(/^\[|\]$/g, '') }));
   }
 
   /** A writer for the capture's derived rows; it replaces the earlier ones in one transaction. */
-  async openWriter(captureId: string): Promise<DerivedWriter> {
-    const client = await this.pool.connect();
-    const copy = new CopyTransaction(client, [
-      { table: 'segments', columns: SEGMENT_COLUMNS },
-      { table: 'wakeups', columns: WAKEUP_COLUMNS },
-      { table: 'span_bindings', columns: BINDING_COLUMNS },
-      { table: 'segment_lod', columns: LOD_COLUMNS },
-      { table: 'lane_tiles', columns: TILE_COLUMNS },
-    ]);
-    try {
-      // A capture made before the pyramid's or the tiles' migration has no partition for them yet.
-      for (const table of ['segment_lod', 'lane_tiles'] as const)
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS ${partitionName(table, captureId)} PARTITION OF ${table} FOR VALUES IN ('${captureId}')`,
-        );
-      await copy.beginCapture(captureId);
-      await client.query('DELETE FROM requests WHERE capture_id = $1', [captureId]);
-    } catch (e) {
-      client.release(true);
-      throw e;
-    }
-    return new DerivedWriter(client, copy, captureId);
-  }
-}
-
-const SEGMENT_COLUMNS = [
-  'capture_id',
-  'thread_id',
-  'start_ns',
-  'end_ns',
-  'state',
-  'source',
-  'syscall',
-  'target',
-  'lock_id',
-  'blocked_stack_id',
-  'waker_thread_id',
-  'waker_stack_id',
-  'prev_state',
-  'reason',
-];
-const LOD_COLUMNS = [
-  'capture_id',
-  'thread_id',
-  'level',
-  'bucket_ns',
-  'min_start_ns',
-  'max_end_ns',
-  'segment_count',
-  'state',
-  'cpu_ns',
-  'runqueue_ns',
-  'lock_ns',
-  'gc_ns',
-  'net_ns',
-  'file_ns',
-  'sleep_ns',
-  'idle_ns',
-  'other_ns',
-  'unknown_ns',
-  'lock_waker_min',
-  'lock_waker_max',
-  'other_waker_min',
-  'other_waker_max',
-];
-const TILE_COLUMNS = ['capture_id', 'thread_id', 'level', 'tile', 'items', 'payload'];
-const WAKEUP_COLUMNS = [
-  'capture_id',
-  'time_ns',
-  'waker_thread_id',
-  'wakee_thread_id',
-  'waker_stack_id',
-  'source',
-  'lock_id',
-];
-const BINDING_COLUMNS = [
-  'capture_id',
-  'trace_id',
-  'span_id',
-  'thread_id',
-  'start_ns',
-  'end_ns',
-  'method',
-  'confidence',
-];
-
-function row(fields: (string | number | bigint | boolean | null | undefined)[]): string {
-  return `${fields.map(copyField).join('\t')}\n`;
-}
-
-/** Streams one correlation's segments, wakeups and bindings, then its requests, in one transaction. */
-export class DerivedWriter {
-  constructor(
-    private readonly client: pg.PoolClient,
-    private readonly copy: CopyTransaction,
-    private readonly captureId: string,
-  ) {}
-
-  segment(s: Segment): Promise<void> | undefined {
-    return this.copy.push(
-      'segments',
-      row([
-        this.captureId,
-        s.threadId,
-        s.startNs,
-        s.endNs,
-        s.state,
-        s.source,
-        s.syscall,
-        s.target,
-        s.lockId,
-        s.blockedStackId,
-        s.wakerThreadId,
-        s.wakerStackId,
-        s.prevState,
-        s.reason,
-      ]),
-    );
-  }
-
-  /** One bucket of a thread's level-of-detail pyramid (totals in THREAD_STATES order, as the columns). */
-  lodBucket(b: LodBucket): Promise<void> | undefined {
-    return this.copy.push(
-      'segment_lod',
-      row([
-        this.captureId,
-        b.threadId,
-        b.level,
-        b.bucketNs,
-        b.minStartNs,
-        b.maxEndNs,
-        b.count,
-        b.dominant,
-        ...b.totals,
-        b.lockWakerMin,
-        b.lockWakerMax,
-        b.otherWakerMin,
-        b.otherWakerMax,
-      ]),
-    );
-  }
-
-  /** One lane tile of a thread (packed items of one level and tile). */
-  laneTile(t: LaneTile): Promise<void> | undefined {
-    return this.copy.push(
-      'lane_tiles',
-      `${row([this.captureId, t.threadId, t.level, t.tile, t.items]).slice(0, -1)}\t${copyBytea(t.bytes)}\n`,
-    );
-  }
-
-  wakeup(w: Wakeup): Promise<void> | undefined {
-    return this.copy.push(
-      'wakeups',
-      row([this.captureId, w.timeNs, w.wakerThreadId, w.wakeeThreadId, w.wakerStackId, w.source, w.lockId]),
-    );
-  }
-
-  binding(b: SpanBinding): Promise<void> | undefined {
-    return this.copy.push(
-      'span_bindings',
-      row([this.captureId, b.traceId, b.spanId, b.threadId, b.startNs, b.endNs, b.method, b.confidence]),
-    );
-  }
-
-  /** Inserts the requests (few per capture: one row each) and commits everything. */
-  async commit(requests: readonly RequestAnalysis[]): Promise<void> {
-    try {
-      const json = (v: unknown) =>
-        JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
-      for (let i = 0; i < requests.length; i += 500) {
-        const batch = requests.slice(i, i + 500);
-        await this.client.query(
-          `INSERT INTO requests (capture_id, trace_id, span_id, service, route, name, start_ns, end_ns, duration_ns,
-                                 dominant_cause, breakdown, evidence, sample_count, sparse, thread_ids)
-           SELECT $1, r.trace_id, r.span_id, r.service, r.route, r.name, r.start_ns, r.end_ns, r.duration_ns,
-                  r.dominant_cause, r.breakdown, r.evidence, r.sample_count, r.sparse,
-                  ARRAY(SELECT jsonb_array_elements_text(r.thread_ids)::bigint)
-           FROM jsonb_to_recordset($2::jsonb) AS r(trace_id text, span_id text, service text, route text, name text,
-                  start_ns bigint, end_ns bigint, duration_ns bigint, dominant_cause text, breakdown jsonb,
-                  evidence jsonb, sample_count int, sparse boolean, thread_ids jsonb)
-           ON CONFLICT (capture_id, trace_id, span_id) DO NOTHING`,
-          [
-            this.captureId,
-            json(
-              batch.map((r) => ({
-                trace_id: r.traceId,
-                span_id: r.spanId,
-                service: r.service,
-                route: r.route,
-                name: r.name,
-                start_ns: r.startNs,
-                end_ns: r.endNs,
-                duration_ns: r.durationNs,
-                dominant_cause: r.dominantCause,
-                breakdown: r.breakdown,
-                evidence: r.evidence,
-                sample_count: r.sampleCount,
-                sparse: r.sparse,
-                thread_ids: r.threadIds,
-              })),
-            ),
-          ],
-        );
-      }
-      await this.copy.commit();
-      this.client.release();
-    } catch (e) {
-      await this.rollback();
-      throw e;
-    }
-  }
-
-  async rollback(): Promise<void> {
-    await this.copy.rollback();
-    this.client.release(true);
-  }
 }

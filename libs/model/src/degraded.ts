@@ -1,4 +1,4 @@
-import type { DegradedPart, DegradedStage } from '@threadreel/model';
+import type { DegradedPart, DegradedStage } from './api.js';
 
 /** Where a degraded part happened: everything of a part but its reason. */
 export type DegradedWhere = Partial<Omit<DegradedPart, 'reason' | 'stage'>> & { stage: DegradedStage };
