@@ -1,12 +1,7 @@
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import {
-  chooseFormat,
-  defaultClock,
-  PERF_CLOCK_HEADER_KEYS,
-  readLineBatches,
-} from '@threadreel/parsers';
+import { chooseFormat, defaultClock, PERF_CLOCK_HEADER_KEYS, readLineBatches } from '@threadreel/parsers';
 import {
   manifestEntryFor,
   type CaptureManifest,
