@@ -115,4 +115,11 @@ export {
   type PyspyItem,
   type ParsePyspyOptions,
 } from './pyspy.js';
-export { parserFor, defaultClock, type FormatParser, type Parsed, type ParserOptions } from './parser-for.js';
+export {
+  parserFor,
+  defaultClock,
+  headBytes,
+  type FormatParser,
+  type Parsed,
+  type ParserOptions,
+} from './parser-for.js';

@@ -1,3 +1,4 @@
+import { constants, gunzipSync } from 'node:zlib';
 import type { ParseIssue, SourceHeader } from '@threadreel/model';
 import type { SourceFormat } from './formats.js';
 import { parseGoGctrace } from './gc-go.js';
@@ -121,4 +122,16 @@ export function defaultClock(format: SourceFormat, headers: Readonly<Record<stri
     case 'jfr-json':
       return 'realtime';
   }
+}
+
+/** A file's first bytes decompressed as far as they go (gzip), for the format detectors. */
+export function headBytes(head: Buffer): Buffer {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    try {
+      return gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch {
+      return Buffer.alloc(0);
+    }
+  }
+  return head;
 }

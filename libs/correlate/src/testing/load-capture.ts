@@ -1,20 +1,20 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, openSync, readSync, closeSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import {
   manifestEntryFor,
   type CaptureManifest,
   type ParseIssue,
   type SourceHeader,
 } from '@threadreel/model';
-import { chooseFormat, defaultClock, parserFor, readLineBatches } from '@threadreel/parsers';
+import { chooseFormat, defaultClock, headBytes, parserFor, readLineBatches } from '@threadreel/parsers';
 import { MemoryCapture } from '../memory-capture.js';
 
 /**
  * Reads a capture folder as an upload of its files would be parsed (format detected from the
  * content, or the manifest's; each parsed with the parse job's parser; the clock the parse job
  * would record) into a {@link MemoryCapture}, for specs that correlate whole captures without a
- * database. Gzip files are read decompressed. Files `skip` matches are left out.
+ * database. Files are streamed (gzip decompressed); files `skip` matches are left out.
  */
 export async function loadCapture(
   dir: string,
@@ -35,10 +35,10 @@ export async function loadCapture(
     .map((e) => e.name)
     .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
-    const raw = readFileSync(path.join(dir, name));
-    const bytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
+    const file = path.join(dir, name);
+    const head = firstBytes(file, 64 * 1024);
     const entry = manifestEntryFor(manifest, null, name);
-    const choice = chooseFormat(bytes.subarray(0, 64 * 1024), name, entry);
+    const choice = chooseFormat(headBytes(head), name, entry);
     if (!('format' in choice)) {
       capture.addFile({
         name,
@@ -50,9 +50,16 @@ export async function loadCapture(
       continue;
     }
     const parser = parserFor(choice.format, { timeZone: entry?.timeZone ?? manifest?.timeZone });
-    const once = () => [bytes][Symbol.iterator]();
-    const input: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => toAsync(once()) };
-    const items = parser.input === 'lines' ? parser.parse(readLineBatches(input)) : parser.parse(input);
+    // Streamed, as the parse job reads it: a capture's file may be larger than a string can be.
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    const items =
+      parser.input === 'lines'
+        ? parser.parse(readLineBatches(createReadStream(file)))
+        : parser.parse(
+            (gz
+              ? createReadStream(file).pipe(createGunzip())
+              : createReadStream(file)) as AsyncIterable<Uint8Array>,
+          );
     const headers: Record<string, string> = {};
     const records: { readonly kind: string; readonly line: number }[] = [];
     for await (const item of items) {
@@ -75,6 +82,12 @@ export async function loadCapture(
   return { capture, issues };
 }
 
-function toAsync<T>(it: Iterator<T>): AsyncIterator<T> {
-  return { next: () => Promise.resolve(it.next()) };
+function firstBytes(file: string, n: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }

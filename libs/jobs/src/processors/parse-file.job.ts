@@ -1,7 +1,13 @@
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { chooseFormat, defaultClock, PERF_CLOCK_HEADER_KEYS, readLineBatches } from '@threadreel/parsers';
+import {
+  chooseFormat,
+  defaultClock,
+  headBytes,
+  PERF_CLOCK_HEADER_KEYS,
+  readLineBatches,
+} from '@threadreel/parsers';
 import {
   manifestEntryFor,
   type CaptureManifest,
@@ -14,7 +20,7 @@ import { poolOf } from '@threadreel/store';
 import type { ParseFileData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
 import type { JobDeps } from './deps.js';
-import { headBytes, pipelineFor, type Parsed } from './pipelines.js';
+import { pipelineFor, type Parsed } from './pipelines.js';
 
 export type { ParseFileData };
 

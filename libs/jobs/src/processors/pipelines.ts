@@ -1,4 +1,3 @@
-import { constants, gunzipSync } from 'node:zlib';
 import { parserFor, type FormatParser, type Parsed, type SourceFormat } from '@threadreel/parsers';
 import {
   EventWriter,
@@ -91,16 +90,4 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
     },
     extra: () => ({ firstEvent, firstSampleEvent }),
   };
-}
-
-/** The first bytes decompressed as far as they go (gzip), for the detectors. */
-export function headBytes(head: Buffer): Buffer {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    try {
-      return gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
-    } catch {
-      return Buffer.alloc(0);
-    }
-  }
-  return head;
 }
