@@ -24,6 +24,7 @@ describe('CorrelateCaptureJob', () => {
         files: () => Promise.resolve(files),
         updateFile: () => Promise.resolve(),
         get: () => Promise.resolve({ manifest: null }),
+        analyze: () => Promise.resolve(),
       },
       samples: { refreshThreadStats: () => Promise.resolve() },
       correlation: () => ({

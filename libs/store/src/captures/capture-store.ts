@@ -9,7 +9,7 @@ import type {
 } from '@threadreel/model';
 import { CaptureEntity } from '../entities/capture.entity.js';
 import { SourceFileEntity } from '../entities/source-file.entity.js';
-import { partitionName, PARTITIONED_TABLES } from '../events/pg.js';
+import { partitionName, PARTITIONED_TABLES, type PartitionedTable } from '../events/pg.js';
 
 export interface NewSourceFile {
   name: string;
@@ -110,6 +110,17 @@ export class CaptureStore {
    * Deletes a capture: its partitions are dropped (no row scan) and its metadata rows
    * cascade. Returns the sha256s no other capture references, for blob clean-up.
    */
+  /**
+   * Refreshes the planner's statistics of the capture's partitions (all, or `tables`). A
+   * partition loaded by COPY has none until autovacuum gets to it, and without them PostgreSQL
+   * guesses a couple of rows and may choose nested loops that read a thread's events once per
+   * event of another table: the correlate step's joins went from 0.9 s to 20 min at 1 M events.
+   * Run after bulk loads, before the queries that join them.
+   */
+  async analyze(captureId: string, tables: readonly PartitionedTable[] = PARTITIONED_TABLES): Promise<void> {
+    for (const table of tables) await this.ds.query(`ANALYZE ${partitionName(table, captureId)}`);
+  }
+
   async delete(captureId: string): Promise<{ deleted: boolean; orphanBlobs: string[] }> {
     return this.ds.transaction(async (em) => {
       const capture = await em.findOne(CaptureEntity, {
