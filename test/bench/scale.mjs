@@ -112,8 +112,10 @@ async function cleanAll() {
       .pop()()
       .catch((e) => console.error(`cleanup: ${e.message}`));
 }
+let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM'])
   process.once(sig, () => {
+    interrupted = true;
     console.error(`\n${sig}: stopping processes, dropping databases, removing temp files`);
     void cleanAll().finally(() => process.exit(130));
   });
@@ -448,8 +450,7 @@ function details(r) {
         .map(([t, b]) => `${t} ${fmt(b / r.events, 1)}`)
         .join(', ')} (B)`,
     );
-  if (r.uploadMs !== undefined)
-    lines.push(`  upload ${secs(r.uploadMs)} s; events per file: ${JSON.stringify(r.perFile)}`);
+  if (r.perFile) lines.push(`  upload ${secs(r.uploadMs)} s; events per file: ${JSON.stringify(r.perFile)}`);
   if (r.check) lines.push(`  clock offsets against the truth: ${r.check.clocks.join(', ')}`);
   if (r.replay?.errors) lines.push(`  replay: ${r.replay.errors} requests answered an error`);
   return lines;
@@ -623,7 +624,8 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  console.error(e instanceof Error ? e.message : e);
+  // After Ctrl-C the runs fail as their processes stop: that is not news.
+  if (!interrupted) console.error(e instanceof Error ? e.message : e);
   process.exitCode = 1;
 } finally {
   await cleanAll();
