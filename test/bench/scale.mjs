@@ -483,7 +483,8 @@ function targets(results, sizes) {
   );
   const bpe = best ? best.diskBytes / best.events : null;
   line('bytes on disk per input event', bpe, fmt(bpe), { value: TARGETS.bytesPerEvent }, 'lower');
-  const rssAll = results.filter(ok).flatMap((r) => [r.rss.api, ...r.rss.workers]);
+  // Timed-out runs too: their processes were measured until stopped.
+  const rssAll = results.filter((r) => r.rss).flatMap((r) => [r.rss.api, ...r.rss.workers]);
   const rss = rssAll.length ? Math.max(...rssAll) : null;
   line(
     'peak RSS of any threadreel process (all runs)',
