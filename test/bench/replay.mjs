@@ -5,16 +5,21 @@
 // and measures again in the same run.
 // Usage: npm run bench:replay [-- SMALL LARGE]   (default 1000000 20000000 events)
 // THREADREEL_KEEP_DB=1 keeps the benchmark database (its name is printed) for EXPLAIN work.
-import { readdirSync, openAsBlob, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import {
+  ROOT,
+  adminClient,
+  benchDatabase,
+  captureDetail,
+  quantile,
+  startApi,
+  uploadFiles,
+} from './stack.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const SMALL = Number(process.argv[2] ?? 1_000_000);
 const LARGE = Number(process.argv[3] ?? 20_000_000);
 const QUERIES = 200;
@@ -70,35 +75,17 @@ const CLONES = {
       breakdown, evidence, sample_count, sparse, thread_ids FROM requests WHERE capture_id = $1 AND start_ns <= $5`,
 };
 
-const dbUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client({ connectionString: dbUrl });
-await admin.connect();
-const dbName = `threadreel_bench_replay_${process.pid}`;
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(dbUrl);
-u.pathname = `/${dbName}`;
+const admin = await adminClient();
+if (!admin) throw new Error('no PostgreSQL (DATABASE_URL)');
+const bench = await benchDatabase(admin, `threadreel_bench_replay_${process.pid}`);
 const dir = mkdtempSync(path.join(tmpdir(), 'threadreel-bench-replay-'));
-const port = await new Promise((r) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
-const env = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  DATABASE_URL: u.toString(),
-  PORT: String(port),
-  HOST: '127.0.0.1',
-  DATA_DIR: path.join(dir, 'data'),
-  QUEUE_PREFIX: 'benchreplay',
-};
+const env = { DATABASE_URL: bench.url, DATA_DIR: path.join(dir, 'data'), QUEUE_PREFIX: 'benchreplay' };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
 // THREADREEL_REPLAY_LOD=0: lanes reduced from the segments at query time (for a before/after comparison).
 if (process.env.THREADREEL_REPLAY_LOD) env.THREADREEL_REPLAY_LOD = process.env.THREADREEL_REPLAY_LOD;
-const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
-const baseUrl = `http://127.0.0.1:${port}`;
-const db = new pg.Client({ connectionString: u.toString() });
+let api;
+let baseUrl;
+const db = new pg.Client({ connectionString: bench.url });
 
 async function eventCount(captureId) {
   let n = 0;
@@ -133,7 +120,7 @@ async function measure(label, captureId, events) {
   const out = {};
   for (const mode of ['full', 'auto']) {
     const t = times[mode].sort((a, b) => a - b);
-    const q = (p) => t[Math.min(t.length - 1, Math.floor(p * t.length))];
+    const q = (p) => quantile(t, p);
     console.log(
       `${label.padEnd(8)} ${String(events).padStart(10)} events  lanes=${mode.padEnd(4)}  ${ids.length} replays  p50 ${q(0.5).toFixed(1)} ms  p95 ${q(0.95).toFixed(1)} ms`,
     );
@@ -207,23 +194,16 @@ async function compressionReport(captureId) {
 
 try {
   await db.connect();
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${baseUrl}/api/health`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error('API did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const fixture = path.join(root, 'test/fixtures/captures/java');
-  const form = new FormData();
-  for (const e of readdirSync(fixture, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile() || e.name === 'README.md') continue;
-    const rel = path.relative(fixture, path.join(e.parentPath, e.name));
-    form.append('files', await openAsBlob(path.join(fixture, rel)), rel);
-  }
-  const { captureId } = await (await fetch(`${baseUrl}/api/captures`, { method: 'POST', body: form })).json();
+  api = await startApi(env);
+  baseUrl = api.url;
+  const fixture = path.join(ROOT, 'test/fixtures/captures/java');
+  const files = readdirSync(fixture, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== 'README.md')
+    .map((e) => path.join(e.parentPath, e.name))
+    .map((p) => ({ name: path.relative(fixture, p), path: p }));
+  const captureId = await uploadFiles(baseUrl, files);
   for (;;) {
-    const c = await (await fetch(`${baseUrl}/api/captures/${captureId}`)).json();
+    const c = await captureDetail(baseUrl, captureId);
     if (c.state === 'ready') break;
     if (c.state === 'degraded' || c.state === 'failed') throw new Error(`${c.state}: ${c.error}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -270,11 +250,10 @@ try {
       `lanes=${mode}: p95 large/small = ${(large[mode].p95 / small[mode].p95).toFixed(2)} (goal ≤ 1.5), p95 large ${large[mode].p95.toFixed(1)} ms (goal ≤ 50 ms)`,
     );
 } finally {
-  api.kill('SIGTERM');
-  await new Promise((r) => api.once('exit', r));
+  await api?.stop();
   await db.end().catch(() => undefined);
-  if (KEEP_DB) console.log(`kept database ${dbName} (THREADREEL_KEEP_DB=1)`);
-  else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  if (KEEP_DB) console.log(`kept database ${bench.name} (THREADREEL_KEEP_DB=1)`);
+  else await bench.drop();
   await admin.end();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -6,17 +6,13 @@
 // Usage: npm run bench [-- SAMPLES]   (default 400000 samples, ~130 MB of perf script)
 // Parser-only throughput on the real fixture recordings (perf and strace, against the
 // line-split ceiling): npm run bench:parsers (test/bench/parsers.mjs).
-import { mkdtempSync, statSync, createReadStream, openAsBlob, rmSync } from 'node:fs';
+import { mkdtempSync, statSync, createReadStream, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { readLineBatches, parsePerfScript } from '../../dist/libs/parsers/src/index.js';
 import { writePerfScript } from '../support/perf-gen.js';
+import { DATABASE_URL, adminClient, benchDatabase, captureDetail, startApi, uploadFiles } from './stack.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const samples = Number(process.argv[2] ?? 400_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'threadreel-bench-'));
 const file = path.join(dir, 'bench.perf.txt');
@@ -53,53 +49,22 @@ const parse = await time('parse perf script', async () => {
 clearInterval(sampler);
 console.log(`parse costs ${(parse / base).toFixed(2)}x the line-reading baseline`);
 
-const dbUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client({ connectionString: dbUrl });
-try {
-  await admin.connect();
-} catch {
-  console.log(`no PostgreSQL at ${dbUrl}: full-ingest benchmark skipped`);
+const admin = await adminClient();
+if (!admin) {
+  console.log(`no PostgreSQL at ${DATABASE_URL}: full-ingest benchmark skipped`);
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
-const dbName = `threadreel_bench_${process.pid}`;
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(dbUrl);
-u.pathname = `/${dbName}`;
-const port = await new Promise((r) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => r(p));
-  });
-});
-const env = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  DATABASE_URL: u.toString(),
-  PORT: String(port),
-  HOST: '127.0.0.1',
-  DATA_DIR: path.join(dir, 'data'),
-  QUEUE_PREFIX: 'bench',
-};
+const db = await benchDatabase(admin, `threadreel_bench_${process.pid}`);
+const env = { DATABASE_URL: db.url, DATA_DIR: path.join(dir, 'data'), QUEUE_PREFIX: 'bench' };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
-const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
-const baseUrl = `http://127.0.0.1:${port}`;
+let api;
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${baseUrl}/api/health`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error('API did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  api = await startApi(env);
   const ingest = await time(`full ingest (queue: ${env.REDIS_URL ? 'redis' : 'postgres'})`, async () => {
-    const form = new FormData();
-    form.append('files', await openAsBlob(file), 'bench.perf.txt');
-    const { captureId } = await (
-      await fetch(`${baseUrl}/api/captures`, { method: 'POST', body: form })
-    ).json();
+    const captureId = await uploadFiles(api.url, [{ name: 'bench.perf.txt', path: file }]);
     for (;;) {
-      const c = await (await fetch(`${baseUrl}/api/captures/${captureId}`)).json();
+      const c = await captureDetail(api.url, captureId);
       if (c.state === 'ready') {
         if (c.sourceFiles[0].events !== String(samples))
           throw new Error(`ingested ${c.sourceFiles[0].events} events`);
@@ -114,9 +79,8 @@ try {
     `full ingest costs ${(ingest / parse).toFixed(2)}x parsing alone (upload, COPY into PostgreSQL, interning, thread stats)`,
   );
 } finally {
-  api.kill('SIGTERM');
-  await new Promise((r) => api.once('exit', r));
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await api?.stop();
+  await db.drop();
   await admin.end();
   rmSync(dir, { recursive: true, force: true });
 }
