@@ -226,12 +226,74 @@ export interface MarkerAlignment {
   readonly strong: boolean;
 }
 
+const MAX_MARKERS = 600;
+const MAX_INTERVALS = 5000;
+/** Widest span (ns) of offsets the sweep keeps exact in a float64 (2^51 ns ≈ 26 days). */
+const MAX_SPAN = 2 ** 51;
+
+/** Plateaus of constant coverage: offsets `base + from[k]` … `base + to[k]` (exclusive), `count[k]` markers in. */
+interface Plateaus {
+  base: bigint;
+  from: number[];
+  to: number[];
+  count: number[];
+}
+
+/**
+ * Offsets at which markers fall inside intervals, as plateaus of constant coverage. Every
+ * (marker, interval) pair adds +1 coverage from offset `m − end` and −1 after `m − start`;
+ * the sweep sorts those events. They are kept as float64 offsets relative to the smallest (exact
+ * below 2^53 ns), two per pair and sorted as a typed array: millions of pairs in well under a
+ * second. Null when the offsets span more than {@link MAX_SPAN}.
+ */
+function coveragePlateaus(
+  ms: readonly Nanos[],
+  ivs: readonly { readonly startNs: Nanos; readonly endNs: Nanos }[],
+): Plateaus | null {
+  const m0 = ms.reduce((a, b) => (b < a ? b : a));
+  const i0 = ivs.reduce((a, b) => (b.startNs < a ? b.startNs : a), ivs[0]?.startNs ?? 0n);
+  const mRel = ms.map((m) => Number(m - m0));
+  const sRel = ivs.map((i) => Number(i.startNs - i0));
+  const eRel = ivs.map((i) => Number(i.endNs - i0));
+  const mMax = mRel.reduce((a, b) => Math.max(a, b), 0);
+  const eMax = eRel.reduce((a, b) => Math.max(a, b), 0);
+  // Offset = (m0 − i0) + mRel − iRel; relative to its smallest value, lo = −eMax.
+  if (mMax + eMax + 1 > MAX_SPAN) return null;
+  const keys = new Float64Array(ms.length * ivs.length * 2);
+  let k = 0;
+  for (const m of mRel)
+    for (let j = 0; j < ivs.length; j++) {
+      // Key = 2 × position + (1 for +1): at one position the −1 of a pair sorts first.
+      keys[k++] = 2 * (m - (eRel[j] as number) + eMax) + 1;
+      keys[k++] = 2 * (m - (sRel[j] as number) + 1 + eMax);
+    }
+  keys.sort();
+  const from: number[] = [];
+  const to: number[] = [];
+  const count: number[] = [];
+  let c = 0;
+  for (let x = 0; x < keys.length; x++) {
+    const key = keys[x] as number;
+    const pos = Math.floor(key / 2);
+    c += key % 2 === 1 ? 1 : -1;
+    const nextKey = keys[x + 1];
+    if (nextKey === undefined) continue;
+    const next = Math.floor(nextKey / 2);
+    if (next > pos && c > 0) {
+      from.push(pos);
+      to.push(next);
+      count.push(c);
+    }
+  }
+  return { base: m0 - i0 - BigInt(eMax), from, to, count };
+}
+
 /**
  * Places intervals of an unanchored clock (GC pauses in ns since process start) on the axis of
  * markers that must fall inside them (perf samples and switch-outs whose stack is in GC code):
  * the offset that puts the most markers inside an interval, by a sweep over every
  * (marker, interval) pair. Periodic GCs can match at several offsets, so the best must beat the
- * best distant alternative clearly. Inputs are capped (evenly thinned) to keep it O(n log n).
+ * best distant alternative clearly. Markers are thinned evenly to 600, pauses kept (up to 5000).
  */
 export function alignToMarkers(
   intervals: readonly { readonly startNs: Nanos; readonly endNs: Nanos }[],
@@ -250,30 +312,25 @@ export function alignToMarkers(
       if (i.endNs > last.endNs) last.endNs = i.endNs;
     } else merged.push({ startNs: i.startNs, endNs: i.endNs });
   }
-  const ivs = thin(merged, 600);
-  const ms = thin(markers, 600);
+  // Markers may be thinned evenly (each kept one still lies in a pause at the right offset);
+  // pauses may not: a marker whose pause was dropped counts as a miss, and on a long capture
+  // most would be. So every pause is kept up to MAX_INTERVALS.
+  const ivs = thin(merged, MAX_INTERVALS);
+  const ms = thin(markers, MAX_MARKERS);
   if (!ivs.length || !ms.length) return null;
-  // Coverage changes: +1 where an offset starts putting marker m inside interval i, −1 after.
-  const events: [bigint, number][] = [];
-  for (const m of ms) for (const i of ivs) events.push([m - i.endNs, 1], [m - i.startNs + 1n, -1]);
-  events.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
-  // Plateaus: [position, next position) with a coverage count.
-  const plateaus: { from: bigint; to: bigint; count: number }[] = [];
-  let count = 0;
-  for (let k = 0; k < events.length; k++) {
-    const [pos, delta] = events[k] as [bigint, number];
-    count += delta;
-    const next = events[k + 1]?.[0];
-    if (next !== undefined && next > pos && count > 0) plateaus.push({ from: pos, to: next, count });
-  }
-  let best = plateaus[0];
-  for (const p of plateaus) if (best === undefined || p.count > best.count) best = p;
-  if (best === undefined) return null;
-  const offset = (best.from + best.to - 1n) / 2n;
+  const p = coveragePlateaus(ms, ivs);
+  if (!p?.count.length) return null;
+  let b = 0;
+  for (let k = 1; k < p.count.length; k++) if ((p.count[k] as number) > (p.count[b] as number)) b = k;
+  const best = { count: p.count[b] as number };
+  // Midpoint of the best plateau, rounded down as a bigint division would.
+  const mid = Math.floor(((p.from[b] as number) + (p.to[b] as number) - 1) / 2);
+  const offset = p.base + BigInt(mid);
+  const sep = Number(minSeparationNs);
   let runnerUp = 0;
-  for (const p of plateaus) {
-    const far = p.to - 1n < offset - minSeparationNs || p.from > offset + minSeparationNs;
-    if (far && p.count > runnerUp) runnerUp = p.count;
+  for (let k = 0; k < p.count.length; k++) {
+    const far = (p.to[k] as number) - 1 < mid - sep || (p.from[k] as number) > mid + sep;
+    if (far && (p.count[k] as number) > runnerUp) runnerUp = p.count[k] as number;
   }
   // Dense pauses (a GC-heavy stretch) let a shift by one collection period keep most markers
   // inside some pause too: what tells the offsets apart is what falls *outside*. At the right
