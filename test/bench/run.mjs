@@ -82,7 +82,12 @@ const env = {
   QUEUE_PREFIX: 'bench',
 };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
-const api = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
+// e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=some/dir" to profile the API and its in-process workers.
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const api = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/api/src/main.js')], {
+  env,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const baseUrl = `http://127.0.0.1:${port}`;
 try {
   for (let i = 0; ; i++) {
@@ -92,6 +97,7 @@ try {
     if (i > 300) throw new Error('API did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
+  let parseMs = 0;
   const ingest = await time(`full ingest (queue: ${env.REDIS_URL ? 'redis' : 'postgres'})`, async () => {
     const form = new FormData();
     form.append('files', await openAsBlob(file), 'bench.perf.txt');
@@ -103,6 +109,7 @@ try {
       if (c.state === 'ready') {
         if (c.sourceFiles[0].events !== String(samples))
           throw new Error(`ingested ${c.sourceFiles[0].events} events`);
+        parseMs = c.sourceFiles[0].parseMs;
         break;
       }
       if (c.state === 'degraded' || c.state === 'failed') throw new Error(`${c.state}: ${c.error}`);
@@ -110,6 +117,9 @@ try {
     }
     return samples;
   });
+  console.log(
+    `  of which the parse job ${(parseMs / 1000).toFixed(2)} s: ${(mb / (parseMs / 1000)).toFixed(1)} MiB/s, ${(samples / parseMs).toFixed(0)} k events/s`,
+  );
   console.log(
     `full ingest costs ${(ingest / parse).toFixed(2)}x parsing alone (upload, COPY into PostgreSQL, interning, thread stats)`,
   );

@@ -132,7 +132,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
           : pipeline.parse(decompressed(blobs.read(file.sha256), head))
       )[Symbol.asyncIterator]();
       for (;;) {
-        let next: IteratorResult<Parsed>;
+        let next: IteratorResult<readonly Parsed[]>;
         try {
           next = await items.next();
         } catch (e) {
@@ -141,26 +141,27 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
           break;
         }
         if (next.done) break;
-        const item = next.value;
-        if (item.kind === 'issue') {
-          const issue = item as ParseIssue;
-          rejectedCount++;
-          if (rejected.length < KEEP_REJECTED) {
-            rejected.push(
-              issue.field
-                ? { line: issue.line, field: issue.field, reason: issue.reason }
-                : { line: issue.line, reason: issue.reason },
-            );
+        for (const item of next.value) {
+          if (item.kind === 'issue') {
+            const issue = item as ParseIssue;
+            rejectedCount++;
+            if (rejected.length < KEEP_REJECTED) {
+              rejected.push(
+                issue.field
+                  ? { line: issue.line, field: issue.field, reason: issue.reason }
+                  : { line: issue.line, reason: issue.reason },
+              );
+            }
+          } else if (item.kind === 'header') {
+            const h = item as SourceHeader;
+            if (Object.keys(headers).length < 100 || h.key in headers || KEPT_HEADERS.has(h.key))
+              headers[h.key] = h.value;
+          } else {
+            // add() is synchronous unless it must reach the database: no await per record.
+            const pending = pipeline.writer.add(item as { kind: string; line: number });
+            if (pending) await pending;
+            events++;
           }
-        } else if (item.kind === 'header') {
-          const h = item as SourceHeader;
-          if (Object.keys(headers).length < 100 || h.key in headers || KEPT_HEADERS.has(h.key))
-            headers[h.key] = h.value;
-        } else {
-          // add() is synchronous unless it must reach the database: no await per record.
-          const pending = pipeline.writer.add(item as { kind: string; line: number });
-          if (pending) await pending;
-          events++;
         }
       }
       await pipeline.writer.commit();

@@ -8,13 +8,13 @@ import {
   parseNodeTraceGc,
   parseOtlpProto,
   parsePerfHeaderOnly,
-  parsePerfScript,
+  parsePerfScriptBatches,
   parsePprof,
   parsePyspyChromeTrace,
   parsePyspySpeedscope,
   parsePythonGcJsonl,
   parseSpans,
-  parseStrace,
+  parseStraceBatches,
   parseThreadList,
   parseThreadsJsonl,
   type SourceFormat,
@@ -35,8 +35,9 @@ import type pg from 'pg';
 /** Anything a parser yields: records of its kind, issues, header facts. */
 export type Parsed = { readonly kind: string; readonly line: number } | ParseIssue | SourceHeader;
 
-type LineParser = (batches: AsyncIterable<readonly string[]>) => AsyncIterable<Parsed>;
-type ByteParser = (bytes: AsyncIterable<Uint8Array>) => AsyncIterable<Parsed>;
+/** Parsers yield items in batches, so the writer pays one asynchronous step per batch. */
+type LineParser = (batches: AsyncIterable<readonly string[]>) => AsyncIterable<readonly Parsed[]>;
+type ByteParser = (bytes: AsyncIterable<Uint8Array>) => AsyncIterable<readonly Parsed[]>;
 
 /** One source format: how its parser reads the file and what its records are written to. */
 export type Pipeline = {
@@ -61,11 +62,16 @@ async function* flat(batches: AsyncIterable<readonly string[]>): AsyncGenerator<
   for await (const batch of batches) yield* batch;
 }
 
+/** Items one by one as batches of one (formats whose parsers do not batch: low volume). */
+async function* single(items: AsyncIterable<Parsed>): AsyncGenerator<readonly Parsed[]> {
+  for await (const item of items) yield [item];
+}
+
 /** Adapts a parser of single lines to line batches. */
 const perLine =
   (parse: (lines: AsyncIterable<string>) => AsyncIterable<Parsed>): LineParser =>
   (batches) =>
-    parse(flat(batches));
+    single(parse(flat(batches)));
 
 function tables(format: SourceFormat): { samples?: boolean; tables?: readonly EventTable<never>[] } {
   const t = (...list: EventTable<never>[]) => ({ tables: list });
@@ -117,12 +123,14 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
         ...base,
         input: 'lines',
         parse: async function* (batches) {
-          for await (const item of parsePerfScript(batches)) {
-            if (item.kind === 'perf') {
-              firstEvent ??= item.event;
-              if (item.trace === null) firstSampleEvent ??= item.event;
-            }
-            yield item;
+          for await (const batch of parsePerfScriptBatches(batches)) {
+            if (firstSampleEvent === null)
+              for (const item of batch) {
+                if (item.kind !== 'perf') continue;
+                firstEvent ??= item.event;
+                if (item.trace === null) firstSampleEvent ??= item.event;
+              }
+            yield batch;
           }
         },
         extra: () => ({ firstEvent, firstSampleEvent }),
@@ -131,13 +139,13 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
     case 'perf-header':
       return { ...base, input: 'lines', parse: perLine(parsePerfHeaderOnly) };
     case 'strace':
-      return { ...base, input: 'lines', parse: perLine((l) => parseStrace(l)) };
+      return { ...base, input: 'lines', parse: (b) => parseStraceBatches(b) };
     case 'otlp-json':
     case 'jaeger-json':
     case 'zipkin-json':
       return { ...base, input: 'lines', parse: perLine((l) => parseSpans(l, format)) };
     case 'otlp-proto':
-      return { ...base, input: 'bytes', parse: (b) => parseOtlpProto(b) };
+      return { ...base, input: 'bytes', parse: (b) => single(parseOtlpProto(b)) };
     case 'logs':
       return { ...base, input: 'lines', parse: perLine((l) => parseLogs(l, zone ? { timeZone: zone } : {})) };
     case 'jvm-unified':
@@ -161,7 +169,7 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
     case 'thread-list':
       return { ...base, input: 'lines', parse: perLine((l) => parseThreadList(l)) };
     case 'pprof':
-      return { ...base, input: 'bytes', parse: (b) => parsePprof(b) };
+      return { ...base, input: 'bytes', parse: (b) => single(parsePprof(b)) };
     case 'pyspy-speedscope':
       return { ...base, input: 'lines', parse: perLine((l) => parsePyspySpeedscope(l)) };
     case 'pyspy-chrometrace':
