@@ -1,6 +1,7 @@
 // Ingest benchmark. Prints throughput and memory for, in one process and on the same file:
 //   1. baseline: reading lines only (readLines),
-//   2. parsing (readLines + parsePerfScript), with the heap sampled to show constant memory,
+//   2. parsing (readLines + parsePerfScript, one item per step, then in batches), with the heap
+//      sampled to show constant memory,
 //   3. full ingest through the built API (upload → parse job → COPY → ready), when a
 //      PostgreSQL is reachable (DATABASE_URL, default the local test database).
 // Usage: npm run bench [-- SAMPLES]   (default 400000 samples, ~130 MB of perf script)
@@ -13,7 +14,11 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { readLineBatches, parsePerfScript } from '../../dist/libs/parsers/src/index.js';
+import {
+  readLineBatches,
+  parsePerfScript,
+  parsePerfScriptBatches,
+} from '../../dist/libs/parsers/src/index.js';
 import { writePerfScript } from '../support/perf-gen.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,6 +55,13 @@ const parse = await time('parse perf script', async () => {
   if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
   return n;
 });
+await time('parse perf script in batches', async () => {
+  let n = 0;
+  for await (const batch of parsePerfScriptBatches(readLineBatches(createReadStream(file))))
+    for (const item of batch) if (item.kind === 'perf') n++;
+  if (n !== samples) throw new Error(`parsed ${n} of ${samples} samples`);
+  return n;
+});
 clearInterval(sampler);
 console.log(`parse costs ${(parse / base).toFixed(2)}x the line-reading baseline`);
 
@@ -82,6 +94,9 @@ const env = {
   QUEUE_PREFIX: 'bench',
 };
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
+// Jobs run in the API's process; WORKER_CONCURRENCY=1 to compare with the default 2 (a large file
+// is parsed as byte ranges by parallel jobs).
+if (process.env.WORKER_CONCURRENCY) env.WORKER_CONCURRENCY = process.env.WORKER_CONCURRENCY;
 // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=some/dir" to profile the API and its in-process workers.
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const api = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/api/src/main.js')], {
@@ -118,7 +133,7 @@ try {
     return samples;
   });
   console.log(
-    `  of which the parse job ${(parseMs / 1000).toFixed(2)} s: ${(mb / (parseMs / 1000)).toFixed(1)} MiB/s, ${(samples / parseMs).toFixed(0)} k events/s`,
+    `  of which parsing the file (all its jobs) ${(parseMs / 1000).toFixed(2)} s: ${(mb / (parseMs / 1000)).toFixed(1)} MiB/s, ${(samples / parseMs).toFixed(0)} k events/s`,
   );
   console.log(
     `full ingest costs ${(ingest / parse).toFixed(2)}x parsing alone (upload, COPY into PostgreSQL, interning, thread stats)`,

@@ -56,6 +56,8 @@ export interface Target {
   fileOrdinal: number;
   /** IANA zone for local times without an offset (file's, else the capture's). */
   timeZone: string | undefined;
+  /** Number of the first line read (a byte range of a file starts further on); default 1. */
+  firstLine?: number;
 }
 
 async function* flat(batches: AsyncIterable<readonly string[]>): AsyncGenerator<string> {
@@ -123,7 +125,7 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
         ...base,
         input: 'lines',
         parse: async function* (batches) {
-          for await (const batch of parsePerfScriptBatches(batches)) {
+          for await (const batch of parsePerfScriptBatches(batches, { firstLine: target.firstLine })) {
             if (firstSampleEvent === null)
               for (const item of batch) {
                 if (item.kind !== 'perf') continue;

@@ -249,9 +249,14 @@ export class CopyTransaction {
     return t;
   }
 
-  /** Starts the transaction and deletes the file's earlier rows (call on a client with no open transaction). */
-  async begin(captureId: string, fileOrdinal: number): Promise<void> {
+  /**
+   * Starts the transaction and deletes the file's earlier rows (call on a client with no open
+   * transaction); with `keepEarlier` only starts it (a byte range of a file: its rows were
+   * deleted when the file's ranged parse started).
+   */
+  async begin(captureId: string, fileOrdinal: number, keepEarlier = false): Promise<void> {
     await this.client.query('BEGIN');
+    if (keepEarlier) return;
     for (const t of this.buffers.values()) {
       await this.client.query(`DELETE FROM ${t.target} WHERE capture_id = $1 AND file_ordinal = $2`, [
         captureId,
@@ -297,11 +302,12 @@ export class CopyTransaction {
     return this.inFlight.length > MAX_IN_FLIGHT ? this.inFlight.shift() : undefined;
   }
 
-  /** Sends what is buffered, waits for every COPY and commits. */
-  async commit(): Promise<void> {
+  /** Sends what is buffered, waits for every COPY, runs `before` in the transaction and commits. */
+  async commit(before?: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     for (const t of this.buffers.values()) await this.send(t);
     while (this.inFlight.length) await this.inFlight.shift();
     if (this.failed !== null) throw this.failed;
+    await before?.(this.client);
     await this.client.query('COMMIT');
   }
 

@@ -112,11 +112,13 @@ export class EventWriter {
     return this.byKind.has(kind) || (this.samples && (kind === 'perf' || kind === 'stack-sample'));
   }
 
-  async begin(): Promise<void> {
-    this.main = await this.pool.connect();
-    this.side = await this.pool.connect();
-    // Rows go straight into the capture's partitions (created before any parse job runs).
-    const tables: CopyTable[] = [...new Set(this.byKind.values())].map((t) => ({
+  /** The relations this writer's rows go to: the capture's partitions of its tables. */
+  targets(): string[] {
+    return this.copyTables().map((t) => t.target);
+  }
+
+  private copyTables(): (CopyTable & { target: string })[] {
+    const tables = [...new Set(this.byKind.values())].map((t) => ({
       table: t.table,
       columns: ['capture_id', 'file_ordinal', 'line', ...t.columns],
       target: partitionName(t.table, this.captureId),
@@ -130,8 +132,19 @@ export class EventWriter {
           target: partitionName('sched_events', this.captureId),
         },
       );
-    this.copy = new CopyTransaction(this.main, tables);
-    await this.copy.begin(this.captureId, this.fileOrdinal);
+    return tables;
+  }
+
+  /**
+   * Opens the connections and the transaction, deleting the file's earlier rows unless
+   * `keepEarlier` (a byte range of a file, whose rows were deleted when its ranged parse began).
+   */
+  async begin(options: { keepEarlier?: boolean } = {}): Promise<void> {
+    this.main = await this.pool.connect();
+    this.side = await this.pool.connect();
+    // Rows go straight into the capture's partitions (created before any parse job runs).
+    this.copy = new CopyTransaction(this.main, this.copyTables());
+    await this.copy.begin(this.captureId, this.fileOrdinal, options.keepEarlier);
   }
 
   /**
@@ -269,11 +282,12 @@ export class EventWriter {
     })();
   }
 
-  async commit(): Promise<WriteStats> {
+  /** Commits the rows; `before` runs inside the transaction, after the last COPY. */
+  async commit(before?: (client: pg.PoolClient) => Promise<void>): Promise<WriteStats> {
     // Frames and stacks first: once the rows commit, every stack they name exists.
     await this.flushInterned();
     const copy = this.must(this.copy);
-    await copy.commit();
+    await copy.commit(before);
     const tables = [...new Set(this.byKind.values())].map((t) => t.table);
     for (const t of this.samples ? [...tables, 'sched_events'] : tables)
       if (copy.rows(t) > 0) this.stats.rows[t] = copy.rows(t);
