@@ -437,7 +437,8 @@ function issue(line: number, reason: string, field?: string): ParseIssue {
 export async function* parsePerfScript(
   lines: AsyncIterable<string | readonly string[]>,
 ): AsyncGenerator<ParsedItem> {
-  for await (const batch of parsePerfScriptBatches(lines)) yield* batch;
+  // Not `yield* batch`: over an array that awaits once more per item.
+  for await (const batch of parsePerfScriptBatches(lines)) for (const item of batch) yield item;
 }
 
 /**

@@ -457,7 +457,8 @@ export async function* parseStrace(
   lines: AsyncIterable<string | readonly string[]>,
   options: StraceOptions = {},
 ): AsyncGenerator<StraceItem> {
-  for await (const batch of parseStraceBatches(lines, options)) yield* batch;
+  // Not `yield* batch`: over an array that awaits once more per item.
+  for await (const batch of parseStraceBatches(lines, options)) for (const item of batch) yield item;
 }
 
 export interface StraceOptions {
