@@ -99,10 +99,19 @@ if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
 if (process.env.WORKER_CONCURRENCY) env.WORKER_CONCURRENCY = process.env.WORKER_CONCURRENCY;
 // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=some/dir" to profile the API and its in-process workers.
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const api = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/api/src/main.js')], {
-  env,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+// BENCH_WORKERS=N: the jobs run in N worker processes (WORKER_CONCURRENCY=1 each), not in the API.
+const workers = Number(process.env.BENCH_WORKERS ?? 0);
+const api = spawn(
+  process.execPath,
+  [...nodeArgs, path.join(root, 'dist/apps/api/src/main.js'), ...(workers ? ['--no-workers'] : [])],
+  { env, stdio: ['ignore', 'ignore', 'inherit'] },
+);
+const workerProcs = Array.from({ length: workers }, () =>
+  spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/apps/worker/src/main.js')], {
+    env: { ...env, WORKER_CONCURRENCY: '1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  }),
+);
 const baseUrl = `http://127.0.0.1:${port}`;
 try {
   for (let i = 0; ; i++) {
@@ -113,7 +122,8 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   let parseMs = 0;
-  const ingest = await time(`full ingest (queue: ${env.REDIS_URL ? 'redis' : 'postgres'})`, async () => {
+  const where = workers ? `${workers} worker processes` : 'in the API';
+  const ingest = await time(`full ingest (${env.REDIS_URL ? 'redis' : 'postgres'}, ${where})`, async () => {
     const form = new FormData();
     form.append('files', await openAsBlob(file), 'bench.perf.txt');
     const { captureId } = await (
@@ -139,8 +149,10 @@ try {
     `full ingest costs ${(ingest / parse).toFixed(2)}x parsing alone (upload, COPY into PostgreSQL, interning, thread stats)`,
   );
 } finally {
-  api.kill('SIGTERM');
-  await new Promise((r) => api.once('exit', r));
+  for (const p of [api, ...workerProcs]) {
+    p.kill('SIGTERM');
+    await new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)));
+  }
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();
   rmSync(dir, { recursive: true, force: true });
