@@ -7,6 +7,7 @@ import { ReplayWindowIndexes1764200000000 } from './1764200000000-replay-window-
 import { SegmentLod1764300000000 } from './1764300000000-segment-lod.js';
 import { LaneTiles1764400000000 } from './1764400000000-lane-tiles.js';
 import { CaptureDegraded1764500000000 } from './1764500000000-capture-degraded.js';
+import { ParseRanges1764650000000 } from './1764650000000-parse-ranges.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   SegmentLod1764300000000,
   LaneTiles1764400000000,
   CaptureDegraded1764500000000,
+  ParseRanges1764650000000,
 ];

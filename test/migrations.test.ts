@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 const TABLES = [
   'captures',
+  'source_file_ranges',
   'source_files',
   'threads',
   'processes',

@@ -2,7 +2,8 @@
 // large strace file by repeating the fixture captures (test/fixtures/captures/*), then prints
 // for each, in one process and on the same file:
 //   1. the ceiling: splitting the file into lines only (readLineBatches),
-//   2. the parser (readLineBatches + parsePerfScript / parseStrace),
+//   2. the parser one item per asynchronous step (parsePerfScript / parseStrace),
+//   3. the parser in batches, as ingest runs it (parsePerfScriptBatches / parseStraceBatches),
 // as MB/s, the parser's share of the ceiling, items/s and the peak RSS.
 // Exits non-zero only when a parser's record count is wrong, never on speed.
 // Usage: npm run bench:parsers [-- PERF_MB [STRACE_MB]]   (default 200 MB and 100 MB)
@@ -22,7 +23,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { readLineBatches, parsePerfScript, parseStrace } from '../../dist/libs/parsers/src/index.js';
+import {
+  readLineBatches,
+  parsePerfScript,
+  parsePerfScriptBatches,
+  parseStrace,
+  parseStraceBatches,
+} from '../../dist/libs/parsers/src/index.js';
 
 const captures = fileURLToPath(new URL('../fixtures/captures', import.meta.url));
 const perfMb = Number(process.argv[2] ?? 200);
@@ -84,6 +91,7 @@ const cases = [
     fixture: 'perf.script.gz',
     mb: perfMb,
     parse: (lines) => parsePerfScript(lines),
+    batches: (lines) => parsePerfScriptBatches(lines),
     count: (item) => item.kind === 'perf',
   },
   {
@@ -91,6 +99,7 @@ const cases = [
     fixture: 'strace.txt.gz',
     mb: straceMb,
     parse: (lines) => parseStrace(lines),
+    batches: (lines) => parseStraceBatches(lines),
     count: (item) => item.kind === 'syscall',
   },
 ];
@@ -112,12 +121,27 @@ for (const c of cases) {
     }
     return n;
   });
+  let batched = 0;
+  const inBatches = await time(`${c.name}: parse batches`, file, async () => {
+    let n = 0;
+    for await (const batch of c.batches(readLineBatches(createReadStream(file)))) {
+      n += batch.length;
+      for (const item of batch) if (c.count(item)) batched++;
+    }
+    return n;
+  });
+  const share = (r) => ((100 * r.rate) / ceiling.rate).toFixed(0);
   console.log(
-    `${c.name}: parser at ${((100 * parsed.rate) / ceiling.rate).toFixed(0)} % of the line-split ceiling`,
+    `${c.name}: parser at ${share(parsed)} % of the line-split ceiling, ${share(inBatches)} % in batches`,
   );
-  if (records !== expected) {
-    console.error(`${c.name}: parsed ${records} records, expected ${expected}`);
-    failed = true;
+  for (const [how, n] of [
+    ['one by one', records],
+    ['in batches', batched],
+  ]) {
+    if (n !== expected) {
+      console.error(`${c.name}: parsed ${n} records ${how}, expected ${expected}`);
+      failed = true;
+    }
   }
   rmSync(file, { force: true });
 }

@@ -5,6 +5,17 @@ export type JobName = (typeof JOB_NAMES)[number];
 export interface ParseFileData {
   captureId: string;
   fileId: string;
+  /** Set for a job parsing one byte range of a large file (see parse-file.job.ts). */
+  range?: {
+    generation: number;
+    index: number;
+    count: number;
+    start: number;
+    end: number;
+    firstLine: number;
+    /** When the file's own job planned the ranges (epoch ms), for the file's parse time. */
+    startedAt: number;
+  };
 }
 export interface CorrelateCaptureData {
   captureId: string;

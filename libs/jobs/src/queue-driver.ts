@@ -14,7 +14,7 @@ import {
 import { Redis } from 'ioredis';
 import type { ServerConfig } from '@threadreel/store';
 import { QUEUE_OF, type JobName } from './job-names.js';
-import type { JobRegistry } from './registry.js';
+import type { JobRegistry, SiblingJob } from './registry.js';
 
 /** The queue behind a small interface: the same processors on Redis or on PostgreSQL. */
 export interface QueueDriver {
@@ -73,8 +73,22 @@ function redisClasses(): Classes {
   return { Queue: RedisQueue, Worker: RedisWorker, FlowProducer: RedisFlowProducer };
 }
 
+const COMMON: JobsOptions = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+  backoff: { type: 'exponential', delay: 1000 },
+};
+const PARSE_OPTIONS: JobsOptions = {
+  ...COMMON,
+  attempts: PARSE_ATTEMPTS,
+  // A file that cannot be parsed must not hold the capture back: the correlate
+  // job still runs and reports the file as failed.
+  ignoreDependencyOnFailure: true,
+};
+
 class BullQueueDriver implements QueueDriver {
   private flow?: FlowProducer;
+  private readonly queues: Partial<Record<JobName, Queue>> = {};
   private readonly workers: Worker[] = [];
   private readonly connections: Redis[] = [];
 
@@ -98,30 +112,35 @@ class BullQueueDriver implements QueueDriver {
 
   async addCaptureFlow(captureId: string, fileIds: readonly string[]): Promise<void> {
     this.flow ??= new this.classes.FlowProducer({ connection: this.connection() });
-    const common: JobsOptions = {
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-      backoff: { type: 'exponential', delay: 1000 },
-    };
     await this.flow.add({
       name: 'correlate-capture',
       queueName: this.queueName('correlate-capture'),
       data: { captureId },
-      opts: { ...common, jobId: `correlate-${captureId}`, attempts: CORRELATE_ATTEMPTS },
+      opts: { ...COMMON, jobId: `correlate-${captureId}`, attempts: CORRELATE_ATTEMPTS },
       children: fileIds.map((fileId) => ({
         name: 'parse-file',
         queueName: this.queueName('parse-file'),
         data: { captureId, fileId },
-        opts: {
-          ...common,
-          jobId: `parse-${fileId}`,
-          attempts: PARSE_ATTEMPTS,
-          // A file that cannot be parsed must not hold the capture back: the correlate
-          // job still runs and reports the file as failed.
-          ignoreDependencyOnFailure: true,
-        },
+        opts: { ...PARSE_OPTIONS, jobId: `parse-${fileId}` },
       })),
     });
+  }
+
+  /** Adds jobs as more children of `job`'s parent (which then waits for them too). */
+  private async addSiblings(job: Job, jobs: readonly SiblingJob[]): Promise<void> {
+    const parent = job.parent;
+    if (parent?.id === undefined) throw new Error(`job ${job.id ?? ''} has no parent to add jobs to`);
+    const parentId = parent.id;
+    for (const j of jobs) {
+      this.queues[j.name] ??= new this.classes.Queue(this.queueName(j.name), {
+        connection: this.connection(),
+      });
+      await this.queues[j.name]?.add(j.name, j.data, {
+        ...PARSE_OPTIONS,
+        jobId: j.jobId,
+        parent: { id: parentId, queue: parent.queueKey },
+      });
+    }
   }
 
   async startWorkers(registry: JobRegistry, concurrency: number): Promise<void> {
@@ -136,6 +155,7 @@ class BullQueueDriver implements QueueDriver {
             attempts: job.opts.attempts ?? 1,
             workerId,
             log: (m) => this.log(`[${job.name} ${job.id ?? ''}] ${m}`),
+            addSiblings: job.parent ? (jobs) => this.addSiblings(job, jobs) : undefined,
           });
         },
         {
@@ -159,6 +179,7 @@ class BullQueueDriver implements QueueDriver {
 
   async close(): Promise<void> {
     await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled(Object.values(this.queues).map((q) => q.close()));
     await this.flow?.close().catch(() => undefined);
     await Promise.allSettled(this.connections.map((c) => c.quit()));
   }

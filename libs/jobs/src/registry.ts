@@ -8,6 +8,18 @@ export interface JobContext {
   /** Who runs the job (host:pid), recorded in reports. */
   workerId: string;
   log(msg: string): void;
+  /**
+   * Enqueues more jobs that the job's flow parent (the capture's correlate job) also waits
+   * for, e.g. the other byte ranges of a large file. Absent when the job has no parent.
+   */
+  addSiblings?: (jobs: readonly SiblingJob[]) => Promise<void>;
+}
+
+/** A job added beside the running one; its id makes adding it again a no-op. */
+export interface SiblingJob<N extends JobName = JobName> {
+  name: N;
+  jobId: string;
+  data: JobPayloads[N];
 }
 
 export interface JobProcessor<N extends JobName = JobName> {

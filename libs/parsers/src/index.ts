@@ -10,11 +10,13 @@ export {
 export { sniffFormat, SNIFFED_FORMATS, type SniffedFormat } from './sniff.js';
 export {
   parsePerfScript,
+  parsePerfScriptBatches,
   parsePerfHeader,
   parsePerfFrame,
   stripSymbolOffset,
   type PerfHeader,
   type PerfHeaderResult,
+  type PerfScriptOptions,
 } from './perf-script.js';
 export {
   parsePerfHeaderOnly,
@@ -29,7 +31,13 @@ export {
   type ManifestCheck,
   type ManifestProblem,
 } from './manifest.js';
-export { parseStrace, parseStraceFd, splitStraceArgs } from './strace.js';
+export {
+  parseStrace,
+  parseStraceBatches,
+  parseStraceFd,
+  splitStraceArgs,
+  type StraceOptions,
+} from './strace.js';
 export {
   parseLogs,
   MAX_CONTINUATION_LINES,

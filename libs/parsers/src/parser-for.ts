@@ -9,36 +9,49 @@ import { parseJfrJson } from './jfr-json.js';
 import { parseJstack } from './jstack.js';
 import { parseLogs } from './logs.js';
 import { parsePerfHeaderOnly } from './perf-header.js';
-import { parsePerfScript } from './perf-script.js';
+import { parsePerfScriptBatches } from './perf-script.js';
 import { parsePprof } from './pprof.js';
 import { parsePyspyChromeTrace, parsePyspySpeedscope } from './pyspy.js';
 import { parseSpans } from './spans.js';
 import { parseOtlpProto } from './spans-otlp-proto.js';
-import { parseStrace } from './strace.js';
+import { parseStraceBatches } from './strace.js';
 import { parseThreadList } from './thread-list.js';
 import { parseThreadsJsonl } from './threads-jsonl.js';
 
 /** Anything a parser yields: records of its kind, issues, header facts. */
 export type Parsed = { readonly kind: string; readonly line: number } | ParseIssue | SourceHeader;
 
-/** How a format's parser reads a file: line batches (text formats) or raw bytes (protobuf). */
+/**
+ * How a format's parser reads a file: line batches (text formats) or raw bytes (protobuf). It
+ * yields items in batches, so its consumer pays one asynchronous step per batch, not per item.
+ */
 export type FormatParser =
-  | { readonly input: 'lines'; parse(batches: AsyncIterable<readonly string[]>): AsyncIterable<Parsed> }
-  | { readonly input: 'bytes'; parse(bytes: AsyncIterable<Uint8Array>): AsyncIterable<Parsed> };
+  | {
+      readonly input: 'lines';
+      parse(batches: AsyncIterable<readonly string[]>): AsyncIterable<readonly Parsed[]>;
+    }
+  | { readonly input: 'bytes'; parse(bytes: AsyncIterable<Uint8Array>): AsyncIterable<readonly Parsed[]> };
 
 export interface ParserOptions {
   /** IANA zone for local times without an offset (logs, jstack). */
   readonly timeZone?: string;
+  /** Number of the first line read (a byte range of a file starts further on); default 1. */
+  readonly firstLine?: number;
 }
 
 async function* flat(batches: AsyncIterable<readonly string[]>): AsyncGenerator<string> {
   for await (const batch of batches) yield* batch;
 }
 
+/** Items one by one as batches of one (formats whose parsers do not batch: low volume). */
+async function* single(items: AsyncIterable<Parsed>): AsyncGenerator<readonly Parsed[]> {
+  for await (const item of items) yield [item];
+}
+
 /** Adapts a parser of single lines to line batches. */
 const perLine = (parse: (lines: AsyncIterable<string>) => AsyncIterable<Parsed>): FormatParser => ({
   input: 'lines',
-  parse: (batches) => parse(flat(batches)),
+  parse: (batches) => single(parse(flat(batches))),
 });
 
 /** The parser of one source format (the parse job and in-memory captures both read files through it). */
@@ -46,17 +59,25 @@ export function parserFor(format: SourceFormat, options: ParserOptions = {}): Fo
   const zone = options.timeZone ? { timeZone: options.timeZone } : {};
   switch (format) {
     case 'perf-script':
-      return { input: 'lines', parse: (batches) => parsePerfScript(batches) };
+      return {
+        input: 'lines',
+        parse: (batches) =>
+          parsePerfScriptBatches(
+            batches,
+            options.firstLine === undefined ? {} : { firstLine: options.firstLine },
+          ),
+      };
     case 'perf-header':
       return perLine(parsePerfHeaderOnly);
     case 'strace':
-      return perLine((l) => parseStrace(l));
+      // Never cut into byte ranges (an unfinished call's halves may fall on both sides).
+      return { input: 'lines', parse: (batches) => parseStraceBatches(batches) };
     case 'otlp-json':
     case 'jaeger-json':
     case 'zipkin-json':
       return perLine((l) => parseSpans(l, format));
     case 'otlp-proto':
-      return { input: 'bytes', parse: (b) => parseOtlpProto(b) };
+      return { input: 'bytes', parse: (b) => single(parseOtlpProto(b)) };
     case 'logs':
       return perLine((l) => parseLogs(l, zone));
     case 'jvm-unified':
@@ -76,7 +97,7 @@ export function parserFor(format: SourceFormat, options: ParserOptions = {}): Fo
     case 'thread-list':
       return perLine((l) => parseThreadList(l));
     case 'pprof':
-      return { input: 'bytes', parse: (b) => parsePprof(b) };
+      return { input: 'bytes', parse: (b) => single(parsePprof(b)) };
     case 'pyspy-speedscope':
       return perLine((l) => parsePyspySpeedscope(l));
     case 'pyspy-chrometrace':

@@ -1,13 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ParsedItem, PerfRecord } from '@threadreel/model';
 import {
   parsePerfFrame,
   parsePerfHeader,
   parsePerfScript,
+  parsePerfScriptBatches,
   stripSymbolOffset,
   type PerfHeader,
 } from './perf-script.js';
+import { batchesOf } from './testing/batches.js';
 
 function linesOf(text: string): AsyncIterable<string> {
   const lines = text.split('\n');
@@ -386,6 +390,31 @@ describe('parsePerfScript', () => {
     expect(rs.map((r) => [r.tid, r.frames[0]?.symbol])).toEqual([
       [1, 'f'],
       [2, 'g'],
+    ]);
+  });
+});
+
+describe('parsePerfScriptBatches', () => {
+  const text = gunzipSync(
+    readFileSync(new URL('../../../test/fixtures/captures/java/perf.script.gz', import.meta.url)),
+  ).toString('utf8');
+
+  it('yields, batch by batch, exactly the items parsePerfScript yields one by one', async () => {
+    const one = await parse(text);
+    const batches = await batchesOf((l) => parsePerfScriptBatches(l), text);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.every((b) => b.length > 0)).toBe(true);
+    expect(batches.flat()).toEqual(one);
+    expect(records(one).length).toBeGreaterThan(1000);
+  });
+
+  it('numbers lines from firstLine (a byte range of a file)', async () => {
+    const input = 'a 1 1.5: cpu-clock:\n\tnot a frame\n\n';
+    const items: ParsedItem[] = [];
+    for await (const b of parsePerfScriptBatches(linesOf(input), { firstLine: 101 })) items.push(...b);
+    expect(items.map((i) => [i.kind, 'line' in i ? i.line : null])).toEqual([
+      ['issue', 102],
+      ['perf', 101],
     ]);
   });
 });

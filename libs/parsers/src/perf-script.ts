@@ -1,5 +1,5 @@
 import {
-  parseSecondsToNanos,
+  parseSecondsToNanosAt,
   type Nanos,
   type ParsedItem,
   type ParseIssue,
@@ -189,9 +189,9 @@ function parseAfterTid(s: string, pos: number, end: number): AfterTid {
       continue;
     }
     if (stage < 4 && isTimeLike(s, pos, tEnd)) {
-      const text = s.slice(pos, tEnd - 1);
-      timeNs = parseSecondsToNanos(text);
-      if (timeNs === null) return { ok: false, field: 'time', reason: `unparsable time '${text}'` };
+      timeNs = parseSecondsToNanosAt(s, pos, tEnd - 1);
+      if (timeNs === null)
+        return { ok: false, field: 'time', reason: `unparsable time '${s.slice(pos, tEnd - 1)}'` };
       stage = 4;
       pos = tEnd;
       continue;
@@ -369,26 +369,30 @@ function isBlank(line: string): boolean {
   return true;
 }
 
+export interface PerfScriptOptions {
+  /** Line number of the first line read (default 1): a byte range of a file starts further on. */
+  readonly firstLine?: number;
+}
+
 interface OpenRecord {
   readonly line: number;
   readonly header: PerfHeader;
   readonly frames: RawFrame[];
 }
 
-/** The record of an open header, its sched fields parsed; an issue first when they cannot be. */
-function* finish(r: OpenRecord): Generator<PerfRecord | ParseIssue> {
+/** Appends the record of an open header, its sched fields parsed; an issue first when they cannot be. */
+function finish(r: OpenRecord, out: ParsedItem[]): void {
   const rec = toRecord(r);
   const type = rec.trace === null ? null : schedType(rec.event);
   if (type === null || rec.trace === null) {
-    yield rec;
+    out.push(rec);
     return;
   }
   const sched = parseSchedPayload(type, rec.trace);
-  if (sched.ok) yield { ...rec, sched: sched.event };
+  if (sched.ok) out.push({ ...rec, sched: sched.event });
   else {
     // The record still counts as a tracepoint sample; only its scheduler fields are lost.
-    yield issue(r.line, `${sched.reason}; kept as a plain ${rec.event} record`, sched.field);
-    yield rec;
+    out.push(issue(r.line, `${sched.reason}; kept as a plain ${rec.event} record`, sched.field), rec);
   }
 }
 
@@ -426,11 +430,26 @@ function issue(line: number, reason: string, field?: string): ParseIssue {
  * its last call chain is not closed, the file was cut mid-record (a crashed or interrupted
  * `perf script`): that record's stack may be incomplete, so it is reported as an issue
  * rather than counted with a wrong stack. (stackcollapse-perf.pl drops it too.)
+ *
+ * One item per asynchronous step; {@link parsePerfScriptBatches} is the same parser yielding
+ * the items of each input batch at once (what ingest uses).
  */
 export async function* parsePerfScript(
   lines: AsyncIterable<string | readonly string[]>,
 ): AsyncGenerator<ParsedItem> {
-  let lineNo = 0;
+  // Not `yield* batch`: over an array that awaits once more per item.
+  for await (const batch of parsePerfScriptBatches(lines)) for (const item of batch) yield item;
+}
+
+/**
+ * {@link parsePerfScript} in batches: the items of each input batch (a record spanning two
+ * batches comes with the later one), in order, never empty.
+ */
+export async function* parsePerfScriptBatches(
+  lines: AsyncIterable<string | readonly string[]>,
+  options: PerfScriptOptions = {},
+): AsyncGenerator<ParsedItem[]> {
+  let lineNo = options.firstLine === undefined ? 0 : options.firstLine - 1;
   let open: OpenRecord | null = null;
   /** After a rejected header: drop its stack lines silently until the record ends. */
   let skipping = false;
@@ -441,14 +460,16 @@ export async function* parsePerfScript(
 
   for await (const chunk of lines) {
     const batch = typeof chunk === 'string' ? [chunk] : chunk;
-    for (const line of batch) {
+    const out: ParsedItem[] = [];
+    for (let k = 0; k < batch.length; k++) {
+      const line = batch[k] as string;
       lineNo++;
       const c0 = line.length === 0 ? -1 : line.charCodeAt(0);
 
       if (c0 === -1 || (isWs(c0) && isBlank(line))) {
         if (open !== null) {
           if (hasChainLines(open)) blankClosesChains = true;
-          yield* finish(open);
+          finish(open, out);
         }
         open = null;
         skipping = false;
@@ -456,7 +477,7 @@ export async function* parsePerfScript(
       }
 
       if (c0 === HASH) {
-        yield* header.comment(line);
+        for (const h of header.comment(line)) out.push(h);
         continue;
       }
 
@@ -466,10 +487,10 @@ export async function* parsePerfScript(
           const f = frames.parse(line);
           if (f !== null) open.frames.push(f);
           else if (open.frames.length === 0)
-            yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
+            out.push(issue(lineNo, 'unrecognised line before the first stack frame', 'frame'));
           // else: srcline / inline source context under a frame; not part of the model.
         } else if (!skipping) {
-          yield issue(lineNo, 'stack line outside a record', 'frame');
+          out.push(issue(lineNo, 'stack line outside a record', 'frame'));
         }
         continue;
       }
@@ -483,7 +504,7 @@ export async function* parsePerfScript(
         }
         const h = parsePerfHeader(line);
         if (h.ok) {
-          if (open !== null) yield* finish(open);
+          if (open !== null) finish(open, out);
           open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
           skipping = false;
           continue;
@@ -491,11 +512,13 @@ export async function* parsePerfScript(
         if (open !== null) {
           if (f !== null) open.frames.push(f);
           else if (open.frames.length === 0)
-            yield issue(lineNo, 'unrecognised line before the first stack frame', 'frame');
+            out.push(issue(lineNo, 'unrecognised line before the first stack frame', 'frame'));
           continue;
         }
         if (!skipping)
-          yield issue(lineNo, f !== null ? 'stack line outside a record' : h.reason, f ? 'frame' : h.field);
+          out.push(
+            issue(lineNo, f !== null ? 'stack line outside a record' : h.reason, f ? 'frame' : h.field),
+          );
         continue;
       }
 
@@ -509,27 +532,32 @@ export async function* parsePerfScript(
           continue;
         }
       }
-      if (open !== null) yield* finish(open);
+      if (open !== null) finish(open, out);
       open = null;
       if (h.ok) {
         open = { line: lineNo, header: h.header, frames: h.header.frame ? [h.header.frame] : [] };
         skipping = false;
       } else {
-        yield issue(lineNo, h.reason, h.field);
+        out.push(issue(lineNo, h.reason, h.field));
         skipping = true;
       }
     }
+    if (out.length) yield out;
   }
+  const out: ParsedItem[] = [];
   if (open !== null) {
     if (blankClosesChains && hasChainLines(open)) {
-      yield issue(
-        open.line,
-        'last record is not closed by a blank line: the file looks cut mid-record, so its stack may be incomplete and the sample is not counted',
-        'record',
+      out.push(
+        issue(
+          open.line,
+          'last record is not closed by a blank line: the file looks cut mid-record, so its stack may be incomplete and the sample is not counted',
+          'record',
+        ),
       );
-    } else yield* finish(open);
+    } else finish(open, out);
   }
-  yield* header.finish();
+  for (const h of header.finish()) out.push(h);
+  if (out.length) yield out;
 }
 
 function hasChainLines(r: OpenRecord): boolean {

@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ParseIssue, StraceExit, StraceItem, StraceSignal, StraceSyscall } from '@threadreel/model';
-import { parseStrace, parseStraceFd, splitStraceArgs } from './strace.js';
+import { batchesOf } from './testing/batches.js';
+import { parseStrace, parseStraceBatches, parseStraceFd, splitStraceArgs } from './strace.js';
 
 function linesOf(text: string): AsyncIterable<string> {
   const lines = text.split('\n');
@@ -591,5 +592,26 @@ describe('parseStrace: mutated input never throws', () => {
       }
     }
     expect(totalIssues).toBeGreaterThan(0);
+  });
+});
+
+describe('parseStraceBatches', () => {
+  it('yields, batch by batch, exactly the items parseStrace yields one by one', async () => {
+    const text = capture('node');
+    const one = await parse(text);
+    const batches = await batchesOf((l) => parseStraceBatches(l), text);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.every((b) => b.length > 0)).toBe(true);
+    expect(batches.flat()).toEqual(one);
+  });
+
+  it('numbers lines from firstLine (a byte range of a file)', async () => {
+    const items: StraceItem[] = [];
+    const input = '12 10:00:00.000001 getpid() = 12\n12 10:00:00.000002 nonsense\n';
+    for await (const b of parseStraceBatches(linesOf(input), { firstLine: 41 })) items.push(...b);
+    expect(items.map((i) => [i.kind, i.line])).toEqual([
+      ['syscall', 41],
+      ['issue', 42],
+    ]);
   });
 });

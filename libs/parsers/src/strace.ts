@@ -455,11 +455,29 @@ function trimStartIndex(s: string): number {
  */
 export async function* parseStrace(
   lines: AsyncIterable<string | readonly string[]>,
+  options: StraceOptions = {},
 ): AsyncGenerator<StraceItem> {
+  // Not `yield* batch`: over an array that awaits once more per item.
+  for await (const batch of parseStraceBatches(lines, options)) for (const item of batch) yield item;
+}
+
+export interface StraceOptions {
+  /** Line number of the first line read (default 1): a byte range of a file starts further on. */
+  readonly firstLine?: number;
+}
+
+/**
+ * {@link parseStrace} in batches: the items of each input batch at once (one asynchronous
+ * step per batch), in order, never empty.
+ */
+export async function* parseStraceBatches(
+  lines: AsyncIterable<string | readonly string[]>,
+  options: StraceOptions = {},
+): AsyncGenerator<StraceItem[]> {
   const state = new StraceState();
   const sc = new Scratch();
-  const out: StraceItem[] = [];
-  let lineNo = 0;
+  let out: StraceItem[] = [];
+  let lineNo = options.firstLine === undefined ? 0 : options.firstLine - 1;
   /** Head of a line cut by a spliced status message, waiting for its ` <unfinished ...>` tail. */
   let heldText: string | null = null;
   let heldLine = 0;
@@ -493,11 +511,11 @@ export async function* parseStrace(
       parseLine(raw, lineNo, state, sc, out);
     }
     if (out.length > 0) {
-      for (let k = 0; k < out.length; k++) yield out[k] as StraceItem;
-      out.length = 0;
+      yield out;
+      out = [];
     }
   }
   if (heldText !== null) parseLine(heldText, heldLine, state, sc, out);
   for (const p of state.drain()) out.push(neverResumed(p, 'never-resumed'));
-  for (const item of out) yield item;
+  if (out.length > 0) yield out;
 }

@@ -10,6 +10,7 @@ export * from './captures/capture-store.js';
 export * from './events/pg.js';
 export * from './events/interning.js';
 export * from './events/event-writer.js';
+export * from './events/parse-ranges.js';
 export * from './events/sample-reader.js';
 export * from './events/copy-rows.js';
 export * from './events/source-writers.js';

@@ -62,15 +62,16 @@ export async function loadCapture(
           );
     const headers: Record<string, string> = {};
     const records: { readonly kind: string; readonly line: number }[] = [];
-    for await (const item of items) {
-      if (item.kind === 'header') {
-        const h = item as SourceHeader;
-        headers[h.key] = h.value;
-      } else if ('line' in item) {
-        if (item.kind === 'issue') issues.push(`${name}:${item.line}: ${(item as ParseIssue).reason}`);
-        else records.push(item);
+    for await (const batch of items)
+      for (const item of batch) {
+        if (item.kind === 'header') {
+          const h = item as SourceHeader;
+          headers[h.key] = h.value;
+        } else if ('line' in item) {
+          if (item.kind === 'issue') issues.push(`${name}:${item.line}: ${(item as ParseIssue).reason}`);
+          else records.push(item);
+        }
       }
-    }
     capture.addFile({
       name,
       format: choice.format,

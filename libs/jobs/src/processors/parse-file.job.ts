@@ -1,32 +1,19 @@
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import {
-  chooseFormat,
-  defaultClock,
-  headBytes,
-  PERF_CLOCK_HEADER_KEYS,
-  readLineBatches,
-} from '@threadreel/parsers';
-import {
-  manifestEntryFor,
-  type CaptureManifest,
-  type ManifestFile,
-  type ParseIssue,
-  type RejectedLine,
-  type SourceHeader,
-} from '@threadreel/model';
+import { chooseFormat, defaultClock, headBytes, isGzip, readLineBatches } from '@threadreel/parsers';
 import { poolOf } from '@threadreel/store';
 import type { ParseFileData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
 import type { JobDeps } from './deps.js';
-import { pipelineFor, type Parsed } from './pipelines.js';
+import { consume, countLines, declared, isManifestName, type ParseOutcome } from './consume.js';
+import { pipelineFor } from './pipelines.js';
+import { parseInRanges, parseRange } from './ranged-parse.js';
+
+export { isManifestName } from './consume.js';
 
 export type { ParseFileData };
 
-const KEEP_REJECTED = 20;
-/** Header keys kept even past the 100-key cap (perf's clock: the correlation reads them). */
-const KEPT_HEADERS: ReadonlySet<string> = new Set(PERF_CLOCK_HEADER_KEYS);
 const SNIFF_BYTES = 64 * 1024;
 
 export interface ParseFileResult {
@@ -47,25 +34,13 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
 
   constructor(private readonly deps: JobDeps) {}
 
-  /** The manifest's entry for this file (if it describes it) and the file's time zone. */
-  private async declared(
-    captureId: string,
-    fileName: string,
-  ): Promise<{ entry: ManifestFile | null; timeZone: string | undefined }> {
-    const capture = await this.deps.captures.get(captureId);
-    if (!capture?.manifest) return { entry: null, timeZone: undefined };
-    const manifest = capture.manifest as CaptureManifest;
-    const files = await this.deps.captures.files(captureId);
-    const manifestName = files.find((f) => isManifestName(f.name))?.name ?? null;
-    const entry = manifestEntryFor(manifest, manifestName, fileName);
-    return { entry, timeZone: entry?.timeZone ?? manifest.timeZone };
-  }
-
   async process(data: ParseFileData, ctx: JobContext): Promise<ParseFileResult> {
     const { captures, blobs } = this.deps;
     const file = await captures.file(data.fileId);
     if (!file)
       return { fileId: data.fileId, format: null, events: 0, rejected: 0, skipped: 'capture deleted' };
+    // One byte range of a large file, planned by the file's own job (which counted the attempt).
+    if (data.range) return parseRange(this.deps, ctx, file, data.range);
     await captures.markParsing(data.captureId);
     await captures.incrementAttempts(file.id);
     await captures.updateFile(file.id, { state: 'parsing', parsedBy: ctx.workerId, error: null, note: null });
@@ -77,7 +52,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       await captures.updateFile(file.id, { state: 'parsed', format: 'manifest', parseMs: 0 });
       return { fileId: file.id, format: 'manifest', events: 0, rejected: 0 };
     }
-    const { entry, timeZone } = await this.declared(data.captureId, file.name);
+    const { entry, timeZone } = await declared(this.deps, data.captureId, file.name);
     const choice = chooseFormat(headBytes(head), file.name, entry);
     const detection = {
       detectedFormat: choice.detected?.format ?? null,
@@ -119,51 +94,25 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
     });
 
     await captures.ensurePartitions(data.captureId);
-    const rejected: RejectedLine[] = [];
-    const headers: Record<string, string> = {};
-    let rejectedCount = 0;
-    let events = 0;
+    if (ctx.addSiblings && choice.format === 'perf-script' && !isGzip(head)) {
+      const split = await parseInRanges(this.deps, { ...ctx, addSiblings: ctx.addSiblings }, file, {
+        detection,
+        format: choice.format,
+      });
+      if (split !== null) return split;
+    }
     let lines = 0;
-    let inputError: string | null = null;
+    let outcome: ParseOutcome;
     try {
       await pipeline.writer.begin();
-      const items = (
+      outcome = await consume(
         pipeline.input === 'lines'
           ? pipeline.parse(countLines(readLineBatches(blobs.read(file.sha256)), (n) => (lines = n)))
-          : pipeline.parse(decompressed(blobs.read(file.sha256), head))
-      )[Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<Parsed>;
-        try {
-          next = await items.next();
-        } catch (e) {
-          // Corrupt or truncated input: keep what was read before it, report where it broke.
-          inputError = `${file.name}: line ${lines + 1}: ${e instanceof Error ? e.message : String(e)}`;
-          break;
-        }
-        if (next.done) break;
-        const item = next.value;
-        if (item.kind === 'issue') {
-          const issue = item as ParseIssue;
-          rejectedCount++;
-          if (rejected.length < KEEP_REJECTED) {
-            rejected.push(
-              issue.field
-                ? { line: issue.line, field: issue.field, reason: issue.reason }
-                : { line: issue.line, reason: issue.reason },
-            );
-          }
-        } else if (item.kind === 'header') {
-          const h = item as SourceHeader;
-          if (Object.keys(headers).length < 100 || h.key in headers || KEPT_HEADERS.has(h.key))
-            headers[h.key] = h.value;
-        } else {
-          // add() is synchronous unless it must reach the database: no await per record.
-          const pending = pipeline.writer.add(item as { kind: string; line: number });
-          if (pending) await pending;
-          events++;
-        }
-      }
+          : pipeline.parse(decompressed(blobs.read(file.sha256), head)),
+        pipeline.writer,
+        file.name,
+        () => lines,
+      );
       await pipeline.writer.commit();
     } catch (e) {
       await pipeline.writer.rollback();
@@ -177,6 +126,7 @@ export class ParseFileJob implements JobProcessor<'parse-file'> {
       }
       throw e;
     }
+    const { events, rejectedCount, rejected, headers, inputError } = outcome;
     await captures.updateFile(file.id, {
       ...detection,
       state: inputError && events === 0 ? 'failed' : 'parsed',
@@ -208,18 +158,6 @@ function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-async function* countLines(
-  batches: AsyncIterable<readonly string[]>,
-  report: (n: number) => void,
-): AsyncGenerator<readonly string[]> {
-  let n = 0;
-  for await (const batch of batches) {
-    n += batch.length;
-    report(n);
-    yield batch;
-  }
-}
-
 /** The first bytes of a stored file, for format detection. */
 async function readHead(path: string): Promise<Buffer> {
   const fh = await open(path, 'r');
@@ -230,10 +168,6 @@ async function readHead(path: string): Promise<Buffer> {
   } finally {
     await fh.close();
   }
-}
-
-export function isManifestName(name: string): boolean {
-  return name === 'manifest.json' || name.endsWith('/manifest.json');
 }
 
 function looksBinary(head: Buffer): boolean {

@@ -28,6 +28,8 @@ export interface Target {
   fileOrdinal: number;
   /** IANA zone for local times without an offset (file's, else the capture's). */
   timeZone: string | undefined;
+  /** Number of the first line read (a byte range of a file starts further on); default 1. */
+  firstLine?: number;
 }
 
 function tables(format: SourceFormat): { samples?: boolean; tables?: readonly EventTable<never>[] } {
@@ -70,7 +72,10 @@ function tables(format: SourceFormat): { samples?: boolean; tables?: readonly Ev
 /** The pipeline that parses and stores a file of this format. */
 export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
   const writer = new EventWriter(target.pool, target.captureId, target.fileOrdinal, tables(format));
-  const parser = parserFor(format, target.timeZone ? { timeZone: target.timeZone } : {});
+  const parser = parserFor(format, {
+    ...(target.timeZone ? { timeZone: target.timeZone } : {}),
+    ...(target.firstLine !== undefined ? { firstLine: target.firstLine } : {}),
+  });
   const base = { format, writer, extra: () => ({}) };
   if (format !== 'perf-script' || parser.input !== 'lines') return { ...base, ...parser };
   let firstEvent: string | null = null;
@@ -79,13 +84,15 @@ export function pipelineFor(format: SourceFormat, target: Target): Pipeline {
     ...base,
     input: 'lines',
     parse: async function* (batches) {
-      for await (const item of parser.parse(batches)) {
-        if (item.kind === 'perf') {
-          const rec = item as PerfRecord;
-          firstEvent ??= rec.event;
-          if (rec.trace === null) firstSampleEvent ??= rec.event;
-        }
-        yield item;
+      for await (const batch of parser.parse(batches)) {
+        if (firstSampleEvent === null)
+          for (const item of batch) {
+            if (item.kind !== 'perf') continue;
+            const rec = item as PerfRecord;
+            firstEvent ??= rec.event;
+            if (rec.trace === null) firstSampleEvent ??= rec.event;
+          }
+        yield batch;
       }
     },
     extra: () => ({ firstEvent, firstSampleEvent }),

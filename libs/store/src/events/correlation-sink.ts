@@ -288,7 +288,7 @@ export class DerivedWriter {
    * one covering `fromNs` is the last starting at or before it, so both halves are index ranges.
    */
   async segmentsInWindow(threadId: string, fromNs: bigint, toNs: bigint): Promise<Segment[]> {
-    await this.copy.flush('segments');
+    await this.copy.sendTable('segments');
     const columns = SEGMENT_COLUMNS.slice(1)
       .map((c) => (c.endsWith('_ns') || c.endsWith('_id') ? `${c}::text AS ${c}` : c))
       .join(', ');

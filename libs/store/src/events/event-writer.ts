@@ -1,8 +1,9 @@
 import type pg from 'pg';
-import type { PerfRecord, RawFrame, StackSample } from '@threadreel/model';
-import { copyField, CopyTransaction } from './copy-rows.js';
+import type { PerfRecord, StackSample } from '@threadreel/model';
+import { CopyTransaction, type CopyTable } from './copy-rows.js';
 import { StackInterner } from './interning.js';
-import type { EventTable } from './source-writers.js';
+import { partitionName } from './pg.js';
+import type { EventTable, RowContext } from './source-writers.js';
 
 const FLUSH_INTERNED = 5000;
 const SAMPLE_COLUMNS = [
@@ -54,6 +55,16 @@ export interface EventWriterOptions {
   readonly tables?: readonly EventTable<never>[];
 }
 
+/** A thread of the capture as this writer knows it: its row id and the names it was seen with. */
+interface KnownThread {
+  readonly id: string;
+  readonly names: Set<string>;
+  /** The name of its last record: the common case is one comparison, not a set lookup. */
+  lastComm: string;
+  /** `capture_id\tthread_id\t`: how its sample rows start. */
+  readonly samplePrefix: string;
+}
+
 /**
  * Writes the records of one source file. Every row streams through COPY inside one
  * transaction that first deletes the rows this file wrote before (so a retried job
@@ -66,11 +77,22 @@ export class EventWriter {
   private side?: pg.PoolClient;
   private copy?: CopyTransaction;
   private readonly interner = new StackInterner();
-  private readonly threads = new Map<string, { id: string; names: Set<string> }>();
-  private readonly strings = new Map<string, number>();
+  /** pid (-1 when none, as the threads table's key) → tid → thread. */
+  private readonly threads = new Map<number, Map<number, KnownThread>>();
+  private readonly stringIds = {
+    comm: new Map<string, number>(),
+    event: new Map<string, number>(),
+    tracepoint: new Map<string, number>(),
+  };
   private readonly pids = new Set<number>();
   private readonly byKind = new Map<string, EventTable<never>>();
   private readonly samples: boolean;
+  /** `capture_id\tfile_ordinal\t`: how every source-table row starts. */
+  private readonly rowPrefix: string;
+  private readonly ordinalField: string;
+  private readonly rowContext: RowContext = {
+    stackId: (frames) => (frames && frames.length ? this.interner.idOf(this.interner.intern(frames)) : null),
+  };
   readonly stats: WriteStats = { samples: 0, rows: {}, threads: 0, frames: 0, stacks: 0 };
 
   constructor(
@@ -81,6 +103,8 @@ export class EventWriter {
   ) {
     this.samples = options.samples ?? false;
     for (const t of options.tables ?? []) for (const k of t.kinds) this.byKind.set(k, t);
+    this.rowPrefix = `${captureId}\t${fileOrdinal}\t`;
+    this.ordinalField = `${fileOrdinal}\t`;
   }
 
   /** Whether add() stores items of this kind (others, e.g. strace signals, are only counted). */
@@ -88,20 +112,39 @@ export class EventWriter {
     return this.byKind.has(kind) || (this.samples && (kind === 'perf' || kind === 'stack-sample'));
   }
 
-  async begin(): Promise<void> {
-    this.main = await this.pool.connect();
-    this.side = await this.pool.connect();
+  /** The relations this writer's rows go to: the capture's partitions of its tables. */
+  targets(): string[] {
+    return this.copyTables().map((t) => t.target);
+  }
+
+  private copyTables(): (CopyTable & { target: string })[] {
     const tables = [...new Set(this.byKind.values())].map((t) => ({
       table: t.table,
       columns: ['capture_id', 'file_ordinal', 'line', ...t.columns],
+      target: partitionName(t.table, this.captureId),
     }));
     if (this.samples)
       tables.push(
-        { table: 'samples', columns: SAMPLE_COLUMNS },
-        { table: 'sched_events', columns: SCHED_COLUMNS },
+        { table: 'samples', columns: SAMPLE_COLUMNS, target: partitionName('samples', this.captureId) },
+        {
+          table: 'sched_events',
+          columns: SCHED_COLUMNS,
+          target: partitionName('sched_events', this.captureId),
+        },
       );
-    this.copy = new CopyTransaction(this.main, tables);
-    await this.copy.begin(this.captureId, this.fileOrdinal);
+    return tables;
+  }
+
+  /**
+   * Opens the connections and the transaction, deleting the file's earlier rows unless
+   * `keepEarlier` (a byte range of a file, whose rows were deleted when its ranged parse began).
+   */
+  async begin(options: { keepEarlier?: boolean } = {}): Promise<void> {
+    this.main = await this.pool.connect();
+    this.side = await this.pool.connect();
+    // Rows go straight into the capture's partitions (created before any parse job runs).
+    this.copy = new CopyTransaction(this.main, this.copyTables());
+    await this.copy.begin(this.captureId, this.fileOrdinal, options.keepEarlier);
   }
 
   /**
@@ -113,92 +156,81 @@ export class EventWriter {
     if (this.samples && item.kind === 'stack-sample') return this.addStackSample(item as StackSample);
     const table = this.byKind.get(item.kind);
     if (table === undefined) return undefined;
-    const fields = table.row(item as never, { stackId: (frames) => this.stackId(frames) }).map(copyField);
-    this.stats.rows[table.table] = (this.stats.rows[table.table] ?? 0) + 1;
-    return this.flushIfFull(
-      this.must(this.copy).push(
-        table.table,
-        `${this.captureId}\t${this.fileOrdinal}\t${item.line}\t${fields.join('\t')}\n`,
-      ),
-    );
+    const copy = this.must(this.copy);
+    const rows = copy.table(table.table);
+    rows.raw(this.rowPrefix).num(item.line);
+    for (const f of table.row(item as never, this.rowContext)) rows.field(f);
+    rows.end();
+    return this.flushIfFull(copy.flush(rows));
   }
 
-  private stackId(frames: readonly RawFrame[] | undefined): bigint | null {
-    return frames && frames.length ? this.interner.intern(frames) : null;
+  private known(pid: number | null, tid: number, comm: string): KnownThread | undefined {
+    const t = this.threads.get(pid ?? -1)?.get(tid);
+    if (t === undefined) return undefined;
+    if (t.lastComm === comm) return t;
+    if (!t.names.has(comm)) return undefined;
+    t.lastComm = comm;
+    return t;
   }
 
   private addPerf(rec: PerfRecord): Promise<void> | undefined {
     const kind = rec.trace === null ? 'event' : 'tracepoint';
-    const thread = this.threads.get(`${rec.pid ?? ''}/${rec.tid}`);
-    const eventId = this.strings.get(`${kind}\0${rec.event}`);
-    const commId = this.strings.get(`comm\0${rec.comm}`);
-    if (
-      thread === undefined ||
-      !thread.names.has(rec.comm) ||
-      eventId === undefined ||
-      commId === undefined
-    ) {
+    const thread = this.known(rec.pid, rec.tid, rec.comm);
+    const eventId = this.stringIds[kind].get(rec.event);
+    const commId = this.stringIds.comm.get(rec.comm);
+    if (thread === undefined || eventId === undefined || commId === undefined) {
       return (async () => {
-        const threadId = await this.threadId(rec.pid, rec.tid, rec.comm);
+        const t = await this.thread(rec.pid, rec.tid, rec.comm);
         const ev = await this.stringId(kind, rec.event);
         const comm = await this.stringId('comm', rec.comm);
-        await this.flushIfFull(this.appendPerf(rec, threadId, ev, comm));
+        await this.flushIfFull(this.appendPerf(rec, t, ev, comm));
       })();
     }
-    return this.flushIfFull(this.appendPerf(rec, thread.id, eventId, commId));
+    return this.flushIfFull(this.appendPerf(rec, thread, eventId, commId));
   }
 
   private appendPerf(
     rec: PerfRecord,
-    threadId: string,
+    thread: KnownThread,
     eventId: number,
     commId: number,
   ): Promise<void> | undefined {
-    const stackId = this.interner.intern(rec.frames);
+    const stackId = this.interner.idOf(this.interner.intern(rec.frames));
     const copy = this.must(this.copy);
-    const pending = copy.push(
-      'samples',
-      `${this.captureId}\t${threadId}\t${rec.timeNs ?? '\\N'}\t${this.fileOrdinal}\t${stackId ?? '\\N'}\t` +
-        `${rec.period !== null && rec.period > 0n ? rec.period : 1n}\t${rec.cpu ?? '\\N'}\t${eventId}\t${commId}\n`,
-    );
-    this.stats.samples++;
+    const weight = rec.period !== null && rec.period > 0n ? rec.period : 1n;
+    const pending = this.sampleRow(thread, rec.timeNs, stackId, weight, rec.cpu, eventId, commId);
     const s = rec.sched;
     if (s === undefined) return pending;
-    const row =
-      s.type === 'switch'
-        ? [
-            'switch',
-            rec.timeNs,
-            rec.cpu,
-            rec.pid,
-            s.prevPid,
-            s.prevPrio,
-            s.prevState,
-            s.nextPid,
-            s.nextComm,
-            s.nextPrio,
-            null,
-            stackId,
-          ]
-        : [
-            s.type,
-            rec.timeNs,
-            rec.cpu,
-            rec.pid,
-            rec.tid,
-            null,
-            null,
-            s.pid,
-            s.comm,
-            s.prio,
-            s.targetCpu,
-            stackId,
-          ];
-    this.stats.rows.sched_events = (this.stats.rows.sched_events ?? 0) + 1;
-    const more = copy.push(
-      'sched_events',
-      `${this.captureId}\t${this.fileOrdinal}\t${rec.line}\t${row.map(copyField).join('\t')}\n`,
-    );
+    const sched = copy.table('sched_events');
+    sched.raw(this.rowPrefix).num(rec.line);
+    if (s.type === 'switch')
+      sched
+        .text('switch')
+        .big(rec.timeNs)
+        .num(rec.cpu)
+        .num(rec.pid)
+        .num(s.prevPid)
+        .num(s.prevPrio)
+        .text(s.prevState)
+        .num(s.nextPid)
+        .text(s.nextComm)
+        .num(s.nextPrio)
+        .nul();
+    else
+      sched
+        .text(s.type)
+        .big(rec.timeNs)
+        .num(rec.cpu)
+        .num(rec.pid)
+        .num(rec.tid)
+        .nul()
+        .nul()
+        .num(s.pid)
+        .text(s.comm)
+        .num(s.prio)
+        .num(s.targetCpu);
+    sched.text(stackId).end();
+    const more = copy.flush(sched);
     if (pending && more) return Promise.all([pending, more]).then(() => undefined);
     return pending ?? more;
   }
@@ -207,19 +239,39 @@ export class EventWriter {
     const tid = s.tid ?? UNKNOWN_TID;
     const comm = s.threadName ?? (s.runtimeThreadId !== null ? `thread ${s.runtimeThreadId}` : '');
     return (async () => {
-      const threadId = await this.threadId(s.pid, tid, comm);
+      const thread = await this.thread(s.pid, tid, comm);
       const eventId = await this.stringId('event', s.event);
       const commId = await this.stringId('comm', comm);
-      const stackId = this.interner.intern(s.frames);
-      this.stats.samples++;
-      await this.flushIfFull(
-        this.must(this.copy).push(
-          'samples',
-          `${this.captureId}\t${threadId}\t${s.timeNs ?? '\\N'}\t${this.fileOrdinal}\t${stackId ?? '\\N'}\t` +
-            `${s.weight > 0n ? s.weight : 1n}\t\\N\t${eventId}\t${commId}\n`,
-        ),
-      );
+      const stackId = this.interner.idOf(this.interner.intern(s.frames));
+      const weight = s.weight > 0n ? s.weight : 1n;
+      await this.flushIfFull(this.sampleRow(thread, s.timeNs, stackId, weight, null, eventId, commId));
     })();
+  }
+
+  /** One `samples` row; a promise when its chunk must be sent first. */
+  private sampleRow(
+    thread: KnownThread,
+    timeNs: bigint | null,
+    stackId: string | null,
+    weight: bigint,
+    cpu: number | null,
+    eventId: number,
+    commId: number,
+  ): Promise<void> | undefined {
+    const copy = this.must(this.copy);
+    const samples = copy.table('samples');
+    samples
+      .raw(thread.samplePrefix)
+      .big(timeNs)
+      .raw(this.ordinalField)
+      .text(stackId)
+      .big(weight)
+      .num(cpu)
+      .num(eventId)
+      .num(commId)
+      .end();
+    this.stats.samples++;
+    return copy.flush(samples);
   }
 
   private flushIfFull(copying: Promise<void> | undefined): Promise<void> | undefined {
@@ -230,10 +282,15 @@ export class EventWriter {
     })();
   }
 
-  async commit(): Promise<WriteStats> {
+  /** Commits the rows; `before` runs inside the transaction, after the last COPY. */
+  async commit(before?: (client: pg.PoolClient) => Promise<void>): Promise<WriteStats> {
     // Frames and stacks first: once the rows commit, every stack they name exists.
     await this.flushInterned();
-    await this.must(this.copy).commit();
+    const copy = this.must(this.copy);
+    await copy.commit(before);
+    const tables = [...new Set(this.byKind.values())].map((t) => t.table);
+    for (const t of this.samples ? [...tables, 'sched_events'] : tables)
+      if (copy.rows(t) > 0) this.stats.rows[t] = copy.rows(t);
     this.release();
     return this.stats;
   }
@@ -262,12 +319,7 @@ export class EventWriter {
         `INSERT INTO frames (capture_id, id, symbol, dso)
          SELECT $1, unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[])
          ON CONFLICT DO NOTHING`,
-        [
-          this.captureId,
-          frames.map((f) => f.id.toString()),
-          frames.map((f) => f.symbol),
-          frames.map((f) => f.dso),
-        ],
+        [this.captureId, frames.map((f) => f.id), frames.map((f) => f.symbol), frames.map((f) => f.dso)],
       );
       this.stats.frames += frames.length;
     }
@@ -278,9 +330,9 @@ export class EventWriter {
          ON CONFLICT DO NOTHING`,
         [
           this.captureId,
-          stacks.map((s) => s.id.toString()),
-          stacks.map((s) => (s.parentId === null ? null : s.parentId.toString())),
-          stacks.map((s) => s.frameId.toString()),
+          stacks.map((s) => s.id),
+          stacks.map((s) => s.parentId),
+          stacks.map((s) => s.frameId),
           stacks.map((s) => s.depth),
         ],
       );
@@ -288,10 +340,9 @@ export class EventWriter {
     }
   }
 
-  private async threadId(pid: number | null, tid: number, comm: string): Promise<string> {
-    const key = `${pid ?? ''}/${tid}`;
-    const known = this.threads.get(key);
-    if (known && known.names.has(comm)) return known.id;
+  private async thread(pid: number | null, tid: number, comm: string): Promise<KnownThread> {
+    const known = this.known(pid, tid, comm);
+    if (known) return known;
     const side = this.must(this.side);
     if (pid !== null && !this.pids.has(pid)) {
       this.pids.add(pid);
@@ -308,17 +359,30 @@ export class EventWriter {
       [this.captureId, pid, tid, comm],
     );
     const id = this.must(res.rows[0]).id;
-    if (known) known.names.add(comm);
-    else {
-      this.threads.set(key, { id, names: new Set([comm]) });
-      this.stats.threads++;
+    let byTid = this.threads.get(pid ?? -1);
+    if (byTid === undefined) {
+      byTid = new Map();
+      this.threads.set(pid ?? -1, byTid);
     }
-    return id;
+    const t = byTid.get(tid);
+    if (t !== undefined) {
+      t.names.add(comm);
+      t.lastComm = comm;
+      return t;
+    }
+    const created = {
+      id,
+      names: new Set([comm]),
+      lastComm: comm,
+      samplePrefix: `${this.captureId}\t${id}\t`,
+    };
+    byTid.set(tid, created);
+    this.stats.threads++;
+    return created;
   }
 
   private async stringId(kind: 'comm' | 'event' | 'tracepoint', value: string): Promise<number> {
-    const key = `${kind}\0${value}`;
-    const known = this.strings.get(key);
+    const known = this.stringIds[kind].get(value);
     if (known !== undefined) return known;
     const res = await this.must(this.side).query<{ id: number }>(
       `INSERT INTO capture_strings (capture_id, kind, value) VALUES ($1, $2, $3)
@@ -327,7 +391,7 @@ export class EventWriter {
       [this.captureId, kind, value],
     );
     const id = this.must(res.rows[0]).id;
-    this.strings.set(key, id);
+    this.stringIds[kind].set(value, id);
     return id;
   }
 

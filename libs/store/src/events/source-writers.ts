@@ -25,8 +25,8 @@ export interface EventTable<T> {
 
 /** What a row may need from its writer: the interned id of a call stack. */
 export interface RowContext {
-  /** Leaf-first frames → stack id (null for none), interned with the capture's stacks. */
-  stackId(frames: readonly RawFrame[] | undefined): bigint | null;
+  /** Leaf-first frames → stack id (decimal; null for none), interned with the capture's stacks. */
+  stackId(frames: readonly RawFrame[] | undefined): string | null;
 }
 
 const MAX_MESSAGE = 64 * 1024;
