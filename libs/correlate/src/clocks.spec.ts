@@ -113,6 +113,31 @@ describe('alignToMarkers', () => {
     expect(alignNearPrior([], ms, { fromNs: start, toNs: start + MS })).toBeNull();
   });
 
+  it('a long GC log: thousands of pauses, markers only in the stretch perf recorded', () => {
+    // 3,000 irregular pauses over ~50 min of uptime; perf saw the first 5,000 GC-code samples of
+    // its recording, which began 20 min in and covers ~120 pauses: thinning the pauses as the
+    // markers are thinned would keep ~1 in 5 of those, and most markers would then fall outside.
+    let at = 0n;
+    let seed = 12345;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const long = Array.from({ length: 3000 }, () => {
+      at += BigInt(Math.floor(700_000 + next() * 600_000)) * 1000n;
+      return { startNs: at, endNs: at + BigInt(Math.floor(2_000 + next() * 4_000)) * 1000n };
+    });
+    const recorded = long.filter((p) => p.startNs > 1200n * 1000n * MS).slice(0, 120);
+    const ms = recorded.flatMap((p) =>
+      Array.from(
+        { length: 40 },
+        (_, k) => start + p.startNs + BigInt(k) * ((p.endNs - p.startNs) / 41n) + 1n,
+      ),
+    );
+    const a = alignToMarkers(long, ms);
+    expect(a?.strong).toBe(true);
+    expect(a?.matched).toBe(a?.markers);
+    const off = a?.offsetNs ?? 0n;
+    expect(off > start - MS && off < start + MS).toBe(true);
+  });
+
   it('nothing to align', () => {
     expect(alignToMarkers([], markers)).toBeNull();
     expect(alignToMarkers(pauses, [])).toBeNull();
