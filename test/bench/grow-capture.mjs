@@ -263,10 +263,11 @@ function renderCopy(f, i, fixture) {
 }
 
 /**
- * Writes `copies` copies of the fixture into `outDir` (gzip level 1, files without times once,
- * as they are): the files to upload, `{ name, path, bytes, textBytes }`.
+ * Writes `copies` copies of the fixture into `outDir` (gzip level 1 unless `gzip` is false;
+ * files without times once, as they are): the files to upload, `{ name, path, bytes, textBytes }`.
+ * Uncompressed, a large perf script is parsed in byte ranges by parallel jobs; gzip'd, whole.
  */
-export async function writeGrownCapture(fixture, outDir, copies) {
+export async function writeGrownCapture(fixture, outDir, copies, { gzip = true } = {}) {
   return Promise.all(
     fixture.files.map(async (f) => {
       if (f.kind === 'static') {
@@ -274,7 +275,8 @@ export async function writeGrownCapture(fixture, outDir, copies) {
         copyFileSync(path.join(fixture.dir, f.name), p);
         return { name: f.name, path: p, bytes: statSync(p).size, textBytes: f.text.length, kind: f.kind };
       }
-      const p = path.join(outDir, `${f.name}.gz`);
+      const name = gzip ? `${f.name}.gz` : f.name;
+      const p = path.join(outDir, name);
       let textBytes = 0;
       async function* text() {
         for (let i = 0; i < copies; i++) {
@@ -283,8 +285,9 @@ export async function writeGrownCapture(fixture, outDir, copies) {
           yield s;
         }
       }
-      await pipeline(Readable.from(text()), createGzip({ level: 1 }), createWriteStream(p));
-      return { name: `${f.name}.gz`, path: p, bytes: statSync(p).size, textBytes, kind: f.kind };
+      if (gzip) await pipeline(Readable.from(text()), createGzip({ level: 1 }), createWriteStream(p));
+      else await pipeline(Readable.from(text()), createWriteStream(p));
+      return { name, path: p, bytes: statSync(p).size, textBytes, kind: f.kind };
     }),
   );
 }

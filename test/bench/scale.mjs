@@ -16,9 +16,11 @@
 // targets beside the measured figures. Exit code 0 whatever the figures (setup errors aside).
 //
 // Usage: npm run bench:scale [-- SIZES… [--workers 1,2] [--concurrency 1] [--timeout S]
-//                                       [--replays 200] [--keep]]
+//                                       [--replays 200] [--plain] [--keep]]
 //   SIZES default 1000000 10000000 50000000 (k/M suffixes accepted: 1M 10M);
 //   --timeout (or SCALE_TIMEOUT_S) bounds each upload → ready, default 3600 s;
+//   --plain uploads the files uncompressed (a perf script of 48 MiB or more is then parsed in
+//     byte ranges by parallel jobs; gzip'd files, the default, are parsed whole);
 //   --keep keeps the generated input and the databases (their names are printed).
 // Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test), Redis
 // (REDIS_URL, default redis://127.0.0.1:6379) and the build (npm run build).
@@ -69,6 +71,7 @@ function parseArgs(argv) {
     timeoutS: Number(process.env.SCALE_TIMEOUT_S || 3600),
     replays: 200,
     keep: false,
+    plain: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -78,6 +81,7 @@ function parseArgs(argv) {
       return v;
     };
     if (a === '--keep') o.keep = true;
+    else if (a === '--plain') o.plain = true;
     else if (a === '--workers') o.workers = value().split(',').map(Number);
     else if (a === '--concurrency') o.concurrency = Number(value());
     else if (a === '--timeout') o.timeoutS = Number(value());
@@ -382,7 +386,8 @@ async function stackcollapseBaseline(file) {
     }
   };
   const t0 = performance.now();
-  const text = createReadStream(file).pipe(createGunzip());
+  const raw = createReadStream(file);
+  const text = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   text.setEncoding('utf8');
   let carry = '';
   for await (const chunk of text) {
@@ -585,10 +590,10 @@ async function main() {
     const dir = path.join(tmp, String(size));
     mkdirSync(dir);
     const g0 = performance.now();
-    const files = await writeGrownCapture(fixture, dir, copies);
+    const files = await writeGrownCapture(fixture, dir, copies, { gzip: !opts.plain });
     const text = files.reduce((s, f) => s + f.textBytes, 0);
     console.log(
-      `\n${kilo(size)} events: ${copies} copies, ${fmt(text / MiB)} MiB of text, ${fmt(files.reduce((s, f) => s + f.bytes, 0) / MiB)} MiB gzip'd, generated in ${secs(performance.now() - g0)} s`,
+      `\n${kilo(size)} events: ${copies} copies, ${fmt(text / MiB)} MiB of text, ${fmt(files.reduce((s, f) => s + f.bytes, 0) / MiB)} MiB ${opts.plain ? 'uncompressed' : "gzip'd"}, generated in ${secs(performance.now() - g0)} s`,
     );
     console.log(HEAD);
     for (const workers of opts.workers) {
@@ -606,7 +611,7 @@ async function main() {
       `baseline COPY: ${copy.rows} rows (capture_id, thread, time_ns, kind, a, b; one index) in ${fmt(copy.seconds, 1)} s = ${kilo(copy.rowsPerS)} rows/s, ${fmt(copy.bytesPerRow, 1)} B/row on disk`,
     );
     console.log(
-      `baseline stackcollapse (gunzip + fold): ${fold.records} perf records, ${fmt(fold.textMiB)} MiB of text at ${fmt(fold.mibPerS, 1)} MiB/s = ${kilo(fold.eventsPerS)} events/s, ${fold.stacks} distinct stacks`,
+      `baseline stackcollapse (${perf.path.endsWith('.gz') ? 'gunzip + ' : ''}fold): ${fold.records} perf records, ${fmt(fold.textMiB)} MiB of text at ${fmt(fold.mibPerS, 1)} MiB/s = ${kilo(fold.eventsPerS)} events/s, ${fold.stacks} distinct stacks`,
     );
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
