@@ -117,6 +117,9 @@ export class MemoryCapture implements CaptureSource {
   private readonly sightings: ThreadSighting[] = [];
   private readonly stackIds = new Map<string, string>();
   private readonly stacks = new Map<string, FrameRow[]>();
+  /** Indexes of the rows by thread, built on first read and dropped when rows change. */
+  private byThread: Map<string, SampleRow[]> | null = null;
+  private schedByTid: Map<number, SchedTableRow[]> | null = null;
 
   constructor(files: Iterable<MemoryFile> = []) {
     for (const f of files) this.addFile(f);
@@ -135,6 +138,8 @@ export class MemoryCapture implements CaptureSource {
       headers: { ...(f.headers ?? {}) },
     };
     this.fileStates.push(file);
+    this.byThread = null;
+    this.schedByTid = null;
     for (const r of f.records) this.addRecord(ordinal, r);
     return file;
   }
@@ -333,6 +338,7 @@ export class MemoryCapture implements CaptureSource {
       if (k) {
         for (const name of n.names) if (!k.names.includes(name)) k.names.push(name);
         for (const s of this.samples) if (s.threadId === n.id) s.threadId = k.id;
+        this.byThread = null;
         this.threadRows.splice(this.threadRows.indexOf(n), 1);
       } else if (targetPid !== null) n.pid = sightingPid(n.tid) ?? targetPid;
     }
@@ -387,19 +393,39 @@ export class MemoryCapture implements CaptureSource {
     threadIds: readonly string[],
     offsets: FileOffsets,
   ): (SampleRow & { timeNs: bigint })[] {
-    const ids = new Set(threadIds);
     const out: (SampleRow & { timeNs: bigint })[] = [];
-    for (const s of this.samples) {
-      const off = offsets.get(s.file);
-      if (off !== undefined && s.timeNs !== null && ids.has(s.threadId))
-        out.push({ ...s, timeNs: s.timeNs + off });
-    }
+    for (const id of new Set(threadIds))
+      for (const s of this.samplesOf().get(id) ?? []) {
+        const off = offsets.get(s.file);
+        if (off !== undefined && s.timeNs !== null) out.push({ ...s, timeNs: s.timeNs + off });
+      }
     return out.sort(byTime((s) => s.timeNs));
+  }
+
+  /** Samples by thread id, in file order (built on first use; threads() may move samples). */
+  private samplesOf(): Map<string, SampleRow[]> {
+    if (this.byThread) return this.byThread;
+    const m = new Map<string, SampleRow[]>();
+    for (const s of this.samples) pushTo(m, s.threadId, s);
+    return (this.byThread = m);
+  }
+
+  /** Sched rows by the tids they concern (the thread switched out, switched in, woken), in file order. */
+  private schedOf(tid: number): SchedTableRow[] {
+    if (!this.schedByTid) {
+      const m = new Map<number, SchedTableRow[]>();
+      for (const e of this.schedRows) {
+        pushTo(m, e.tid, e);
+        if (e.otherTid !== e.tid) pushTo(m, e.otherTid, e);
+      }
+      this.schedByTid = m;
+    }
+    return this.schedByTid.get(tid) ?? [];
   }
 
   private sched(tid: number, offsets: FileOffsets): SchedRow[] {
     const out: SchedRow[] = [];
-    for (const e of this.schedRows) {
+    for (const e of this.schedOf(tid)) {
       const off = offsets.get(e.file);
       if (off === undefined || e.timeNs === null) continue;
       const timeNs = e.timeNs + off;
