@@ -210,6 +210,9 @@ function row(fields: (string | number | bigint | boolean | null | undefined)[]):
 
 /** Streams one correlation's segments, wakeups and bindings, then its requests, in one transaction. */
 export class DerivedWriter {
+  /** Segments written since the partition's statistics were last refreshed in this transaction. */
+  private unanalysed = 0;
+
   constructor(
     private readonly client: pg.PoolClient,
     private readonly copy: CopyTransaction,
@@ -217,6 +220,7 @@ export class DerivedWriter {
   ) {}
 
   segment(s: Segment): Promise<void> | undefined {
+    this.unanalysed++;
     return this.copy.push(
       'segments',
       row([
@@ -289,6 +293,13 @@ export class DerivedWriter {
    */
   async segmentsInWindow(threadId: string, fromNs: bigint, toNs: bigint): Promise<Segment[]> {
     await this.copy.sendTable('segments');
+    // The partition was empty when last analysed: planned from those statistics, each window read
+    // may scan all the segments just written (quadratic in the requests × segments of a capture;
+    // at 10 M events it did not finish in 20 min). ANALYZE in this transaction counts its own rows.
+    if (this.unanalysed > 10_000) {
+      await this.client.query(`ANALYZE ${partitionName('segments', this.captureId)}`);
+      this.unanalysed = 0;
+    }
     const columns = SEGMENT_COLUMNS.slice(1)
       .map((c) => (c.endsWith('_ns') || c.endsWith('_id') ? `${c}::text AS ${c}` : c))
       .join(', ');
