@@ -1,4 +1,6 @@
 import {
+  acceptedPeer,
+  bareAddress,
   pushTo,
   type AcceptRow,
   type CaptureFile,
@@ -588,14 +590,8 @@ export class MemoryCapture implements CaptureSource {
       if (off === undefined || y.tid === null || y.startNs === null) continue;
       if ((y.name !== 'accept' && y.name !== 'accept4') || y.errno !== null || !y.ret?.includes('->'))
         continue;
-      // 23<TCPv6:[[::ffff:127.0.0.1]:32897->[::ffff:127.0.0.1]:60356]>: the peer is after ->
-      const m = /->(.+?)\]?>$/.exec(y.ret);
-      if (m?.[1])
-        out.push({
-          tid: y.tid,
-          timeNs: y.startNs + off + (y.durationNs ?? 0n),
-          peer: m[1].replace(/^\[|\]$/g, ''),
-        });
+      const peer = acceptedPeer(y.ret);
+      if (peer) out.push({ tid: y.tid, timeNs: y.startNs + off + (y.durationNs ?? 0n), peer });
     }
     return Promise.resolve(out.sort(byTime((a) => a.timeNs)));
   }
@@ -612,7 +608,7 @@ export class MemoryCapture implements CaptureSource {
       if (!had || y.startNs < had.raw)
         first.set(key, {
           raw: y.startNs,
-          row: { tid: y.tid, timeNs: y.startNs + off, peer: peer.replace(/^\[|\]$/g, '') },
+          row: { tid: y.tid, timeNs: y.startNs + off, peer: bareAddress(peer) },
         });
     }
     return Promise.resolve([...first.values()].map((x) => x.row));

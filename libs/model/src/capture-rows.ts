@@ -159,3 +159,17 @@ export function appendAll<T>(target: T[], items: Iterable<T>): T[] {
   for (const x of items) target.push(x);
   return target;
 }
+
+/** A socket address as strace prints it, without the brackets around it (`[::1]:80` keeps its inner ones). */
+export function bareAddress(addr: string): string {
+  return addr.replace(/^\[|\]$/g, '');
+}
+
+/**
+ * The client's address of an accepted connection, from accept's decorated return value:
+ * `23<TCPv6:[[::ffff:127.0.0.1]:32897->[::ffff:127.0.0.1]:60356]>` → the part after `->`.
+ */
+export function acceptedPeer(ret: string): string | null {
+  const m = /->(.+?)\]?>$/.exec(ret);
+  return m?.[1] ? bareAddress(m[1]) : null;
+}

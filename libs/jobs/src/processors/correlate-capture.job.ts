@@ -1,31 +1,10 @@
 import type { CaptureManifest, CaptureState } from '@threadreel/model';
 import { correlate } from '@threadreel/correlate';
-import type { PartitionedTable } from '@threadreel/store';
+import { DERIVED_TABLES, SOURCE_EVENT_TABLES } from '@threadreel/store';
 import { degradedSummary, fileDegradedParts, missingFileParts } from '../capture-parts.js';
 import type { CorrelateCaptureData } from '../job-names.js';
 import type { JobContext, JobProcessor } from '../registry.js';
 import type { JobDeps } from './deps.js';
-
-/** Tables the parse jobs load, and those correlation derives (libs/store's partitions). */
-const EVENT_TABLES = [
-  'samples',
-  'frames',
-  'stacks',
-  'syscalls',
-  'log_records',
-  'spans',
-  'gc_events',
-  'sched_events',
-  'runtime_events',
-  'thread_sightings',
-] as const satisfies readonly PartitionedTable[];
-const DERIVED_TABLES = [
-  'segments',
-  'wakeups',
-  'span_bindings',
-  'segment_lod',
-  'lane_tiles',
-] as const satisfies readonly PartitionedTable[];
 
 export interface CorrelateResult {
   captureId: string;
@@ -62,7 +41,7 @@ export class CorrelateCaptureJob implements JobProcessor<'correlate-capture'> {
         }
       }
       // Planner statistics of what the parse jobs loaded, before the queries that join it.
-      await captures.analyze(data.captureId, EVENT_TABLES);
+      await captures.analyze(data.captureId, SOURCE_EVENT_TABLES);
       await samples.refreshThreadStats(data.captureId);
       const manifest = ((await captures.get(data.captureId))?.manifest as CaptureManifest | null) ?? null;
       const parts = [...fileDegradedParts(files), ...missingFileParts(manifest, files)];

@@ -18,6 +18,7 @@ import type {
   SpanRow,
   SyscallRow,
 } from '@threadreel/model';
+import { acceptedPeer, bareAddress } from '@threadreel/model';
 import { readStackFrames } from './stacks.js';
 
 /** `unnest` arguments for a file-offset join. */
@@ -532,9 +533,8 @@ export class PgCaptureSource {
     );
     const out: AcceptRow[] = [];
     for (const r of rows) {
-      // 23<TCPv6:[[::ffff:127.0.0.1]:32897->[::ffff:127.0.0.1]:60356]>: the peer is after ->
-      const m = /->(.+?)\]?>$/.exec(r.ret);
-      if (m?.[1]) out.push({ tid: r.tid, timeNs: BigInt(r.t), peer: m[1].replace(/^\[|\]$/g, '') });
+      const peer = acceptedPeer(r.ret);
+      if (peer) out.push({ tid: r.tid, timeNs: BigInt(r.t), peer });
     }
     return out;
   }
@@ -549,7 +549,7 @@ export class PgCaptureSource {
        ORDER BY y.fd_peer, y.tid, y.start_ns`,
       [this.captureId, ...offsetArgs(offsets)],
     );
-    return rows.map((r) => ({ tid: r.tid, timeNs: BigInt(r.t), peer: r.peer.replace(/^\[|\]$/g, '') }));
+    return rows.map((r) => ({ tid: r.tid, timeNs: BigInt(r.t), peer: bareAddress(r.peer) }));
   }
 
   /** A writer for the capture's derived rows; it replaces the earlier ones in one transaction. */

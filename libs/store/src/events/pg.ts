@@ -14,8 +14,8 @@ export function partitionName(table: PartitionedTable, captureId: string): strin
   return `${table}_${captureId.replace(/-/g, '')}`;
 }
 
-/** Every event table: partitioned by capture, created with the capture, dropped with it. */
-export const PARTITIONED_TABLES = [
+/** Tables the parse jobs load. */
+export const SOURCE_EVENT_TABLES = [
   'samples',
   'frames',
   'stacks',
@@ -26,10 +26,9 @@ export const PARTITIONED_TABLES = [
   'sched_events',
   'runtime_events',
   'thread_sightings',
-  'segments',
-  'wakeups',
-  'span_bindings',
-  'segment_lod',
-  'lane_tiles',
 ] as const;
+/** Tables correlation derives. */
+export const DERIVED_TABLES = ['segments', 'wakeups', 'span_bindings', 'segment_lod', 'lane_tiles'] as const;
+/** Every event table: partitioned by capture, created with the capture, dropped with it. */
+export const PARTITIONED_TABLES = [...SOURCE_EVENT_TABLES, ...DERIVED_TABLES] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
