@@ -8,6 +8,7 @@ import { SegmentLod1764300000000 } from './1764300000000-segment-lod.js';
 import { LaneTiles1764400000000 } from './1764400000000-lane-tiles.js';
 import { CaptureDegraded1764500000000 } from './1764500000000-capture-degraded.js';
 import { ParseRanges1764650000000 } from './1764650000000-parse-ranges.js';
+import { ChunkedSegments1764700000000 } from './1764700000000-chunked-segments.js';
 
 /** Every migration, oldest first. The only way the schema changes. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   LaneTiles1764400000000,
   CaptureDegraded1764500000000,
   ParseRanges1764650000000,
+  ChunkedSegments1764700000000,
 ];

@@ -2,7 +2,7 @@ import { openAsBlob, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureDetail } from '@threadreel/model';
-import type { TestDatabase } from './support/database.js';
+import { segmentRows, type TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
 import { upload, waitSettled } from './support/client.js';
@@ -60,8 +60,9 @@ describe('clock inference from evidence (no manifest)', () => {
     expect(perf.clockOffsetNs).not.toBeNull();
     expect(err < 0n ? -err : err).toBeLessThan(100_000n);
     // The samples land on the epoch axis: their thread has on-CPU time in the capture's range.
+    await segmentRows(db, r.body.captureId);
     const rows = await db.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM segments WHERE capture_id = $1 AND state = 'cpu'`,
+      `SELECT count(*)::text AS n FROM segment_rows WHERE capture_id = $1 AND state = 'cpu'`,
       [r.body.captureId],
     );
     expect(Number(rows[0]?.n ?? 0)).toBeGreaterThan(0);

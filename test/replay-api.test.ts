@@ -25,7 +25,7 @@ import {
   tileIndexOf,
   tileSpanNs,
 } from '@threadreel/model';
-import type { TestDatabase } from './support/database.js';
+import { segmentRows, type TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
 import { folderParts, upload, waitSettled } from './support/client.js';
@@ -74,6 +74,8 @@ describe('replay API on the java, python and node fixtures', () => {
       if (scenario === 'java') java = r.body.captureId;
       else if (scenario === 'python') python = r.body.captureId;
       else node = r.body.captureId;
+      // The segments as rows, for the SQL checks below.
+      await segmentRows(db, r.body.captureId);
     }
   }, 600_000);
   afterAll(async () => {
@@ -216,7 +218,7 @@ describe('replay API on the java, python and node fixtures', () => {
         );
         if (named.length) shown++;
         const segs = await db.query<{ waker: string }>(
-          `SELECT DISTINCT waker_thread_id::text AS waker FROM segments
+          `SELECT DISTINCT waker_thread_id::text AS waker FROM segment_rows
            WHERE capture_id = $1 AND thread_id = ANY($2::bigint[]) AND state = 'lock' AND waker_thread_id IS NOT NULL
              AND start_ns < $4 AND end_ns > $3`,
           [
@@ -326,7 +328,7 @@ describe('replay API on the java, python and node fixtures', () => {
         expect(laneNs(t.segments)).toBe(laneNs(f.segments));
         merged += t.segments.filter((s) => s.kind === 'summary').length;
         const [sum] = await db.query<{ ns: string }>(
-          `SELECT coalesce(sum(end_ns - start_ns), 0)::text AS ns FROM segments
+          `SELECT coalesce(sum(end_ns - start_ns), 0)::text AS ns FROM segment_rows
            WHERE capture_id = $1 AND thread_id = $2 AND start_ns < $4 AND end_ns > $3`,
           [java, t.threadId, coarse.window.fromNs, coarse.window.toNs],
         );
@@ -355,12 +357,12 @@ describe('replay API on the java, python and node fixtures', () => {
       for (const cap of [java, python]) {
         const threads = await db.query<{ id: string; lo: string; hi: string; n: number }>(
           `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi, count(*)::int AS n
-           FROM segments WHERE capture_id = $1 GROUP BY thread_id ORDER BY thread_id`,
+           FROM segment_rows WHERE capture_id = $1 GROUP BY thread_id ORDER BY thread_id`,
           [cap],
         );
         expect(threads.length).toBeGreaterThan(3);
         const sums = await db.query<{ id: string; state: ThreadState; ns: string }>(
-          `SELECT thread_id::text AS id, state, sum(end_ns - start_ns)::text AS ns FROM segments
+          `SELECT thread_id::text AS id, state, sum(end_ns - start_ns)::text AS ns FROM segment_rows
            WHERE capture_id = $1 GROUP BY 1, 2`,
           [cap],
         );
@@ -405,7 +407,7 @@ describe('replay API on the java, python and node fixtures', () => {
       const level = 3;
       const span = tileSpanNs(level);
       const [seg] = await db.query<{ id: string; s: string; e: string; state: ThreadState }>(
-        `SELECT thread_id::text AS id, start_ns::text AS s, end_ns::text AS e, state FROM segments
+        `SELECT thread_id::text AS id, start_ns::text AS s, end_ns::text AS e, state FROM segment_rows
          WHERE capture_id = $1 AND end_ns - start_ns >= 64000 AND start_ns / $2 <> (end_ns - 1) / $2
          ORDER BY end_ns - start_ns LIMIT 1`,
         [java, span.toString()],
@@ -548,7 +550,7 @@ describe('replay API on the java, python and node fixtures', () => {
                     lock_id AS "lockId", blocked_stack_id::text AS "blockedStackId",
                     waker_thread_id::text AS "wakerThreadId", waker_stack_id::text AS "wakerStackId",
                     prev_state AS "prevState", reason
-             FROM segments WHERE capture_id = $1 AND thread_id = $2 AND start_ns < $4 AND end_ns > $3`,
+             FROM segment_rows WHERE capture_id = $1 AND thread_id = $2 AND start_ns < $4 AND end_ns > $3`,
             [java, t.threadId, r.window.fromNs, r.window.toNs],
           );
           const byStart = new Map(segs.map((s) => [s.startNs, s]));
@@ -569,7 +571,7 @@ describe('replay API on the java, python and node fixtures', () => {
   it('GET /api/captures/:id/threads/:threadId/timeline: a window at a resolution, or the whole life', async () => {
     const [t] = await db.query<{ id: string; lo: string; hi: string; n: number }>(
       `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi, count(*)::int AS n
-       FROM segments WHERE capture_id = $1 GROUP BY thread_id ORDER BY count(*) DESC LIMIT 1`,
+       FROM segment_rows WHERE capture_id = $1 GROUP BY thread_id ORDER BY count(*) DESC LIMIT 1`,
       [java],
     );
     const whole = await ok<ThreadTimelineDto>(`/api/captures/${java}/threads/${t!.id}/timeline`);
@@ -622,7 +624,7 @@ describe('replay API on the java, python and node fixtures', () => {
         `SELECT count(*)::int AS n, coalesce(sum(end_ns - start_ns), 0)::text AS ns,
                 (count(*) FILTER (WHERE waker_stack_id IS NOT NULL OR waker_thread_id IS NOT NULL))::int AS wn,
                 coalesce(sum(end_ns - start_ns) FILTER (WHERE waker_stack_id IS NOT NULL OR waker_thread_id IS NOT NULL), 0)::text AS wns
-         FROM segments WHERE capture_id = $1 AND thread_id = $2 AND state NOT IN ('cpu', 'runqueue', 'unknown')
+         FROM segment_rows WHERE capture_id = $1 AND thread_id = $2 AND state NOT IN ('cpu', 'runqueue', 'unknown')
            AND end_ns > start_ns`,
         [java, thread],
       );
@@ -862,7 +864,7 @@ describe('replay API on the java, python and node fixtures', () => {
     it('leaves the packed lane tiles alone', async () => {
       const [t] = await db.query<{ id: string; lo: string; hi: string }>(
         `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi
-         FROM segments WHERE capture_id = $1 GROUP BY thread_id ORDER BY count(*) DESC LIMIT 1`,
+         FROM segment_rows WHERE capture_id = $1 GROUP BY thread_id ORDER BY count(*) DESC LIMIT 1`,
         [java],
       );
       const r = await raw(

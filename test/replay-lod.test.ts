@@ -12,7 +12,7 @@ import {
   PgCorrelationSink,
   ReplayReader,
 } from '@threadreel/store';
-import type { TestDatabase } from './support/database.js';
+import { lodRows, segmentRows, type TestDatabase } from './support/database.js';
 import { REPO_ROOT } from './support/env.js';
 import { startTestApi, type ApiProc } from './support/processes.js';
 import { folderParts, upload, waitSettled } from './support/client.js';
@@ -119,6 +119,9 @@ describe('replay level-of-detail pyramid', () => {
     ds = createDataSource(db.url);
     await ds.initialize();
     reader = new ReplayReader(ds);
+    // The segments and the pyramid as rows, for the SQL checks below.
+    await segmentRows(db, java);
+    await lodRows(db, java);
   }, 400_000);
   afterAll(async () => {
     await ds?.destroy();
@@ -129,8 +132,8 @@ describe('replay level-of-detail pyramid', () => {
   it('the correlate step writes per-level buckets equal to those summed from the raw segments', async () => {
     expect(await reader.hasLod(java)).toBe(true);
     const counts = await ds.query<{ threads: number; headers: number }[]>(
-      `SELECT (SELECT count(DISTINCT thread_id)::int FROM segments WHERE capture_id = $1) AS threads,
-              (SELECT count(*)::int FROM segment_lod WHERE capture_id = $1 AND level = -1) AS headers`,
+      `SELECT (SELECT count(DISTINCT thread_id)::int FROM segment_rows WHERE capture_id = $1) AS threads,
+              (SELECT count(*)::int FROM segment_lod_rows WHERE capture_id = $1 AND level = -1) AS headers`,
       [java],
     );
     expect(counts[0]?.threads).toBeGreaterThan(0);
@@ -139,19 +142,19 @@ describe('replay level-of-detail pyramid', () => {
     for (let level = 0; level < LOD_LEVELS; level++) {
       const size = lodBucketNs(level).toString();
       const diff = await ds.query<unknown[]>(
-        `(SELECT thread_id, bucket_ns, segment_count, ${cols.join(', ')} FROM segment_lod WHERE capture_id = $1 AND level = $2
+        `(SELECT thread_id, bucket_ns, segment_count, ${cols.join(', ')} FROM segment_lod_rows WHERE capture_id = $1 AND level = $2
           EXCEPT
           SELECT thread_id, start_ns / $3::bigint * $3::bigint, count(*)::int,
                  ${THREAD_STATES.map((st) => `sum(end_ns - start_ns) FILTER (WHERE state = '${st}')`).join(', ')}
-          FROM segments WHERE capture_id = $1 AND end_ns - start_ns < $3::bigint
+          FROM segment_rows WHERE capture_id = $1 AND end_ns - start_ns < $3::bigint
           GROUP BY thread_id, start_ns / $3::bigint)
          UNION ALL
          (SELECT thread_id, start_ns / $3::bigint * $3::bigint, count(*)::int,
                  ${THREAD_STATES.map((st) => `sum(end_ns - start_ns) FILTER (WHERE state = '${st}')`).join(', ')}
-          FROM segments WHERE capture_id = $1 AND end_ns - start_ns < $3::bigint
+          FROM segment_rows WHERE capture_id = $1 AND end_ns - start_ns < $3::bigint
           GROUP BY thread_id, start_ns / $3::bigint
           EXCEPT
-          SELECT thread_id, bucket_ns, segment_count, ${cols.join(', ')} FROM segment_lod WHERE capture_id = $1 AND level = $2)`,
+          SELECT thread_id, bucket_ns, segment_count, ${cols.join(', ')} FROM segment_lod_rows WHERE capture_id = $1 AND level = $2)`,
         [java, level, size],
       );
       expect(diff, `level ${level}`).toEqual([]);
@@ -160,7 +163,7 @@ describe('replay level-of-detail pyramid', () => {
 
   it('lanes from the pyramid equal the lanes reduced from the raw segments (fixture capture)', async () => {
     const rows = await ds.query<{ id: string; lo: string; hi: string }[]>(
-      `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi FROM segments
+      `SELECT thread_id::text AS id, min(start_ns)::text AS lo, max(end_ns)::text AS hi FROM segment_rows
        WHERE capture_id = $1 GROUP BY thread_id ORDER BY count(*) DESC LIMIT 12`,
       [java],
     );
@@ -215,8 +218,9 @@ describe('replay level-of-detail pyramid', () => {
       }
       segs.set(id, list);
     }
+    await lodRows(db, java);
     const before = await ds.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM segment_lod WHERE capture_id = $1`,
+      `SELECT count(*)::int AS n FROM segment_lod_rows WHERE capture_id = $1`,
       [java],
     );
     expect(before[0]?.n).toBeGreaterThan(0);
@@ -229,8 +233,9 @@ describe('replay level-of-detail pyramid', () => {
       }
       await sink.commit([]);
     }
+    await lodRows(db, java);
     const after = await ds.query<{ n: number; threads: number }[]>(
-      `SELECT count(*)::int AS n, count(DISTINCT thread_id)::int AS threads FROM segment_lod WHERE capture_id = $1`,
+      `SELECT count(*)::int AS n, count(DISTINCT thread_id)::int AS threads FROM segment_lod_rows WHERE capture_id = $1`,
       [java],
     );
     expect(after[0]?.threads).toBe(ids.length);

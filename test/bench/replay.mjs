@@ -20,6 +20,11 @@ import {
   uploadFiles,
 } from './stack.mjs';
 
+// The segment and pyramid chunks hold absolute times inside their payload: copies are re-encoded, shifted.
+const { decodeLodChunk, decodeSegmentChunk, lodChunks, segmentChunks } = await import(
+  path.join(ROOT, 'dist/libs/store/src/index.js')
+);
+
 const SMALL = Number(process.argv[2] ?? 1_000_000);
 const LARGE = Number(process.argv[3] ?? 20_000_000);
 const QUERIES = 200;
@@ -34,7 +39,7 @@ const EVENT_TABLES = [
   'gc_events',
   'runtime_events',
   'thread_sightings',
-  'segments',
+  'segment_chunks',
   'wakeups',
   'span_bindings',
 ];
@@ -58,13 +63,6 @@ const CLONES = {
   spans: `INSERT INTO spans (capture_id, file_ordinal, line, trace_id, span_id, parent_span_id, name, kind, service, start_ns, end_ns, status, attributes)
     SELECT capture_id, file_ordinal, line, ${TRACE('trace_id')}, span_id, parent_span_id, name, kind, service, start_ns + $2,
       end_ns + $2, status, attributes FROM spans WHERE capture_id = $1 AND start_ns <= $5`,
-  segments: `INSERT INTO segments SELECT capture_id, thread_id, start_ns + $2, end_ns + $2, state, source, syscall, target, lock_id,
-    blocked_stack_id, waker_thread_id, waker_stack_id, prev_state, reason FROM segments WHERE capture_id = $1 AND start_ns <= $5`,
-  // The level-of-detail pyramid of the copied segments (bucket starts shifted with them; the readers need no alignment).
-  segment_lod: `INSERT INTO segment_lod SELECT capture_id, thread_id, level, bucket_ns + $2, min_start_ns + $2, max_end_ns + $2,
-    segment_count, state, cpu_ns, runqueue_ns, lock_ns, gc_ns, net_ns, file_ns, sleep_ns, idle_ns, other_ns, unknown_ns,
-    lock_waker_min, lock_waker_max, other_waker_min, other_waker_max
-    FROM segment_lod WHERE capture_id = $1 AND level >= 0 AND min_start_ns <= $5`,
   wakeups: `INSERT INTO wakeups SELECT capture_id, time_ns + $2, waker_thread_id, wakee_thread_id, waker_stack_id, source, lock_id
     FROM wakeups WHERE capture_id = $1 AND time_ns <= $5`,
   span_bindings: `INSERT INTO span_bindings SELECT capture_id, ${TRACE('trace_id')}, span_id, thread_id, start_ns + $2, end_ns + $2,
@@ -212,8 +210,8 @@ try {
   // The original rows end here (raw clocks: perf times are monotonic, others epoch).
   const { rows } = await db.query(
     `SELECT (SELECT max(time_ns) FROM samples WHERE capture_id = $1)::text AS raw_end,
-            (SELECT max(end_ns) FROM segments WHERE capture_id = $1)::text AS epoch_end,
-            (SELECT max(end_ns) - min(start_ns) FROM segments WHERE capture_id = $1)::text AS span`,
+            (SELECT max(end_ns) FROM segment_chunks WHERE capture_id = $1)::text AS epoch_end,
+            (SELECT max(end_ns) - min(start_ns) FROM segment_chunks WHERE capture_id = $1)::text AS span`,
     [captureId],
   );
   const rawEnd = BigInt(rows[0].raw_end ?? '0');
@@ -222,6 +220,72 @@ try {
   console.log(`real capture (java fixture): ${base} events`);
   let copies = 0;
   let events = base;
+  const original = (
+    await db.query(
+      `SELECT thread_id::text AS tid, payload FROM segment_chunks WHERE capture_id = $1 ORDER BY thread_id, start_ns`,
+      [captureId],
+    )
+  ).rows.map((r) => ({ tid: r.tid, segs: decodeSegmentChunk(r.tid, r.payload) }));
+  /** The original segments `shift` ns later, as chunks of the copy. */
+  const cloneSegments = async (shift) => {
+    const byThread = new Map();
+    for (const { tid, segs } of original)
+      for (const s of segs) {
+        const list = byThread.get(tid) ?? [];
+        list.push({ ...s, startNs: s.startNs + shift, endNs: s.endNs + shift });
+        byThread.set(tid, list);
+      }
+    const chunks = [...byThread].flatMap(([tid, segs]) => segmentChunks(tid, segs));
+    await db.query(
+      `INSERT INTO segment_chunks (capture_id, thread_id, start_ns, end_ns, max_duration_ns, segment_count, payload)
+       SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[], $7::bytea[])`,
+      [
+        captureId,
+        chunks.map((c) => c.threadId),
+        chunks.map((c) => c.startNs.toString()),
+        chunks.map((c) => c.endNs.toString()),
+        chunks.map((c) => c.maxDurationNs.toString()),
+        chunks.map((c) => c.count),
+        chunks.map((c) => c.payload),
+      ],
+    );
+  };
+  // The level-of-detail pyramid of the copied segments (bucket starts shifted with them; the readers need no alignment).
+  const originalLod = (
+    await db.query(
+      `SELECT thread_id::text AS tid, level, payload FROM lod_chunks WHERE capture_id = $1 AND level >= 0
+       ORDER BY thread_id, level, bucket_ns`,
+      [captureId],
+    )
+  ).rows.map((r) => ({ tid: r.tid, buckets: decodeLodChunk(r.tid, r.level, r.payload) }));
+  const cloneLod = async (shift) => {
+    const byThread = new Map();
+    for (const { tid, buckets } of originalLod)
+      for (const b of buckets) {
+        const list = byThread.get(tid) ?? [];
+        list.push({
+          ...b,
+          bucketNs: b.bucketNs + shift,
+          minStartNs: b.minStartNs + shift,
+          maxEndNs: b.maxEndNs + shift,
+        });
+        byThread.set(tid, list);
+      }
+    const chunks = [...byThread].flatMap(([tid, buckets]) => lodChunks(tid, buckets));
+    await db.query(
+      `INSERT INTO lod_chunks (capture_id, thread_id, level, bucket_ns, last_bucket_ns, bucket_count, payload)
+       SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::int[], $7::bytea[])`,
+      [
+        captureId,
+        chunks.map((c) => c.threadId),
+        chunks.map((c) => c.level),
+        chunks.map((c) => c.bucketNs.toString()),
+        chunks.map((c) => c.lastBucketNs.toString()),
+        chunks.map((c) => c.count),
+        chunks.map((c) => c.payload),
+      ],
+    );
+  };
   const grow = async (target) => {
     while (events < target) {
       copies++;
@@ -236,10 +300,12 @@ try {
           .replaceAll('$5', `${epochEnd}::bigint`);
         await db.query(text, [captureId]);
       }
+      await cloneSegments(shift);
+      await cloneLod(shift);
       await db.query('COMMIT');
       events += base;
     }
-    for (const t of [...EVENT_TABLES, 'segment_lod', 'requests']) await db.query(`ANALYZE ${t}`);
+    for (const t of [...EVENT_TABLES, 'lod_chunks', 'requests']) await db.query(`ANALYZE ${t}`);
     return eventCount(captureId);
   };
   const small = await measure('small', captureId, await grow(SMALL));

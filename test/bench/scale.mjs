@@ -285,6 +285,12 @@ async function ingest(label, files, { workers, concurrency, timeoutS, replays, k
         await sleep(250);
       }
       sample();
+      // Where correlation spent its time (the pipeline logs it per run, see libs/correlate port-timing.ts).
+      run.timing = stack
+        .slice(1)
+        .flatMap((p) => p.output().split('\n'))
+        .filter((l) => l.includes('correlation time:'))
+        .map((l) => l.slice(l.indexOf('correlation time:') + 'correlation time: '.length).trim());
       run.state = detail.state;
       run.detail = detail;
       run.elapsedMs = performance.now() - t0;
@@ -457,6 +463,7 @@ function details(r) {
     );
   if (r.perFile) lines.push(`  upload ${secs(r.uploadMs)} s; events per file: ${JSON.stringify(r.perFile)}`);
   if (r.check) lines.push(`  clock offsets against the truth: ${r.check.clocks.join(', ')}`);
+  for (const t of r.timing ?? []) lines.push(`  correlation time: ${t}`);
   if (r.replay?.errors) lines.push(`  replay: ${r.replay.errors} requests answered an error`);
   return lines;
 }

@@ -17,7 +17,7 @@
 // (`#replay[data-lod-seq]` advances), whether from the tile cache, a prefetch in flight or a
 // new read; "pan step": a D keypress (a fifth of the view onto new ground), likewise. The
 // steps that had to wait for a read are counted and timed apart.
-// The correlate step writes a level-of-detail pyramid (segment_lod) and lane tiles (lane_tiles)
+// The correlate step writes a level-of-detail pyramid (lod_chunks) and lane tiles (lane_tiles)
 // next to the segments; the synthetic threads get theirs from the same code (dist/libs/correlate
 // lodBuckets, laneTiles). Zoom steps read tiles (the lanes read when there are none). Each case is
 // measured twice in the same run: "before", the API reading lanes from the segments alone
@@ -40,7 +40,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const { lodBuckets, laneTiles } = await import(path.join(root, 'dist/libs/correlate/src/index.js'));
+const { lodBuckets, lodChunks, laneTiles, segmentChunks } = await import(
+  path.join(root, 'dist/libs/store/src/index.js')
+);
 const { tileLevelFor } = await import(path.join(root, 'dist/libs/model/src/index.js'));
 const BEFORE = process.env.THREADREEL_BENCH_BEFORE !== '0';
 const LARGE = Number(process.argv[2] ?? 200_000);
@@ -214,26 +216,15 @@ async function addRequest(captureId, template, { key, perThread, extentNs, tidBa
     }
     return out;
   };
-  const n = (v) => (v === undefined || v === null ? '\\N' : String(v));
+  // The segments as the correlate step stores them: chunks (bytea in COPY's hex form).
   await copyRows(
-    'segments',
-    [
-      'capture_id',
-      'thread_id',
-      'start_ns',
-      'end_ns',
-      'state',
-      'source',
-      'syscall',
-      'target',
-      'lock_id',
-      'waker_thread_id',
-    ],
+    'segment_chunks',
+    ['capture_id', 'thread_id', 'start_ns', 'end_ns', 'max_duration_ns', 'segment_count', 'payload'],
     function* () {
       for (let t = 0; t < ids.length; t++) {
         let buf = '';
-        for (const g of lane(t)) {
-          buf += `${captureId}\t${g.threadId}\t${g.startNs}\t${g.endNs}\t${g.state}\t${g.source}\t${n(g.syscall)}\t${n(g.target)}\t${n(g.lockId)}\t${n(g.wakerThreadId)}\n`;
+        for (const c of segmentChunks(ids[t], lane(t))) {
+          buf += `${captureId}\t${c.threadId}\t${c.startNs}\t${c.endNs}\t${c.maxDurationNs}\t${c.count}\t\\\\x${c.payload.toString('hex')}\n`;
           if (buf.length > 1 << 20) {
             yield buf;
             buf = '';
@@ -243,38 +234,15 @@ async function addRequest(captureId, template, { key, perThread, extentNs, tidBa
       }
     },
   );
-  // The pyramid, as the correlate step writes it.
+  // The pyramid, as the correlate step writes it (chunks of a level's buckets).
   await copyRows(
-    'segment_lod',
-    [
-      'capture_id',
-      'thread_id',
-      'level',
-      'bucket_ns',
-      'min_start_ns',
-      'max_end_ns',
-      'segment_count',
-      'state',
-      'cpu_ns',
-      'runqueue_ns',
-      'lock_ns',
-      'gc_ns',
-      'net_ns',
-      'file_ns',
-      'sleep_ns',
-      'idle_ns',
-      'other_ns',
-      'unknown_ns',
-      'lock_waker_min',
-      'lock_waker_max',
-      'other_waker_min',
-      'other_waker_max',
-    ],
+    'lod_chunks',
+    ['capture_id', 'thread_id', 'level', 'bucket_ns', 'last_bucket_ns', 'bucket_count', 'payload'],
     function* () {
       for (let t = 0; t < ids.length; t++) {
         let buf = '';
-        for (const b of lodBuckets(ids[t], lane(t))) {
-          buf += `${[captureId, b.threadId, b.level, b.bucketNs, b.minStartNs, b.maxEndNs, b.count, b.dominant, ...b.totals, b.lockWakerMin, b.lockWakerMax, b.otherWakerMin, b.otherWakerMax].map(n).join('\t')}\n`;
+        for (const c of lodChunks(ids[t], [...lodBuckets(ids[t], lane(t))])) {
+          buf += `${captureId}\t${c.threadId}\t${c.level}\t${c.bucketNs}\t${c.lastBucketNs}\t${c.count}\t\\\\x${c.payload.toString('hex')}\n`;
           if (buf.length > 1 << 20) {
             yield buf;
             buf = '';
@@ -443,8 +411,8 @@ try {
     const tg = Date.now();
     for (const c of CONFIGS) traces.set(c.key, await addRequest(captureId, template, c));
     for (const table of [
-      'segments',
-      'segment_lod',
+      'segment_chunks',
+      'lod_chunks',
       'lane_tiles',
       'span_bindings',
       'wakeups',
@@ -473,8 +441,9 @@ try {
     // the waits only when there are tiles), and one read of the window's lane tiles.
     for (const c of CONFIGS) {
       const id = traces.get(c.key);
+      // Segments in the window: counted from the chunks that overlap it (counts of whole chunks, an upper bound at the edges).
       const segs = await db.query(
-        `SELECT count(*)::int AS n FROM segments s JOIN requests r ON r.capture_id = s.capture_id
+        `SELECT coalesce(sum(s.segment_count), 0)::int AS n FROM segment_chunks s JOIN requests r ON r.capture_id = s.capture_id
          WHERE r.trace_id = $1 AND s.thread_id = ANY(r.thread_ids)
            AND s.start_ns < r.end_ns + r.duration_ns / 20 AND s.end_ns > r.start_ns - r.duration_ns / 20`,
         [id],

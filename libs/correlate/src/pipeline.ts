@@ -13,6 +13,7 @@ import {
 import { alignClocks, placeGcClocks, StraceClockCheck, type ClockSummary, type Clocks } from './align.js';
 import { bindSpans, type BindLog, type BindSpan, type BindThread, type FdHandoff } from './bindings.js';
 import { futexPairer } from './futex.js';
+import { PortClock, timed } from './port-timing.js';
 import type { CaptureSource, CorrelationSink } from './ports.js';
 import { SegmentStage } from './thread-segments.js';
 import { bestName, inferRuntime, poolName } from './threads.js';
@@ -87,10 +88,14 @@ async function threadStage(
 }
 
 export async function correlate(
-  source: CaptureSource,
-  sink: CorrelationSink,
+  capture: CaptureSource,
+  output: CorrelationSink,
   { manifest, log }: CorrelateOptions,
 ): Promise<CorrelationSummary> {
+  // Where the time goes (store reads, store writes, the pipeline itself), logged at the end.
+  const clock = new PortClock();
+  const source = timed(capture, 'source', clock);
+  const sink = timed(output, 'sink', clock);
   const degraded = new DegradedParts(log);
   const clocks = await alignClocks(source, sink, manifest, log);
   const { offsets, samplePeriodNs } = clocks;
@@ -98,6 +103,7 @@ export async function correlate(
   const { threads, byTid, runtime } = th;
   await placeGcClocks(source, sink, clocks, manifest, degraded, log);
   const pauses = await source.pauses(clocks.gcOffsets);
+  clock.mark('clocks+threads');
   const gcEvidence: GcEvidence[] = pauses.map((p) => ({
     phase: p.phase,
     startNs: p.startNs,
@@ -143,6 +149,7 @@ export async function correlate(
     await degraded.guard({ stage: 'clocks', source: 'strace' }, undefined, () =>
       straceCheck.finish(sink, clocks.files, degraded, log),
     );
+    clock.mark('segments');
 
     // Bindings.
     const spans = await source.spans();
@@ -168,6 +175,7 @@ export async function correlate(
       bindSpans(spans.map(toBindSpan), bindThreads, bindLogs, { runtime, handoffs }),
     );
     await sink.bindings(bindings);
+    clock.mark('bindings');
 
     // Requests: each one's breakdown, or (when its analysis cannot be made) its whole wall
     // time as unknown, so that every request keeps a row whose breakdown sums to its duration.
@@ -194,10 +202,13 @@ export async function correlate(
     const requests =
       (await degraded.guard({ stage: 'requests' }, null, () => analyzeRequests(context))) ??
       requestSpans(spans).map(unknownAnalysis);
+    clock.mark('requests');
     await sink.commit(requests);
+    clock.mark('commit');
     log(
       `correlated: ${threads.length} threads, ${segmentCount} segments, ${wakeupCount} wakeups, ${bindings.length} bindings, ${requests.length} requests${degraded.size ? `, ${degraded.size} degraded parts` : ''}`,
     );
+    log(`correlation time: ${clock.summary()}`);
     return {
       threads: threads.length,
       segments: segmentCount,

@@ -17,5 +17,7 @@ export * from './events/source-writers.js';
 export * from './events/capture-source.js';
 export * from './events/correlation-sink.js';
 export * from './events/lod.js';
+export * from './events/segment-chunks.js';
+export * from './events/lod-chunks.js';
 export * from './events/tiles.js';
 export * from './events/replay-reader.js';

@@ -9,7 +9,9 @@ import {
 } from '@threadreel/model';
 import { copyBytea, copyField, CopyTransaction } from './copy-rows.js';
 import { lodBuckets, type LodBucket } from './lod.js';
+import { lodChunks, type LodChunk } from './lod-chunks.js';
 import { partitionName, poolOf } from './pg.js';
+import { segmentChunks, segmentsOverlapping, type SegmentChunk } from './segment-chunks.js';
 import { LaneTileBuilder, type LaneTile } from './tiles.js';
 
 /**
@@ -52,8 +54,8 @@ export class PgCorrelationSink {
     wakeups: readonly Wakeup[],
   ): Promise<void> {
     const w = await this.open();
-    for (const s of segments) {
-      const p = w.segment(s);
+    for (const c of segmentChunks(threadId, segments)) {
+      const p = w.segmentChunk(c);
       if (p) await p;
     }
     for (const x of wakeups) {
@@ -65,9 +67,10 @@ export class PgCorrelationSink {
   /** The thread's level-of-detail buckets and lane tiles, built whole before any is written. */
   async threadViews(threadId: string, segments: readonly Segment[]): Promise<void> {
     const lanes = laneRows(threadId, segments);
+    const chunks = lodChunks(threadId, lanes.buckets);
     const w = await this.open();
-    for (const b of lanes.buckets) {
-      const p = w.lodBucket(b);
+    for (const c of chunks) {
+      const p = w.lodChunk(c);
       if (p) await p;
     }
     for (const t of lanes.tiles) {
@@ -106,15 +109,15 @@ export class PgCorrelationSink {
 async function openWriter(ds: DataSource, captureId: string): Promise<DerivedWriter> {
   const client = await poolOf(ds).connect();
   const copy = new CopyTransaction(client, [
-    { table: 'segments', columns: SEGMENT_COLUMNS },
+    { table: 'segment_chunks', columns: CHUNK_COLUMNS },
     { table: 'wakeups', columns: WAKEUP_COLUMNS },
     { table: 'span_bindings', columns: BINDING_COLUMNS },
-    { table: 'segment_lod', columns: LOD_COLUMNS },
+    { table: 'lod_chunks', columns: LOD_CHUNK_COLUMNS },
     { table: 'lane_tiles', columns: TILE_COLUMNS },
   ]);
   try {
-    // A capture made before the pyramid's or the tiles' migration has no partition for them yet.
-    for (const table of ['segment_lod', 'lane_tiles'] as const)
+    // A capture made before the chunks' or the tiles' migration has no partition for them yet.
+    for (const table of ['segment_chunks', 'lod_chunks', 'lane_tiles'] as const)
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${partitionName(table, captureId)} PARTITION OF ${table} FOR VALUES IN ('${captureId}')`,
       );
@@ -143,45 +146,23 @@ function laneRows(threadId: string, segs: readonly Segment[]): { buckets: LodBuc
   return { buckets, tiles };
 }
 
-const SEGMENT_COLUMNS = [
+const CHUNK_COLUMNS = [
   'capture_id',
   'thread_id',
   'start_ns',
   'end_ns',
-  'state',
-  'source',
-  'syscall',
-  'target',
-  'lock_id',
-  'blocked_stack_id',
-  'waker_thread_id',
-  'waker_stack_id',
-  'prev_state',
-  'reason',
+  'max_duration_ns',
+  'segment_count',
+  'payload',
 ];
-const LOD_COLUMNS = [
+const LOD_CHUNK_COLUMNS = [
   'capture_id',
   'thread_id',
   'level',
   'bucket_ns',
-  'min_start_ns',
-  'max_end_ns',
-  'segment_count',
-  'state',
-  'cpu_ns',
-  'runqueue_ns',
-  'lock_ns',
-  'gc_ns',
-  'net_ns',
-  'file_ns',
-  'sleep_ns',
-  'idle_ns',
-  'other_ns',
-  'unknown_ns',
-  'lock_waker_min',
-  'lock_waker_max',
-  'other_waker_min',
-  'other_waker_max',
+  'last_bucket_ns',
+  'bucket_count',
+  'payload',
 ];
 const TILE_COLUMNS = ['capture_id', 'thread_id', 'level', 'tile', 'items', 'payload'];
 const WAKEUP_COLUMNS = [
@@ -210,7 +191,7 @@ function row(fields: (string | number | bigint | boolean | null | undefined)[]):
 
 /** Streams one correlation's segments, wakeups and bindings, then its requests, in one transaction. */
 export class DerivedWriter {
-  /** Segments written since the partition's statistics were last refreshed in this transaction. */
+  /** Segment chunks written since the partition's statistics were last refreshed in this transaction. */
   private unanalysed = 0;
 
   constructor(
@@ -219,48 +200,20 @@ export class DerivedWriter {
     private readonly captureId: string,
   ) {}
 
-  segment(s: Segment): Promise<void> | undefined {
+  /** One chunk of a thread's segments. */
+  segmentChunk(c: SegmentChunk): Promise<void> | undefined {
     this.unanalysed++;
     return this.copy.push(
-      'segments',
-      row([
-        this.captureId,
-        s.threadId,
-        s.startNs,
-        s.endNs,
-        s.state,
-        s.source,
-        s.syscall,
-        s.target,
-        s.lockId,
-        s.blockedStackId,
-        s.wakerThreadId,
-        s.wakerStackId,
-        s.prevState,
-        s.reason,
-      ]),
+      'segment_chunks',
+      `${row([this.captureId, c.threadId, c.startNs, c.endNs, c.maxDurationNs, c.count]).slice(0, -1)}\t${copyBytea(c.payload)}\n`,
     );
   }
 
-  /** One bucket of a thread's level-of-detail pyramid (totals in THREAD_STATES order, as the columns). */
-  lodBucket(b: LodBucket): Promise<void> | undefined {
+  /** One chunk of a thread's level-of-detail pyramid (one level). */
+  lodChunk(c: LodChunk): Promise<void> | undefined {
     return this.copy.push(
-      'segment_lod',
-      row([
-        this.captureId,
-        b.threadId,
-        b.level,
-        b.bucketNs,
-        b.minStartNs,
-        b.maxEndNs,
-        b.count,
-        b.dominant,
-        ...b.totals,
-        b.lockWakerMin,
-        b.lockWakerMax,
-        b.otherWakerMin,
-        b.otherWakerMax,
-      ]),
+      'lod_chunks',
+      `${row([this.captureId, c.threadId, c.level, c.bucketNs, c.lastBucketNs, c.count]).slice(0, -1)}\t${copyBytea(c.payload)}\n`,
     );
   }
 
@@ -292,31 +245,18 @@ export class DerivedWriter {
    * one covering `fromNs` is the last starting at or before it, so both halves are index ranges.
    */
   async segmentsInWindow(threadId: string, fromNs: bigint, toNs: bigint): Promise<Segment[]> {
-    await this.copy.sendTable('segments');
+    await this.copy.sendTable('segment_chunks');
     // The partition was empty when last analysed: planned from those statistics, each window read
-    // may scan all the segments just written (quadratic in the requests × segments of a capture;
-    // at 10 M events it did not finish in 20 min). ANALYZE in this transaction counts its own rows.
-    if (this.unanalysed > 10_000) {
-      await this.client.query(`ANALYZE ${partitionName('segments', this.captureId)}`);
+    // may scan every chunk just written (quadratic in the requests × chunks of a capture; with a
+    // row per segment, 10 M events did not finish in 20 min). ANALYZE in this transaction counts its own rows.
+    if (this.unanalysed > 1_000) {
+      await this.client.query(`ANALYZE ${partitionName('segment_chunks', this.captureId)}`);
       this.unanalysed = 0;
     }
-    const columns = SEGMENT_COLUMNS.slice(1)
-      .map((c) => (c.endsWith('_ns') || c.endsWith('_id') ? `${c}::text AS ${c}` : c))
-      .join(', ');
-    const { rows } = await this.client.query<SegmentRow>(
-      `(SELECT ${columns} FROM segments WHERE capture_id = $1 AND thread_id = $2 AND start_ns <= $3
-          ORDER BY start_ns DESC LIMIT 1)
-       UNION ALL
-       (SELECT ${columns} FROM segments WHERE capture_id = $1 AND thread_id = $2 AND start_ns > $3 AND start_ns < $4
-          ORDER BY start_ns)`,
-      [this.captureId, threadId, fromNs.toString(), toNs.toString()],
-    );
-    const out: Segment[] = [];
-    for (const r of rows) {
-      const s = segmentOf(r);
-      if (s.endNs > fromNs && s.startNs < toNs) out.push(s);
-    }
-    return out;
+    const query = async <T>(sql: string, params: unknown[]): Promise<T[]> =>
+      (await this.client.query(sql, params)).rows as T[];
+    const [segs] = await segmentsOverlapping(query, this.captureId, [{ threadId, fromNs, toNs }]);
+    return segs ?? [];
   }
 
   /** Inserts the requests (few per capture: one row each) and commits everything. */
@@ -371,39 +311,4 @@ export class DerivedWriter {
     await this.copy.rollback();
     this.client.release(true);
   }
-}
-
-interface SegmentRow {
-  thread_id: string;
-  start_ns: string;
-  end_ns: string;
-  state: Segment['state'];
-  source: Segment['source'];
-  syscall: string | null;
-  target: string | null;
-  lock_id: string | null;
-  blocked_stack_id: string | null;
-  waker_thread_id: string | null;
-  waker_stack_id: string | null;
-  prev_state: string | null;
-  reason: string | null;
-}
-
-/** A segment row as the builder made it: absent details stay absent (not null). */
-function segmentOf(r: SegmentRow): Segment {
-  return {
-    threadId: r.thread_id,
-    startNs: BigInt(r.start_ns),
-    endNs: BigInt(r.end_ns),
-    state: r.state,
-    source: r.source,
-    ...(r.syscall !== null ? { syscall: r.syscall } : {}),
-    ...(r.target !== null ? { target: r.target } : {}),
-    ...(r.lock_id !== null ? { lockId: r.lock_id } : {}),
-    ...(r.blocked_stack_id !== null ? { blockedStackId: r.blocked_stack_id } : {}),
-    ...(r.waker_thread_id !== null ? { wakerThreadId: r.waker_thread_id } : {}),
-    ...(r.waker_stack_id !== null ? { wakerStackId: r.waker_stack_id } : {}),
-    ...(r.prev_state !== null ? { prevState: r.prev_state } : {}),
-    ...(r.reason !== null ? { reason: r.reason } : {}),
-  };
 }

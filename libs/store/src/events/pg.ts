@@ -28,7 +28,13 @@ export const SOURCE_EVENT_TABLES = [
   'thread_sightings',
 ] as const;
 /** Tables correlation derives. */
-export const DERIVED_TABLES = ['segments', 'wakeups', 'span_bindings', 'segment_lod', 'lane_tiles'] as const;
+export const DERIVED_TABLES = [
+  'segment_chunks',
+  'wakeups',
+  'span_bindings',
+  'lod_chunks',
+  'lane_tiles',
+] as const;
 /** Every event table: partitioned by capture, created with the capture, dropped with it. */
 export const PARTITIONED_TABLES = [...SOURCE_EVENT_TABLES, ...DERIVED_TABLES] as const;
 export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];

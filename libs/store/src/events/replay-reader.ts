@@ -1,8 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { readStackFrames } from './stacks.js';
 import { THREAD_STATES } from '@threadreel/model';
-import { LOD_CLASS_THRESHOLDS, LOD_LEVELS, lodBucketNs, lodDurationClass, lodLevelFor } from './lod.js';
+import { groupLane, segmentPart, type LaneGroup, type LanePart } from './lane-groups.js';
+import { lodBucketNs, lodLevelFor } from './lod.js';
+import { hasLodChunks, lodBucketsIn } from './lod-chunks.js';
+import { segmentSpan, segmentsOverlapping, type Query } from './segment-chunks.js';
 import type {
+  Segment,
   LaneItemDto,
   LaneSegmentDto,
   LogSearchRowDto,
@@ -31,20 +35,6 @@ const OFFSETS = `(SELECT ordinal AS file_ordinal, clock_offset_ns AS off
 
 /** The intervals of a lane read ($2 thread ids, $3 froms, $4 tos), numbered from 1 as `idx`. */
 const LANE_INTERVALS = `unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS iv(thread_id, lo, hi, idx)`;
-
-/**
- * Segments of each interval `iv(thread_id, lo, hi, idx)` ($2, $3, $4) overlapping it: the one
- * segment of the thread that starts before the interval (segments of a thread do not overlap;
- * a backward index probe, LIMIT 1) and those starting in it (an index range).
- */
-const INTERVAL_SEGMENTS = `${LANE_INTERVALS}
-       CROSS JOIN LATERAL (
-         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id AND g.start_ns < iv.lo
-          ORDER BY g.start_ns DESC LIMIT 1)
-         UNION ALL
-         (SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
-            AND g.start_ns >= iv.lo AND g.start_ns < iv.hi)
-       ) x`;
 
 function intervalParams(captureId: string, intervals: readonly ThreadInterval[]): unknown[] {
   return [
@@ -161,10 +151,6 @@ function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function opt(v: string | null): string | undefined {
-  return v === null ? undefined : v;
-}
-
 interface LogDbRow {
   capture_id: string;
   file_ordinal: number;
@@ -220,26 +206,11 @@ interface LaneRow extends DetailColumns {
   wk: string;
 }
 
-/**
- * The segments of each interval ($1 capture, {@link LANE_INTERVALS}) whose duration class is
- * at least `fromClass` (an SQL expression), as `g`: one index range per class (its longest
- * member bounds how early one may start). Rows starting before the interval are the caller's
- * to drop (`g.end_ns > iv.lo`).
- */
-function classReads(fromClass: string): string {
-  return `${LANE_INTERVALS} CROSS JOIN generate_series(${fromClass}, ${LOD_LEVELS}) AS c(j)
-           CROSS JOIN LATERAL (
-             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
-               AND width_bucket(g.end_ns - g.start_ns, '{${LOD_CLASS_THRESHOLDS.join(',')}}'::bigint[]) = c.j
-               AND g.start_ns >= CASE WHEN c.j >= ${LOD_LEVELS} THEN ${NS_MIN}::bigint
-                                      ELSE iv.lo - (${LOD_CLASS_THRESHOLDS[0]}::bigint << (2 * c.j)) END
-               AND g.start_ns < iv.hi
-             OFFSET 0
-           ) g`;
-}
-
 /** The states a replay's cause panel finds evidence on. */
 const WAIT_STATES: readonly ThreadState[] = ['lock', 'net', 'file', 'gc'];
+
+/** States `segments(…, blockedOnly)` leaves out. */
+const UNBLOCKED: ReadonlySet<ThreadState> = new Set<ThreadState>(['cpu', 'runqueue', 'unknown']);
 
 export interface LaneItems {
   items: LaneItemDto[][];
@@ -300,6 +271,41 @@ function toLaneItems(count: number, rows: readonly LaneRow[]): LaneItems {
     }
   }
   return { items, wakers };
+}
+
+/** A lane group as the row {@link toLaneItems} reads (the shape the lane SQL returned). */
+function groupRow(idx: number, g: LaneGroup): LaneRow {
+  const d = g.detail;
+  const text = (v: bigint | null) => (v === null ? '' : v.toString());
+  return {
+    idx,
+    s: g.startNs.toString(),
+    e: g.endNs.toString(),
+    n: g.count.toString(),
+    sums: g.sums.map(text).join(','),
+    wk: `${text(g.lockWakerMin)},${text(g.lockWakerMax)},${text(g.otherWakerMin)},${text(g.otherWakerMax)}`,
+    ...detailColumns(d),
+  };
+}
+
+/** A segment's detail columns (null where absent, or without a segment). */
+function detailColumns(d: Segment | null): DetailColumns {
+  return {
+    source: d?.source ?? null,
+    syscall: d?.syscall ?? null,
+    target: d?.target ?? null,
+    lock_id: d?.lockId ?? null,
+    bstack: d?.blockedStackId ?? null,
+    waker: d?.wakerThreadId ?? null,
+    wstack: d?.wakerStackId ?? null,
+    prev_state: d?.prevState ?? null,
+    reason: d?.reason ?? null,
+  };
+}
+
+/** Floor division of bigints toward −∞ (`%` in SQL and JS truncates toward 0). */
+function floorMod(a: bigint, m: bigint): bigint {
+  return ((a % m) + m) % m;
 }
 
 /**
@@ -453,24 +459,20 @@ export class ReplayReader {
 
   /** The observed life of a thread: its first segment's start … last segment's end (else its aligned samples). */
   async threadLife(captureId: string, threadId: string): Promise<{ fromNs: bigint; toNs: bigint } | null> {
-    const r = await this.ds.query<{ lo: string | null; hi: string | null }[]>(
-      `SELECT (SELECT start_ns FROM segments WHERE capture_id = $1 AND thread_id = $2 ORDER BY start_ns LIMIT 1)::text AS lo,
-              (SELECT end_ns FROM segments WHERE capture_id = $1 AND thread_id = $2 ORDER BY start_ns DESC LIMIT 1)::text AS hi`,
+    const span = await segmentSpan(this.query, captureId, threadId);
+    if (span) return span;
+    const s = await this.ds.query<{ lo: string | null; hi: string | null }[]>(
+      `SELECT min(s.time_ns + o.off)::text AS lo, (max(s.time_ns + o.off) + 1)::text AS hi
+       FROM ${OFFSETS} o JOIN samples s ON s.capture_id = $1 AND s.thread_id = $2 AND s.file_ordinal = o.file_ordinal`,
       [captureId, threadId],
     );
-    let lo = r[0]?.lo ?? null;
-    let hi = r[0]?.hi ?? null;
-    if (lo === null || hi === null) {
-      const s = await this.ds.query<{ lo: string | null; hi: string | null }[]>(
-        `SELECT min(s.time_ns + o.off)::text AS lo, (max(s.time_ns + o.off) + 1)::text AS hi
-         FROM ${OFFSETS} o JOIN samples s ON s.capture_id = $1 AND s.thread_id = $2 AND s.file_ordinal = o.file_ordinal`,
-        [captureId, threadId],
-      );
-      lo = s[0]?.lo ?? null;
-      hi = s[0]?.hi ?? null;
-    }
+    const lo = s[0]?.lo ?? null;
+    const hi = s[0]?.hi ?? null;
     return lo === null || hi === null ? null : { fromNs: BigInt(lo), toNs: BigInt(hi) };
   }
+
+  /** Runs one statement on the pool (the segment chunk reads take a query function). */
+  private readonly query: Query = <T>(sql: string, params: unknown[]) => this.ds.query<T[]>(sql, params);
 
   /**
    * Segments overlapping each interval, oldest first per interval: the one segment that
@@ -489,50 +491,40 @@ export class ReplayReader {
     laneResolutionNs: bigint | null = null,
   ): Promise<ReplaySegmentRow[]> {
     if (!intervals.length) return [];
-    const params = intervalParams(captureId, intervals);
     const res = laneResolutionNs === null ? null : laneResolutionNs > 0n ? laneResolutionNs : 1n;
-    const detail = (col: string) => (res === null ? `y.${col}` : `CASE WHEN y.detail THEN y.${col} END`);
-    const rows = await this.ds.query<
-      (DetailColumns & { idx: number; s: string; e: string; state: ThreadState })[]
-    >(
-      `SELECT y.idx::int AS idx, y.start_ns::text AS s, y.end_ns::text AS e, y.state, ${detail('source')} AS source,
-              ${detail('syscall')} AS syscall, ${detail('target')} AS target, ${detail('lock_id')} AS lock_id,
-              ${detail('blocked_stack_id')}::text AS bstack, y.waker_thread_id::text AS waker,
-              ${detail('waker_stack_id')}::text AS wstack, ${detail('prev_state')} AS prev_state,
-              ${detail('reason')} AS reason
-       FROM (
-         SELECT iv.idx, x.*${
-           res === null
-             ? ''
-             : `, (x.end_ns - x.start_ns >= $5::bigint
-                  OR coalesce(lead(x.end_ns - x.start_ns) OVER w >= $5::bigint
-                     OR lead(x.start_ns) OVER w - x.end_ns >= $5::bigint, true)) AS detail`
-         }
-         FROM ${INTERVAL_SEGMENTS}
-         WHERE x.end_ns > iv.lo ${blockedOnly ? `AND x.state NOT IN ('cpu', 'runqueue', 'unknown')` : ''}
-         ${res === null ? '' : 'WINDOW w AS (PARTITION BY iv.idx ORDER BY x.start_ns)'}
-       ) y
-       ORDER BY y.idx, y.start_ns`,
-      res === null ? params : [...params, res.toString()],
-    );
-    // Each row's thread is its interval's (as the database spells the id), not sent per row.
-    const threadOf = intervals.map((i) => BigInt(i.threadId).toString());
-    return rows.map((r) => ({
-      interval: r.idx - 1,
-      threadId: threadOf[r.idx - 1] ?? '',
-      startNs: BigInt(r.s),
-      endNs: BigInt(r.e),
-      state: r.state,
-      source: opt(r.source),
-      syscall: opt(r.syscall),
-      target: opt(r.target),
-      lockId: opt(r.lock_id),
-      blockedStackId: opt(r.bstack),
-      wakerThreadId: opt(r.waker),
-      wakerStackId: opt(r.wstack),
-      prevState: opt(r.prev_state),
-      reason: opt(r.reason),
-    }));
+    const per = await segmentsOverlapping(this.query, captureId, intervals);
+    const out: ReplaySegmentRow[] = [];
+    per.forEach((list, k) => {
+      // Each row's thread is its interval's (as the database spells the id).
+      const threadId = BigInt(intervals[k]?.threadId ?? '0').toString();
+      const rows = blockedOnly ? list.filter((s) => !UNBLOCKED.has(s.state)) : list;
+      rows.forEach((s, i) => {
+        const next = rows[i + 1];
+        const detail =
+          res === null ||
+          s.endNs - s.startNs >= res ||
+          next === undefined ||
+          next.endNs - next.startNs >= res ||
+          next.startNs - s.endNs >= res;
+        out.push({
+          interval: k,
+          threadId,
+          startNs: s.startNs,
+          endNs: s.endNs,
+          state: s.state,
+          source: detail ? s.source : undefined,
+          syscall: detail ? s.syscall : undefined,
+          target: detail ? s.target : undefined,
+          lockId: detail ? s.lockId : undefined,
+          blockedStackId: detail ? s.blockedStackId : undefined,
+          wakerThreadId: s.wakerThreadId,
+          wakerStackId: detail ? s.wakerStackId : undefined,
+          prevState: detail ? s.prevState : undefined,
+          reason: detail ? s.reason : undefined,
+        });
+      });
+    });
+    return out;
   }
 
   /**
@@ -566,12 +558,9 @@ export class ReplayReader {
   /** Whether the capture's correlation wrote a pyramid (every thread with segments has its header row). */
   async hasLod(captureId: string): Promise<boolean> {
     if (this.lodCaptures.has(captureId)) return true;
-    const r = await this.ds.query<unknown[]>(
-      `SELECT 1 FROM segment_lod WHERE capture_id = $1 AND level = -1 LIMIT 1`,
-      [captureId],
-    );
-    if (r.length) this.lodCaptures.add(captureId);
-    return r.length > 0;
+    const has = await hasLodChunks(this.query, captureId);
+    if (has) this.lodCaptures.add(captureId);
+    return has;
   }
 
   /**
@@ -591,78 +580,87 @@ export class ReplayReader {
   ): Promise<LaneItems> {
     const size = lodBucketNs(level);
     // Buckets wholly inside the interval, [a, b): a = lo rounded up, b = hi rounded down to the bucket size.
-    const bounded = `(SELECT iv.*, iv.lo + ($7::bigint - ((iv.lo % $7::bigint) + $7::bigint) % $7::bigint) % $7::bigint AS a,
-                             iv.hi - ((iv.hi % $7::bigint) + $7::bigint) % $7::bigint AS b FROM ${LANE_INTERVALS}) iv`;
-    const bucketTotals = THREAD_STATES.map((st, k) => `b.${st}_ns AS s${k}`).join(', ');
-    const segTotals = THREAD_STATES.map(
-      (st, k) => `CASE WHEN g.state = '${st}' THEN g.end_ns - g.start_ns END AS s${k}`,
-    ).join(', ');
-    const sums = THREAD_STATES.map((_st, k) => `sum(x.s${k}) AS s${k}`).join(', ');
-    const out = `concat(${THREAD_STATES.map((_st, k) => `z.s${k}`).join(`, ',', `)}) AS sums`;
-    const detail = (col: string) => `coalesce(z.${col}, d.${col})`;
-    // Each LATERAL read keeps its index range (OFFSET 0: not flattened into a join over the partition).
-    const rows = await this.ds.transaction(async (em) => {
-      await em.query(`SET LOCAL jit = off`);
-      return em.query<LaneRow[]>(
-        `WITH x AS (
-           SELECT iv.idx, iv.thread_id AS tid, iv.lo, b.min_start_ns AS s, b.max_end_ns AS e, b.segment_count::bigint AS n,
-                  false AS seg, ${bucketTotals}, b.lock_waker_min AS lw1, b.lock_waker_max AS lw2,
-                  b.other_waker_min AS ow1, b.other_waker_max AS ow2, NULL::text AS state, NULL::text AS source,
-                  NULL::text AS syscall, NULL::text AS target, NULL::text AS lock_id, NULL::bigint AS blocked_stack_id,
-                  NULL::bigint AS waker_thread_id, NULL::bigint AS waker_stack_id, NULL::text AS prev_state,
-                  NULL::text AS reason
-           FROM ${bounded} CROSS JOIN LATERAL (
-             SELECT * FROM segment_lod b WHERE b.capture_id = $1 AND b.thread_id = iv.thread_id AND b.level = $6::int
-               AND b.bucket_ns >= iv.a AND b.bucket_ns < iv.b
-             OFFSET 0
-           ) b
-           UNION ALL
-           -- The segments shorter than a bucket in the partial buckets at the edges (read from the segments, so
-           -- the lane covers exactly what overlaps the interval): starting in [lo − size, a) and in [max(a, b), hi).
-           SELECT iv.idx, iv.thread_id, iv.lo, g.start_ns, g.end_ns, 1::bigint, true, ${segTotals},
-                  CASE WHEN g.state = 'lock' THEN g.waker_thread_id END, CASE WHEN g.state = 'lock' THEN g.waker_thread_id END,
-                  CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END, CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END,
-                  g.state, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id, g.waker_thread_id,
-                  g.waker_stack_id, g.prev_state, g.reason
-           FROM ${bounded}
-           CROSS JOIN LATERAL (VALUES (iv.lo - $7::bigint, least(iv.a, iv.hi)), (greatest(iv.a, iv.b), iv.hi)) AS r(s, e)
-           CROSS JOIN LATERAL (
-             SELECT * FROM segments g WHERE g.capture_id = $1 AND g.thread_id = iv.thread_id
-               AND g.start_ns >= r.s AND g.start_ns < r.e AND g.end_ns - g.start_ns < $7::bigint
-             OFFSET 0
-           ) g
-           WHERE g.end_ns > iv.lo
-           UNION ALL
-           SELECT iv.idx, iv.thread_id, iv.lo, g.start_ns, g.end_ns, 1::bigint, true, ${segTotals},
-                  CASE WHEN g.state = 'lock' THEN g.waker_thread_id END, CASE WHEN g.state = 'lock' THEN g.waker_thread_id END,
-                  CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END, CASE WHEN g.state <> 'lock' THEN g.waker_thread_id END,
-                  g.state, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id, g.waker_thread_id,
-                  g.waker_stack_id, g.prev_state, g.reason
-           FROM ${classReads('$6::int + 1')}
-           WHERE g.end_ns > iv.lo
-         ), z AS (
-           SELECT x.idx, min(x.tid) AS tid, min(x.s) AS s, max(x.e) AS e, sum(x.n) AS n, bool_or(x.seg) AS seg, ${sums},
-                  min(x.lw1) AS lw1, max(x.lw2) AS lw2, min(x.ow1) AS ow1, max(x.ow2) AS ow2,
-                  min(x.source) AS source, min(x.syscall) AS syscall, min(x.target) AS target, min(x.lock_id) AS lock_id,
-                  min(x.blocked_stack_id) AS blocked_stack_id, min(x.waker_thread_id) AS waker_thread_id,
-                  min(x.waker_stack_id) AS waker_stack_id, min(x.prev_state) AS prev_state, min(x.reason) AS reason
-           FROM x
-           GROUP BY x.idx, CASE WHEN x.seg AND x.e - x.s >= $5::bigint THEN -1 - x.s
-                                ELSE greatest(x.s - x.lo, 0) / $5::bigint END
-         )
-         SELECT z.idx::int AS idx, z.s::text AS s, z.e::text AS e, z.n::text AS n, ${out},
-                concat(z.lw1, ',', z.lw2, ',', z.ow1, ',', z.ow2) AS wk,
-                ${detail('source')} AS source, ${detail('syscall')} AS syscall, ${detail('target')} AS target,
-                ${detail('lock_id')} AS lock_id, ${detail('blocked_stack_id')}::text AS bstack,
-                ${detail('waker_thread_id')}::text AS waker, ${detail('waker_stack_id')}::text AS wstack,
-                ${detail('prev_state')} AS prev_state, ${detail('reason')} AS reason
-         FROM z LEFT JOIN LATERAL (
-           SELECT * FROM segments g WHERE z.n = 1 AND NOT z.seg AND g.capture_id = $1 AND g.thread_id = z.tid
-             AND g.start_ns = z.s LIMIT 1
-         ) d ON true
-         ORDER BY z.idx, z.s`,
-        [...intervalParams(captureId, intervals), res.toString(), level, size.toString()],
+    const bounds = intervals.map((iv) => {
+      const a = iv.fromNs + floorMod(size - floorMod(iv.fromNs, size), size);
+      const b = iv.toNs - floorMod(iv.toNs, size);
+      return { a, b };
+    });
+    // The buckets of the level wholly inside each interval.
+    const bucketRows = lodBucketsIn(
+      this.query,
+      captureId,
+      level,
+      intervals.map((iv, k) => ({
+        threadId: iv.threadId,
+        fromNs: bounds[k]?.a ?? iv.fromNs,
+        toNs: bounds[k]?.b ?? iv.toNs,
+      })),
+    );
+    // The segments shorter than a bucket in the partial buckets at the edges (so the lane covers
+    // exactly what overlaps the interval): starting in [lo − size, min(a, hi)) and in [max(a, b), hi).
+    const edges = intervals.flatMap((iv, k) => {
+      const { a, b } = bounds[k] ?? { a: iv.fromNs, b: iv.toNs };
+      const first = { threadId: iv.threadId, fromNs: iv.fromNs - size, toNs: a < iv.toNs ? a : iv.toNs };
+      const last = { threadId: iv.threadId, fromNs: a > b ? a : b, toNs: iv.toNs };
+      return [first, last];
+    });
+    const [buckets, edgeSegs, longSegs] = await Promise.all([
+      bucketRows,
+      segmentsOverlapping(this.query, captureId, edges),
+      // …and the segments at least one bucket long, whole.
+      segmentsOverlapping(this.query, captureId, intervals, size),
+    ]);
+    const parts: LanePart[][] = intervals.map(() => []);
+    buckets.forEach((list, k) => {
+      for (const b of list)
+        parts[k]?.push({
+          startNs: b.minStartNs,
+          endNs: b.maxEndNs,
+          count: BigInt(b.count),
+          seg: false,
+          sums: b.totals,
+          lockWakerMin: b.lockWakerMin,
+          lockWakerMax: b.lockWakerMax,
+          otherWakerMin: b.otherWakerMin,
+          otherWakerMax: b.otherWakerMax,
+          detail: null,
+        });
+    });
+    edgeSegs.forEach((list, j) => {
+      const k = j >> 1;
+      const iv = intervals[k];
+      const range = edges[j];
+      if (!iv || !range) return;
+      for (const s of list)
+        if (s.startNs >= range.fromNs && s.endNs - s.startNs < size && s.endNs > iv.fromNs)
+          parts[k]?.push(segmentPart(s));
+    });
+    longSegs.forEach((list, k) => {
+      for (const s of list) parts[k]?.push(segmentPart(s));
+    });
+    const groups = parts.map((p, k) => groupLane(p, intervals[k]?.fromNs ?? 0n, res));
+    // A group of one bucket of one segment comes whole too: its detail read by its start.
+    const lone: { k: number; g: LaneGroup }[] = [];
+    groups.forEach((list, k) => {
+      for (const g of list) if (g.count === 1n && !g.seg) lone.push({ k, g });
+    });
+    if (lone.length) {
+      const found = await segmentsOverlapping(
+        this.query,
+        captureId,
+        lone.map(({ k, g }) => ({
+          threadId: intervals[k]?.threadId ?? '0',
+          fromNs: g.startNs,
+          toNs: g.startNs + 1n,
+        })),
       );
+      lone.forEach(({ g }, j) => {
+        g.detail = found[j]?.find((s) => s.startNs === g.startNs) ?? null;
+      });
+    }
+    const rows: LaneRow[] = [];
+    groups.forEach((list, k) => {
+      for (const g of list) rows.push(groupRow(k + 1, g));
     });
     return toLaneItems(intervals.length, rows);
   }
@@ -698,43 +696,42 @@ export class ReplayReader {
       };
     }
     const size = lodBucketNs(level);
-    const params = intervalParams(captureId, intervals);
-    // Two reads, each on its own connection (JIT off: it costs more than these index reads take).
-    const noJit = <T>(sql: string, args: unknown[]) =>
-      this.ds.transaction(async (em) => {
-        await em.query(`SET LOCAL jit = off`);
-        return em.query<T>(sql, args);
-      });
-    const [waits, wakers] = await Promise.all([
-      noJit<LaneRow[]>(
-        `SELECT iv.idx::int AS idx, g.start_ns::text AS s, g.end_ns::text AS e, '1' AS n,
-                  concat(${THREAD_STATES.map((st) => `CASE WHEN g.state = '${st}' THEN (g.end_ns - g.start_ns)::text END`).join(`, ',', `)}) AS sums,
-                  ',,,' AS wk, g.source, g.syscall, g.target, g.lock_id, g.blocked_stack_id::text AS bstack,
-                  g.waker_thread_id::text AS waker, g.waker_stack_id::text AS wstack, g.prev_state, g.reason
-           FROM ${classReads('$6::int')}
-           WHERE g.end_ns > iv.lo AND g.end_ns - g.start_ns >= $5::bigint
-             AND g.state IN (${WAIT_STATES.map((st) => `'${st}'`).join(', ')})
-           ORDER BY 1, g.start_ns`,
-        [...params, res.toString(), lodDurationClass(res)],
-      ),
-      noJit<{ idx: number; w: string; lock: boolean }[]>(
-        `SELECT DISTINCT x.idx::int AS idx, x.w::text AS w, x.lock FROM (
-             SELECT iv.idx, v.w, v.lock FROM ${LANE_INTERVALS} CROSS JOIN LATERAL (
-               SELECT b.lock_waker_min, b.lock_waker_max, b.other_waker_min, b.other_waker_max FROM segment_lod b
-               WHERE b.capture_id = $1 AND b.thread_id = iv.thread_id AND b.level = $5::int
-                 AND b.bucket_ns >= iv.lo - $6::bigint AND b.bucket_ns < iv.hi
-               OFFSET 0
-             ) b CROSS JOIN LATERAL (VALUES (b.lock_waker_min, true), (b.lock_waker_max, true),
-                                            (b.other_waker_min, false), (b.other_waker_max, false)) AS v(w, lock)
-             UNION ALL
-             SELECT iv.idx, g.waker_thread_id, g.state = 'lock' FROM ${classReads('$5::int + 1')}
-             WHERE g.end_ns > iv.lo
-           ) x WHERE x.w IS NOT NULL`,
-        [...params, level, size.toString()],
+    const [longSegs, wakers] = await Promise.all([
+      // The segments at least one bucket long (the waits among them at least a pixel long, too).
+      segmentsOverlapping(this.query, captureId, intervals, size),
+      // The pyramid's extreme wakers of the buckets.
+      lodBucketsIn(
+        this.query,
+        captureId,
+        level,
+        intervals.map((iv) => ({ threadId: iv.threadId, fromNs: iv.fromNs - size, toNs: iv.toNs })),
       ),
     ]);
-    const out = toLaneItems(intervals.length, waits);
-    for (const w of wakers) out.wakers[w.idx - 1]?.push({ threadId: w.w, lock: w.lock });
+    const rows: LaneRow[] = [];
+    longSegs.forEach((list, k) => {
+      for (const s of list)
+        if (s.endNs - s.startNs >= res && WAIT_STATES.includes(s.state))
+          // Wakers come below, once each (not from these rows).
+          rows.push({ ...groupRow(k + 1, { ...segmentPart(s), detail: s }), wk: ',,,' });
+    });
+    const out = toLaneItems(intervals.length, rows);
+    const seen = new Set<string>();
+    const addWaker = (k: number, w: string, lock: boolean) => {
+      const key = `${k}:${w}:${lock}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.wakers[k]?.push({ threadId: w, lock });
+    };
+    wakers.forEach((list, k) => {
+      for (const b of list) {
+        for (const w of [b.lockWakerMin, b.lockWakerMax]) if (w !== null) addWaker(k, w.toString(), true);
+        for (const w of [b.otherWakerMin, b.otherWakerMax]) if (w !== null) addWaker(k, w.toString(), false);
+      }
+    });
+    longSegs.forEach((list, k) => {
+      for (const s of list)
+        if (s.wakerThreadId !== undefined) addWaker(k, s.wakerThreadId, s.state === 'lock');
+    });
     return out;
   }
 
@@ -744,33 +741,11 @@ export class ReplayReader {
     intervals: readonly ThreadInterval[],
     res: bigint,
   ): Promise<LaneItems> {
-    // One aggregation level, per (interval, bucket): per-state sums as FILTER columns keep
-    // the groups few (about one per pixel), so the database hashes them in memory.
-    const perState = `concat(${THREAD_STATES.map(
-      (st) => `sum(x.end_ns - x.start_ns) FILTER (WHERE x.state = '${st}')`,
-    ).join(`, ',', `)}) AS sums`;
-    // A lane of many segments groups in memory rather than spilling to disk.
-    const rows = await this.ds.transaction(async (em) => {
-      await em.query(`SET LOCAL work_mem = '64MB'`);
-      // JIT compilation adds ~100 ms to every such query and saves less than that.
-      await em.query(`SET LOCAL jit = off`);
-      return em.query<LaneRow[]>(
-        `SELECT iv.idx::int AS idx, min(x.start_ns)::text AS s, max(x.end_ns)::text AS e, count(*)::text AS n,
-              ${perState},
-              concat(min(x.waker_thread_id) FILTER (WHERE x.state = 'lock'), ',',
-                     max(x.waker_thread_id) FILTER (WHERE x.state = 'lock'), ',',
-                     min(x.waker_thread_id) FILTER (WHERE x.state <> 'lock'), ',',
-                     max(x.waker_thread_id) FILTER (WHERE x.state <> 'lock')) AS wk,
-              min(x.state) AS state, min(x.source) AS source, min(x.syscall) AS syscall, min(x.target) AS target,
-              min(x.lock_id) AS lock_id, min(x.blocked_stack_id)::text AS bstack, min(x.waker_thread_id)::text AS waker,
-              min(x.waker_stack_id)::text AS wstack, min(x.prev_state) AS prev_state, min(x.reason) AS reason
-       FROM ${INTERVAL_SEGMENTS}
-       WHERE x.end_ns > iv.lo
-       GROUP BY iv.idx, CASE WHEN x.end_ns - x.start_ns >= $5::bigint THEN -1 - x.start_ns
-                             ELSE greatest(x.start_ns - iv.lo, 0) / $5::bigint END
-       ORDER BY 1, min(x.start_ns)`,
-        [...intervalParams(captureId, intervals), res.toString()],
-      );
+    const per = await segmentsOverlapping(this.query, captureId, intervals);
+    const rows: LaneRow[] = [];
+    per.forEach((list, k) => {
+      const lo = intervals[k]?.fromNs ?? 0n;
+      for (const g of groupLane(list.map(segmentPart), lo, res)) rows.push(groupRow(k + 1, g));
     });
     return toLaneItems(intervals.length, rows);
   }
@@ -810,7 +785,7 @@ export class ReplayReader {
     carryIns: { lane: number; tile: bigint; state: ThreadState; startNs: bigint; endNs: bigint }[];
   }> {
     if (!threadIds.length) return { tiles: [], carryIns: [] };
-    const [tiles, carry] = await Promise.all([
+    const [tiles, covering] = await Promise.all([
       this.ds.query<{ lane: number; tile: string; payload: Buffer }[]>(
         `SELECT iv.idx::int - 1 AS lane, t.tile::text AS tile, t.payload
          FROM unnest($2::bigint[]) WITH ORDINALITY AS iv(thread_id, idx)
@@ -821,39 +796,36 @@ export class ReplayReader {
          ORDER BY 1, t.tile`,
         [captureId, threadIds, level, fromTile.toString(), toTile.toString()],
       ),
-      this.ds.query<{ lane: number; tile: string; state: ThreadState; s: string; e: string }[]>(
-        `SELECT iv.idx::int - 1 AS lane, k.tile::text AS tile, g.state, g.start_ns::text AS s, g.end_ns::text AS e
-         FROM unnest($2::bigint[]) WITH ORDINALITY AS iv(thread_id, idx)
-         CROSS JOIN generate_series($3::bigint, $4::bigint) AS k(tile)
-         CROSS JOIN LATERAL (
-           SELECT state, start_ns, end_ns FROM segments
-           WHERE capture_id = $1 AND thread_id = iv.thread_id AND start_ns < k.tile * $5::bigint
-           ORDER BY start_ns DESC LIMIT 1
-         ) g
-         WHERE g.end_ns > k.tile * $5::bigint AND g.end_ns - g.start_ns >= $6::bigint`,
-        [
-          captureId,
-          threadIds,
-          fromTile.toString(),
-          toTile.toString(),
-          tileSpanNs.toString(),
-          minDurationNs.toString(),
-        ],
+      // Segments of a thread do not overlap: the one covering a tile's start is its carry-in.
+      segmentsOverlapping(
+        this.query,
+        captureId,
+        threadIds.map((threadId) => ({
+          threadId,
+          fromNs: fromTile * tileSpanNs,
+          toNs: toTile * tileSpanNs + 1n,
+        })),
+        minDurationNs,
       ),
     ]);
+    const carry: { lane: number; tile: bigint; state: ThreadState; startNs: bigint; endNs: bigint }[] = [];
+    covering.forEach((list, lane) => {
+      for (const g of list) {
+        // Tiles k with k·span in (start, end).
+        let k = g.startNs / tileSpanNs + 1n;
+        if (k < fromTile) k = fromTile;
+        for (; k <= toTile && k * tileSpanNs < g.endNs; k++)
+          if (k * tileSpanNs > g.startNs)
+            carry.push({ lane, tile: k, state: g.state, startNs: g.startNs, endNs: g.endNs });
+      }
+    });
     return {
       tiles: tiles.map((t) => ({
         lane: t.lane,
         tile: BigInt(t.tile),
         bytes: new Uint8Array(t.payload.buffer, t.payload.byteOffset, t.payload.byteLength),
       })),
-      carryIns: carry.map((c) => ({
-        lane: c.lane,
-        tile: BigInt(c.tile),
-        state: c.state,
-        startNs: BigInt(c.s),
-        endNs: BigInt(c.e),
-      })),
+      carryIns: carry,
     };
   }
 
