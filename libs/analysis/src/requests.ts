@@ -16,6 +16,7 @@ import {
 } from '@threadreel/model';
 import { analyzeRequest, type RequestInput } from './breakdown.js';
 import { frameDisplayName } from './fold.js';
+import { IntervalIndex, indexBy } from './time-index.js';
 import {
   intersectIntervals,
   mergeIntervals,
@@ -299,6 +300,30 @@ export async function analyzeRequests(c: RequestContext): Promise<RequestAnalysi
   const servingThreads = new Set(serverBindings.map(({ b }) => b.threadId));
   const servingByThread = new Map<string, SpanBinding[]>();
   for (const { b } of serverBindings) pushTo(servingByThread, b.threadId, b);
+  // Each request reads the capture-wide lists only near its window (time-index.ts).
+  const servingEnds = new Map(
+    [...servingByThread].map(([t, list]) => [
+      t,
+      [...list].sort((x, y) => (x.endNs < y.endNs ? -1 : x.endNs > y.endNs ? 1 : 0)),
+    ]),
+  );
+  const servingIndex = indexBy(
+    serverBindings,
+    ({ b }) => b.threadId,
+    ({ b }) => b.startNs,
+    ({ b }) => b.endNs,
+  );
+  const handoffIndex = indexBy(
+    c.handoffs,
+    (x) => x.readerThreadId,
+    (x) => x.readNs,
+    (x) => x.readNs,
+  );
+  const gcIndex = new IntervalIndex(
+    c.gcEvidence,
+    (g) => g.startNs,
+    (g) => g.startNs + g.durationNs,
+  );
   const noOffload = { pieces: new Map<string, OffloadPiece[]>(), workers: [] };
   const offload =
     c.runtime === 'node'
@@ -327,12 +352,14 @@ export async function analyzeRequests(c: RequestContext): Promise<RequestAnalysi
       // thread's previous request ended and before this span ended, the one read nearest the
       // span's start (a worker may open the span well after the read — parsing, the GIL — or
       // before it; an event loop reads the requests it interleaves close to their own spans).
-      let prevEnd: bigint | null = null;
-      for (const b of servingByThread.get(first.threadId) ?? [])
-        if (b.spanId !== r.spanId && b.endNs <= first.startNs && (prevEnd === null || b.endNs > prevEnd))
-          prevEnd = b.endNs;
+      const prevEnd = lastEndBefore(servingEnds.get(first.threadId) ?? [], first.startNs, r.spanId);
       let h: RequestHandoff | undefined;
-      for (const x of c.handoffs)
+      const earliest = r.startNs - 10_000_000_000n;
+      const candidates =
+        handoffIndex
+          .get(first.threadId)
+          ?.overlapping(prevEnd !== null && prevEnd > earliest ? prevEnd : earliest, r.endNs) ?? [];
+      for (const x of candidates)
         if (
           x.readerThreadId === first.threadId &&
           x.readNs <= r.endNs &&
@@ -357,10 +384,12 @@ export async function analyzeRequests(c: RequestContext): Promise<RequestAnalysi
       // is free even with requests in flight). The gap is the pool's when every worker was
       // busy at arrival, or for most of the wait (a worker that freed up just before the
       // burst arrived took the next request a moment later, and the rest queued behind it).
+      // Only the bindings near [arrival, handler start] (and a millisecond after arrival) count below.
+      const busyTo = handlerStart > arrival + 1_000_000n ? handlerStart : arrival + 1_000_000n;
       const busyOf = async (m: CorrelationThread): Promise<Interval[]> => {
         const bound = mergeIntervals(
-          serverBindings
-            .filter(({ b, r: other }) => other.spanId !== r.spanId && b.threadId === m.id)
+          (servingIndex.get(m.id)?.overlapping(arrival, busyTo) ?? [])
+            .filter(({ r: other }) => other.spanId !== r.spanId)
             .map(({ b }) => ({ startNs: b.startNs, endNs: b.endNs })),
         );
         if (c.runtime !== 'node') return bound;
@@ -384,12 +413,8 @@ export async function analyzeRequests(c: RequestContext): Promise<RequestAnalysi
         };
         if (members.length === 1) {
           // A pool of one (an event loop): name the request whose handler held it.
-          const holder = serverBindings.find(
-            ({ b, r: other }) =>
-              other.spanId !== r.spanId &&
-              b.threadId === worker.id &&
-              b.startNs <= arrival &&
-              b.endNs > arrival,
+          const holder = (servingIndex.get(worker.id)?.overlapping(arrival, arrival) ?? []).find(
+            ({ b, r: other }) => other.spanId !== r.spanId && b.startNs <= arrival && b.endNs > arrival,
           );
           if (holder) pool = { ...pool, blockingTraceId: holder.r.traceId };
         }
@@ -450,7 +475,9 @@ export async function analyzeRequests(c: RequestContext): Promise<RequestAnalysi
       clientSpans: kids
         .filter((k) => k.kind === 'client')
         .map((k) => ({ startNs: k.startNs, endNs: k.endNs, peer: peerOf(k) })),
-      gcPauses: c.gcEvidence.filter((g) => g.startNs < r.endNs && g.startNs + g.durationNs > arrival),
+      gcPauses: gcIndex
+        .overlapping(arrival, r.endNs)
+        .filter((g) => g.startNs < r.endNs && g.startNs + g.durationNs > arrival),
       pool,
       samples: samples.map((s) => ({
         threadId: s.threadId,
@@ -480,4 +507,23 @@ export async function analyzeRequests(c: RequestContext): Promise<RequestAnalysi
     }
   }
   return out;
+}
+
+/**
+ * The latest end, at or before `atNs`, of a thread's bindings sorted by end, other than span
+ * `spanId`'s own: when the thread's previous request ended.
+ */
+function lastEndBefore(byEnd: readonly SpanBinding[], atNs: bigint, spanId: string): bigint | null {
+  let a = 0;
+  let b = byEnd.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if ((byEnd[m]?.endNs ?? 0n) <= atNs) a = m + 1;
+    else b = m;
+  }
+  for (let i = a - 1; i >= 0; i--) {
+    const x = byEnd[i];
+    if (x && x.spanId !== spanId) return x.endNs;
+  }
+  return null;
 }

@@ -98,6 +98,38 @@ describe('inferOffsetFromSwitches on real captures', () => {
     },
   );
 
+  it('a long capture that repeats every gap length many times is placed as its first copy alone is', async () => {
+    // The java fixture grown as the scale bench grows it: 80 copies 19 s + 0–999 ms apart in
+    // both clocks, perf whole against a third of the strace calls of the first 3 copies (a
+    // long capture's evidence read keeps the calls of its beginning). Each long call has ~80
+    // gaps of its length to vote for: split among them, no offset got 5 votes (2.5 here), so
+    // it was refused, though only the true offset lines up the calls of every copy.
+    const e = await evidenceOf(fixture('java/perf.script.gz'), fixture('java/strace.txt.gz'));
+    const one = inferOffsetFromSwitches(e.threads, e.markers, e.intervals, 'strace');
+    expect(one.placed, show(one)).toBe(true);
+    if (!one.placed) return;
+    let seed = 11;
+    const shifts: bigint[] = [0n];
+    for (let k = 1; k < 80; k++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      shifts.push((shifts[k - 1] ?? 0n) + 19_000_000_000n + BigInt(Math.floor((seed / 2147483648) * 1e9)));
+    }
+    const threads = e.threads.map((t) => ({
+      tid: t.tid,
+      switchOuts: shifts.flatMap((d) => t.switchOuts.map((x) => x + d)),
+    }));
+    const first = shifts.slice(0, 3);
+    const markers = first.flatMap((d) => e.markers.map((m) => ({ ...m, atNs: m.atNs + d })));
+    const intervals = first.flatMap((d) =>
+      e.intervals.filter((_c, i) => i % 3 === 0).map((c) => ({ ...c, startNs: c.startNs + d })),
+    );
+    const got = inferOffsetFromSwitches(threads, markers, intervals, 'strace');
+    expect(got.placed, show(got)).toBe(true);
+    if (!got.placed) return;
+    const err = got.offsetNs - one.offsetNs;
+    expect(err < 0n ? -err : err).toBeLessThan(20n * US);
+  });
+
   it('two sources that share no moment are not placed, with the reason', async () => {
     const java = await evidenceOf(fixture('java/perf.script.gz'), fixture('java/strace.txt.gz'));
     const python = await evidenceOf(fixture('python/perf.script.gz'), fixture('python/strace.txt.gz'));

@@ -20,7 +20,8 @@ import type { Nanos } from '@threadreel/model';
  *    blocking call (≥ 2 ms) shows in perf as an off-CPU gap of about its length between two
  *    consecutive switch-outs of the same thread. Every (call, gap) pair of matching length
  *    votes for `marker − switch-out`; votes are binned at 2 ms and weighted by 1/candidates
- *    of the call, and the best bin must clearly beat every bin more than 10 ms away.
+ *    of the call; at least 5 calls must vote for the best bin, and its votes must clearly beat
+ *    every bin more than 10 ms away (both scale-free: candidates grow with a capture's length).
  * 2. Fine, around the coarse offset: every marker minus every switch-out of its thread
  *    within ±5 ms, histogrammed at 1 µs; the offset is the fullest microsecond of the densest
  *    20 µs window (the front of strace's latency distribution), and that window must stand
@@ -109,6 +110,8 @@ interface Coarse {
   readonly votes: number;
   readonly runnerUp: number;
   readonly calls: number;
+  /** Calls with a candidate at the best offset (its bin or the better neighbour). */
+  readonly voters: number;
 }
 
 /** Step 1: long blocking calls voting through off-CPU gaps of matching length. */
@@ -133,6 +136,8 @@ export function coarseOffset(
     MAX_INTERVALS,
   );
   const votes = new Map<bigint, number>();
+  /** Calls with a candidate in the bin (each once). */
+  const voters = new Map<bigint, number>();
   let calls = 0;
   for (const c of long) {
     const list = gaps.get(c.tid) ?? [];
@@ -153,9 +158,12 @@ export function coarseOffset(
     if (!cands.length) continue;
     calls++;
     const w = 1 / cands.length;
+    const seen = new Set<bigint>();
     for (const d of cands) {
       const bin = floorDiv(d, COARSE_BIN);
       votes.set(bin, (votes.get(bin) ?? 0) + w);
+      if (!seen.has(bin)) voters.set(bin, (voters.get(bin) ?? 0) + 1);
+      seen.add(bin);
     }
   }
   if (!votes.size) return null;
@@ -178,7 +186,14 @@ export function coarseOffset(
     const d = b > best ? b - best : best - b;
     if (d > sepBins) runnerUp = Math.max(runnerUp, scoreOf(b));
   }
-  return { offsetNs: best * COARSE_BIN + COARSE_BIN / 2n, votes: bestScore, runnerUp, calls };
+  const near = (b: bigint) => voters.get(b) ?? 0;
+  return {
+    offsetNs: best * COARSE_BIN + COARSE_BIN / 2n,
+    votes: bestScore,
+    runnerUp,
+    calls,
+    voters: near(best) + Math.max(near(best - 1n), near(best + 1n)),
+  };
 }
 
 interface Fine {
@@ -281,7 +296,11 @@ export function inferOffsetFromSwitches(
       evidence: base,
     };
   const coarse = coarseOffset(threads, intervals);
-  if (!coarse || coarse.votes < 5 || coarse.votes < 2 * coarse.runnerUp)
+  // At least 5 calls agree (a count, not the weighted votes: a call's vote is split among the
+  // gaps of its length, which grow with the capture — a 10 M-event capture repeats each gap
+  // length hundreds of times — so an absolute vote threshold refused long captures), and the
+  // weighted votes there clearly beat any offset more than 10 ms away.
+  if (!coarse || coarse.voters < 5 || coarse.votes < 2 * coarse.runnerUp)
     return {
       placed: false,
       reason: coarse
@@ -290,7 +309,11 @@ export function inferOffsetFromSwitches(
       evidence: {
         ...base,
         ...(coarse
-          ? { coarseVotes: coarse.votes.toFixed(1), coarseRunnerUp: coarse.runnerUp.toFixed(1) }
+          ? {
+              coarseVotes: coarse.votes.toFixed(1),
+              coarseRunnerUp: coarse.runnerUp.toFixed(1),
+              coarseVoters: coarse.voters,
+            }
           : {}),
       },
     };
@@ -302,6 +325,7 @@ export function inferOffsetFromSwitches(
   const evidence = {
     ...base,
     longCallsMatched: coarse.calls,
+    coarseVoters: coarse.voters,
     coarseVotes: coarse.votes.toFixed(1),
     coarseRunnerUp: coarse.runnerUp.toFixed(1),
     ...(fine

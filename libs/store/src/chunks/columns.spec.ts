@@ -22,6 +22,18 @@ describe('chunk columns', () => {
     expect(decodeChunk(SCHEMA, encodeChunk(SCHEMA, columns))).toEqual(columns);
   });
 
+  it('varints of bigints are exact on both sides of the number fast path (±2^52) and at the 64-bit ends', () => {
+    const edges = [0n, 1n, -1n, 63n, -64n, 64n, 1n << 48n, (1n << 49n) - 1n, 1n << 49n, -(1n << 49n)];
+    const half = BigInt(Math.floor(Number.MAX_SAFE_INTEGER / 2));
+    for (const d of [-2n, -1n, 0n, 1n, 2n]) edges.push(half + d, -half + d);
+    edges.push((1n << 63n) - 1n, -(1n << 63n), 12_345_678_901_234_567n, -98_765_432_109_876_543n);
+    const w = new ByteWriter(4);
+    for (const v of edges) w.bigvarint(v);
+    const r = new ByteReader(w.finish());
+    expect(edges.map(() => r.bigvarint())).toEqual(edges);
+    expect(r.done).toBe(true);
+  });
+
   it('costs about two bytes a row for regular samples (times 5 ms apart, few stacks)', () => {
     const n = 10_000;
     const t0 = 1_764_000_000_000_000_000n;

@@ -30,6 +30,8 @@ export interface ColumnSpec {
 export type ColumnValues = (bigint | null)[] | (number | null)[] | (string | null)[];
 
 const MAX_SAFE_DELTA = BigInt(Number.MAX_SAFE_INTEGER);
+/** |v| up to this zigzag-maps below 2^53 (a safe integer). */
+const SAFE_HALF = BigInt(Math.floor(Number.MAX_SAFE_INTEGER / 2));
 const FORMAT_VERSION = 1;
 
 /** A growable byte buffer with varint writers. */
@@ -72,6 +74,11 @@ export class ByteWriter {
 
   /** Signed 64-bit bigint, zigzag-mapped, as a LEB128 varint (at most 10 bytes). */
   bigvarint(v: bigint): void {
+    // Most values (deltas, ids of small captures) fit a JS number exactly: no bigint arithmetic.
+    if (v >= -SAFE_HALF && v <= SAFE_HALF) {
+      this.svarint(Number(v));
+      return;
+    }
     let z = v >= 0n ? v << 1n : (-v << 1n) - 1n;
     this.room(10);
     while (z >= 0x80n) {
@@ -133,8 +140,17 @@ export class ByteReader {
   }
 
   bigvarint(): bigint {
-    let z = 0n;
-    let shift = 0n;
+    // Up to 7 bytes (49 bits) as a number, the rest (rare: 63-bit ids) in bigint.
+    let n = 0;
+    let scale = 1;
+    for (let k = 0; k < 7; k++) {
+      const b = this.byte();
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return BigInt(n % 2 === 0 ? n / 2 : -(n + 1) / 2);
+      scale *= 0x80;
+    }
+    let z = BigInt(n);
+    let shift = 49n;
     for (;;) {
       const b = this.byte();
       z |= BigInt(b & 0x7f) << shift;

@@ -12,7 +12,7 @@ import { lodBuckets, type LodBucket } from './lod.js';
 import { lodChunks, type LodChunk } from './lod-chunks.js';
 import { partitionName, poolOf } from './pg.js';
 import { segmentChunks, segmentsOverlapping, type SegmentChunk } from './segment-chunks.js';
-import { LaneTileBuilder, type LaneTile } from './tiles.js';
+import { LaneTileBuilder, STORED_TILE_MIN_LEVEL, type LaneTile } from './tiles.js';
 
 /**
  * The write port of correlation (libs/correlate `CorrelationSink`) on Postgres. Clock
@@ -137,7 +137,7 @@ function laneRows(threadId: string, segs: readonly Segment[]): { buckets: LodBuc
     : [...segs].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
   const buckets: LodBucket[] = [];
   const tiles: LaneTile[] = [];
-  const builder = new LaneTileBuilder(threadId, sorted);
+  const builder = new LaneTileBuilder(threadId, sorted, STORED_TILE_MIN_LEVEL);
   for (const b of lodBuckets(threadId, sorted)) {
     buckets.push(b);
     appendAll(tiles, builder.add(b));

@@ -4,6 +4,7 @@ import { THREAD_STATES } from '@threadreel/model';
 import { groupLane, segmentPart, type LaneGroup, type LanePart } from './lane-groups.js';
 import { lodBucketNs, lodLevelFor } from './lod.js';
 import { hasLodChunks, lodBucketsIn } from './lod-chunks.js';
+import { levelTiles, STORED_TILE_MIN_LEVEL } from './tiles.js';
 import { segmentSpan, segmentsOverlapping, type Query } from './segment-chunks.js';
 import type {
   Segment,
@@ -767,6 +768,38 @@ export class ReplayReader {
   }
 
   /**
+   * Tiles of a level finer than the stored ones (tiles.ts STORED_TILE_MIN_LEVEL), built as the
+   * correlate step builds the others: from the level's pyramid buckets and the segments at least
+   * a bucket long that start in the tiles' span, read from their chunks.
+   */
+  private async builtTiles(
+    captureId: string,
+    threadIds: readonly string[],
+    level: number,
+    fromTile: bigint,
+    toTile: bigint,
+    tileSpanNs: bigint,
+  ): Promise<{ lane: number; tile: string; payload: Buffer }[]> {
+    const span = threadIds.map((threadId) => ({
+      threadId,
+      fromNs: fromTile * tileSpanNs,
+      toNs: (toTile + 1n) * tileSpanNs,
+    }));
+    const [buckets, long] = await Promise.all([
+      lodBucketsIn(this.query, captureId, level, span),
+      segmentsOverlapping(this.query, captureId, span, lodBucketNs(level)),
+    ]);
+    const out: { lane: number; tile: string; payload: Buffer }[] = [];
+    threadIds.forEach((threadId, lane) => {
+      const from = fromTile * tileSpanNs;
+      const segs = (long[lane] ?? []).filter((g) => g.startNs >= from);
+      for (const t of levelTiles(threadId, segs, level, buckets[lane] ?? []))
+        out.push({ lane, tile: t.tile.toString(), payload: Buffer.from(t.bytes) });
+    });
+    return out;
+  }
+
+  /**
    * Lane tiles of one level with index in [fromTile, toTile] of each thread (`lane`: its index
    * in `threadIds`), by primary key; and per thread and tile in that range its carry-in: the
    * segment at least `minDurationNs` long that began before the tile and reaches into it
@@ -786,16 +819,18 @@ export class ReplayReader {
   }> {
     if (!threadIds.length) return { tiles: [], carryIns: [] };
     const [tiles, covering] = await Promise.all([
-      this.ds.query<{ lane: number; tile: string; payload: Buffer }[]>(
-        `SELECT iv.idx::int - 1 AS lane, t.tile::text AS tile, t.payload
+      level < STORED_TILE_MIN_LEVEL
+        ? this.builtTiles(captureId, threadIds, level, fromTile, toTile, tileSpanNs)
+        : this.ds.query<{ lane: number; tile: string; payload: Buffer }[]>(
+            `SELECT iv.idx::int - 1 AS lane, t.tile::text AS tile, t.payload
          FROM unnest($2::bigint[]) WITH ORDINALITY AS iv(thread_id, idx)
          CROSS JOIN LATERAL (
            SELECT tile, payload FROM lane_tiles
            WHERE capture_id = $1 AND thread_id = iv.thread_id AND level = $3 AND tile >= $4 AND tile <= $5
          ) t
          ORDER BY 1, t.tile`,
-        [captureId, threadIds, level, fromTile.toString(), toTile.toString()],
-      ),
+            [captureId, threadIds, level, fromTile.toString(), toTile.toString()],
+          ),
       // Segments of a thread do not overlap: the one covering a tile's start is its carry-in.
       segmentsOverlapping(
         this.query,

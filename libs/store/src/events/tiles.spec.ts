@@ -16,7 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { lodBuckets } from './lod.js';
 import { segmentsOf } from './segments-of.spec-helper.js';
-import { laneTiles, type LaneTile } from './tiles.js';
+import { LaneTileBuilder, laneTiles, levelTiles, STORED_TILE_MIN_LEVEL, type LaneTile } from './tiles.js';
 
 const part = fc.tuple(
   fc.integer({ min: 0, max: 5_000 }),
@@ -31,6 +31,53 @@ function tilesOf(segs: Segment[]): LaneTile[] {
 }
 
 describe('laneTiles', () => {
+  it('a fine level not stored is rebuilt exactly from the buckets and long segments of a span of its tiles', () => {
+    fc.assert(
+      fc.property(
+        fc.array(part, { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 0, max: STORED_TILE_MIN_LEVEL - 1 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 6 }),
+        (parts, level, skip, width) => {
+          const segs = segmentsOf(parts, ORIGIN);
+          const buckets = [...lodBuckets('th', segs)];
+          const all = tilesOf(segs).filter((t) => t.level === level);
+          const span = tileSpanNs(level);
+          const first = (segs[0]?.startNs ?? ORIGIN) / span + BigInt(skip % 40);
+          const last = first + BigInt(width);
+          const [lo, hi] = [first * span, (last + 1n) * span];
+          // What the replay reads: the level's buckets starting in the span, the segments at least a bucket long starting in it.
+          const built = levelTiles(
+            'th',
+            segs.filter(
+              (g) => g.startNs >= lo && g.startNs < hi && g.endNs - g.startNs >= tileBucketNs(level),
+            ),
+            level,
+            buckets.filter((b) => b.level === level && b.bucketNs >= lo && b.bucketNs < hi),
+          );
+          expect(built).toEqual(all.filter((t) => t.tile >= first && t.tile <= last));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('the stored levels: a builder from STORED_TILE_MIN_LEVEL gives the same tiles of those levels, none finer', () => {
+    const segs = segmentsOf(
+      Array.from({ length: 3000 }, (_, i) => [
+        i % 50,
+        i % 91 === 0 ? 30_000_000 : 1 + ((i * 7919) % 9000),
+        i,
+        null,
+      ]),
+      ORIGIN,
+    );
+    const b = new LaneTileBuilder('th', segs, STORED_TILE_MIN_LEVEL);
+    const stored = [...lodBuckets('th', segs)].flatMap((x) => b.add(x)).concat(b.finish());
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored).toEqual(tilesOf(segs).filter((t) => t.level >= STORED_TILE_MIN_LEVEL));
+  });
+
   it('each level covers every segment once: counts and ns per state add up, items sorted, inside their tile', () => {
     fc.assert(
       fc.property(fc.array(part, { minLength: 1, maxLength: 300 }), (parts) => {

@@ -20,8 +20,19 @@ export interface LaneTile {
   items: number;
 }
 
-/** Level k's tiles: its buckets merged by start with the segments at least a bucket long. */
-function levelTiles(
+/**
+ * The finest tile levels are not stored: their tiles hold about every segment again, one
+ * level each (in the java fixture, levels 0–3 were three quarters of the tile bytes), and a
+ * tile of them spans at most 64 ms, so the replay builds them when asked from the segment and
+ * pyramid chunks of that span ({@link levelTiles} on the buckets and long segments there).
+ */
+export const STORED_TILE_MIN_LEVEL = 4;
+
+/**
+ * Level k's tiles: its buckets merged by start with the segments at least a bucket long.
+ * Given the buckets and segments of a span of whole tiles, it gives those tiles exactly.
+ */
+export function levelTiles(
   threadId: string,
   segs: readonly Segment[],
   level: number,
@@ -85,9 +96,11 @@ export class LaneTileBuilder {
   private level = -1;
   private pending: LodBucket[] = [];
 
+  /** `fromLevel`: the finest level to build (the store keeps levels from STORED_TILE_MIN_LEVEL). */
   constructor(
     private readonly threadId: string,
     private readonly segs: readonly Segment[],
+    private readonly fromLevel = 0,
   ) {}
 
   /** Takes the next bucket; returns the tiles of a level it completes. */
@@ -99,7 +112,7 @@ export class LaneTileBuilder {
     }
     const done = this.flush();
     // Levels without buckets hold long segments only.
-    for (let k = this.level + 1; k < b.level; k++)
+    for (let k = Math.max(this.level + 1, this.fromLevel); k < b.level; k++)
       appendAll(done, levelTiles(this.threadId, this.segs, k, []));
     this.level = b.level;
     this.pending = [b];
@@ -109,14 +122,14 @@ export class LaneTileBuilder {
   /** The tiles of the last level, and of the levels no bucket reached (long segments only). */
   finish(): LaneTile[] {
     const out = this.flush();
-    for (let k = Math.max(this.level + 1, 0); k < TILE_LEVELS; k++)
+    for (let k = Math.max(this.level + 1, this.fromLevel); k < TILE_LEVELS; k++)
       appendAll(out, levelTiles(this.threadId, this.segs, k, []));
     this.level = TILE_LEVELS;
     return out;
   }
 
   private flush(): LaneTile[] {
-    if (this.level < 0 || this.level >= TILE_LEVELS) return [];
+    if (this.level < this.fromLevel || this.level >= TILE_LEVELS) return [];
     const out = levelTiles(this.threadId, this.segs, this.level, this.pending);
     this.pending = [];
     return out;
