@@ -289,8 +289,14 @@ async function ingest(label, files, { workers, concurrency, timeoutS, replays, k
       run.timing = stack
         .slice(1)
         .flatMap((p) => p.output().split('\n'))
-        .filter((l) => l.includes('correlation time:'))
-        .map((l) => l.slice(l.indexOf('correlation time:') + 'correlation time: '.length).trim());
+        .filter((l) => l.includes('correlation time:') || l.includes('event loop: longest block'))
+        .map((l) =>
+          l
+            .slice(
+              l.includes('correlation time:') ? l.indexOf('correlation time:') : l.indexOf('event loop:'),
+            )
+            .trim(),
+        );
       run.state = detail.state;
       run.detail = detail;
       run.elapsedMs = performance.now() - t0;
@@ -463,7 +469,7 @@ function details(r) {
     );
   if (r.perFile) lines.push(`  upload ${secs(r.uploadMs)} s; events per file: ${JSON.stringify(r.perFile)}`);
   if (r.check) lines.push(`  clock offsets against the truth: ${r.check.clocks.join(', ')}`);
-  for (const t of r.timing ?? []) lines.push(`  correlation time: ${t}`);
+  for (const t of r.timing ?? []) lines.push(`  ${t}`);
   if (r.replay?.errors) lines.push(`  replay: ${r.replay.errors} requests answered an error`);
   return lines;
 }

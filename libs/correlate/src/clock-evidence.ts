@@ -76,6 +76,8 @@ const MS = 1_000_000n;
 const COARSE_BIN = 2n * MS;
 const COARSE_SEPARATION = 10n * MS;
 const MIN_LONG_CALL = 2n * MS;
+const MIN_LONG_CALL_NS = Number(MIN_LONG_CALL);
+const MS_NS = Number(MS);
 const FINE_HALF_WIDTH_NS = 5_000_000;
 const FINE_WINDOW_NS = 20_000;
 const SPREAD_WINDOW_NS = 250_000;
@@ -100,11 +102,6 @@ function lowerBound(xs: readonly bigint[], t: bigint): number {
   return lo;
 }
 
-function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
-}
-
 interface Coarse {
   readonly offsetNs: Nanos;
   readonly votes: number;
@@ -119,48 +116,65 @@ export function coarseOffset(
   threads: ReadonlyMap<number, readonly Nanos[]>,
   intervals: readonly ClockEvidenceInterval[],
 ): Coarse | null {
-  // Off-CPU gaps per thread, sorted by length, for the length look-up.
-  const gaps = new Map<number, { len: bigint; at: bigint }[]>();
+  // Off-CPU gaps per thread, sorted by length, for the length look-up. In numbers, not
+  // bigints (lengths in ns, starts in µs since the epoch: both exact below 2^53): a long
+  // capture has millions of gaps and each long call tens of thousands of candidates, and
+  // bigint arithmetic made this step the longest synchronous stretch of a correlation.
+  const gaps = new Map<number, { lens: Float64Array; atsUs: Float64Array }>();
   for (const [tid, outs] of threads) {
-    const list: { len: bigint; at: bigint }[] = [];
+    const idx: number[] = [];
+    const len: number[] = [];
+    const at: number[] = [];
     for (let k = 0; k + 1 < outs.length; k++) {
       const a = outs[k] as bigint;
-      const len = (outs[k + 1] as bigint) - a;
-      if (len >= MIN_LONG_CALL / 2n) list.push({ len, at: a });
+      const l = Number((outs[k + 1] as bigint) - a);
+      if (l >= MIN_LONG_CALL_NS / 2) {
+        idx.push(idx.length);
+        len.push(l);
+        at.push(Number(a / 1000n));
+      }
     }
-    list.sort((x, y) => (x.len < y.len ? -1 : x.len > y.len ? 1 : 0));
-    gaps.set(tid, list);
+    idx.sort((x, y) => (len[x] as number) - (len[y] as number));
+    gaps.set(tid, {
+      lens: Float64Array.from(idx, (i) => len[i] as number),
+      atsUs: Float64Array.from(idx, (i) => at[i] as number),
+    });
   }
   const long = thin(
     intervals.filter((c) => c.durationNs >= MIN_LONG_CALL && gaps.has(c.tid)),
     MAX_INTERVALS,
   );
-  const votes = new Map<bigint, number>();
+  const votes = new Map<number, number>();
   /** Calls with a candidate in the bin (each once). */
-  const voters = new Map<bigint, number>();
+  const voters = new Map<number, number>();
+  const binUs = Number(COARSE_BIN / 1000n);
   let calls = 0;
   for (const c of long) {
-    const list = gaps.get(c.tid) ?? [];
+    const g = gaps.get(c.tid);
+    if (!g) continue;
+    const { lens, atsUs } = g;
     // The gap runs from the switch-out inside the call to the exit stop: a little shorter
     // than the call (strace's handling before the thread blocks), never much longer.
-    const tol = 1n * MS + c.durationNs / 50n;
+    const dur = Number(c.durationNs);
+    const tol = MS_NS + Math.floor(dur / 50);
     let lo = 0;
-    let hi = list.length;
-    const from = c.durationNs - tol;
+    let hi = lens.length;
+    const from = dur - tol;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((list[mid]?.len ?? 0n) < from) lo = mid + 1;
+      if ((lens[mid] ?? 0) < from) lo = mid + 1;
       else hi = mid;
     }
-    const cands: bigint[] = [];
-    for (let k = lo; k < list.length && (list[k]?.len ?? 0n) <= c.durationNs + tol / 4n; k++)
-      cands.push(c.startNs - (list[k]?.at ?? 0n));
-    if (!cands.length) continue;
+    const startUs = Number(c.startNs / 1000n);
+    const upTo = dur + Math.floor(tol / 4);
+    let n = 0;
+    for (let k = lo; k < lens.length && (lens[k] ?? 0) <= upTo; k++) n++;
+    if (!n) continue;
     calls++;
-    const w = 1 / cands.length;
-    const seen = new Set<bigint>();
-    for (const d of cands) {
-      const bin = floorDiv(d, COARSE_BIN);
+    const w = 1 / n;
+    const seen = new Set<number>();
+    for (let k = lo; k < lo + n; k++) {
+      const bin = Math.floor((startUs - (atsUs[k] ?? 0)) / binUs);
       votes.set(bin, (votes.get(bin) ?? 0) + w);
       if (!seen.has(bin)) voters.set(bin, (voters.get(bin) ?? 0) + 1);
       seen.add(bin);
@@ -168,31 +182,27 @@ export function coarseOffset(
   }
   if (!votes.size) return null;
   // Score a bin with its neighbour (a true offset near a bin edge splits its votes).
-  let best: bigint | null = null;
+  let best: number | null = null;
   let bestScore = 0;
-  const scoreOf = (b: bigint) =>
-    (votes.get(b) ?? 0) + Math.max(votes.get(b - 1n) ?? 0, votes.get(b + 1n) ?? 0);
+  const scoreOf = (b: number) => (votes.get(b) ?? 0) + Math.max(votes.get(b - 1) ?? 0, votes.get(b + 1) ?? 0);
   for (const b of votes.keys()) {
-    const s = scoreOf(b);
-    if (s > bestScore) {
-      bestScore = s;
+    const sc = scoreOf(b);
+    if (sc > bestScore) {
+      bestScore = sc;
       best = b;
     }
   }
   if (best === null) return null;
   let runnerUp = 0;
-  const sepBins = COARSE_SEPARATION / COARSE_BIN;
-  for (const b of votes.keys()) {
-    const d = b > best ? b - best : best - b;
-    if (d > sepBins) runnerUp = Math.max(runnerUp, scoreOf(b));
-  }
-  const near = (b: bigint) => voters.get(b) ?? 0;
+  const sepBins = Number(COARSE_SEPARATION / COARSE_BIN);
+  for (const b of votes.keys()) if (Math.abs(b - best) > sepBins) runnerUp = Math.max(runnerUp, scoreOf(b));
+  const near = (b: number) => voters.get(b) ?? 0;
   return {
-    offsetNs: best * COARSE_BIN + COARSE_BIN / 2n,
+    offsetNs: BigInt(best) * COARSE_BIN + COARSE_BIN / 2n,
     votes: bestScore,
     runnerUp,
     calls,
-    voters: near(best) + Math.max(near(best - 1n), near(best + 1n)),
+    voters: near(best) + Math.max(near(best - 1), near(best + 1)),
   };
 }
 

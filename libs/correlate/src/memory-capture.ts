@@ -1,4 +1,5 @@
 import {
+  evenlySpaced,
   acceptedPeer,
   bareAddress,
   pushTo,
@@ -291,15 +292,27 @@ export class MemoryCapture implements CaptureSource {
       return Promise.resolve({ switchOuts, moments: [], perfHasSwitches: switches.length > 0 });
     for (const e of switches) if (chosen.has(e.tid)) pushTo(switchOuts, e.tid, e.timeNs as bigint);
     for (const list of switchOuts.values()) list.sort(byTime((x: bigint) => x));
-    const moments = placed
+    const mine = placed
       .filter((r) => chosen.has(r.tid))
-      .sort(byTime((r) => r.startNs))
-      .slice(0, maxMoments)
-      .map((r) => ({
-        tid: r.tid,
-        startNs: r.startNs + (offsets.get(r.file) ?? 0n),
-        durationNs: r.durationNs,
-      }));
+      .sort(
+        (a, b) =>
+          (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0) ||
+          a.tid - b.tid ||
+          (a.durationNs === b.durationNs
+            ? 0
+            : a.durationNs === null
+              ? -1
+              : b.durationNs === null
+                ? 1
+                : a.durationNs < b.durationNs
+                  ? -1
+                  : 1),
+      );
+    const moments = evenlySpaced(mine, maxMoments).map((r) => ({
+      tid: r.tid,
+      startNs: r.startNs + (offsets.get(r.file) ?? 0n),
+      durationNs: r.durationNs,
+    }));
     return Promise.resolve({ switchOuts, moments, perfHasSwitches: true });
   }
 
@@ -327,7 +340,7 @@ export class MemoryCapture implements CaptureSource {
       if (off !== undefined && s.timeNs !== null && s.stackId !== null && hit.has(s.stackId))
         out.push(s.timeNs + off);
     }
-    return Promise.resolve(out.sort(byTime((x: bigint) => x)).slice(0, 5000));
+    return Promise.resolve(evenlySpaced(out.sort(byTime((x: bigint) => x)), 5000));
   }
 
   /** Thread resolution across sources, as libs/store's `threads` does it in SQL. */

@@ -75,7 +75,8 @@ export interface CaptureSource {
   rawPauses(fileOrdinal: number, clock: string): Promise<{ startNs: bigint; endNs: bigint }[]>;
   /**
    * Times of perf samples whose stack holds a frame matching `symbolPattern` (a PostgreSQL-style
-   * regular expression, also valid in JS): moments a thread was inside that code. At most 5000.
+   * regular expression, also valid in JS): moments a thread was inside that code. At most 5000,
+   * evenly spread over the capture (libs/model `evenlySpaced`), in time order.
    */
   markerTimes(offsets: FileOffsets, symbolPattern: string): Promise<bigint[]>;
   /**

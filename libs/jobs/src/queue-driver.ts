@@ -161,8 +161,12 @@ class BullQueueDriver implements QueueDriver {
         {
           connection: this.connection(),
           concurrency: queue === 'parse' ? concurrency : Math.max(1, Math.ceil(concurrency / 2)),
-          lockDuration: this.config.jobLockMs,
-          stalledInterval: Math.max(500, Math.floor(this.config.jobLockMs / 2)),
+          // The lock is renewed by a timer, which a long synchronous stretch delays: a job whose
+          // lock lapses is taken for stalled and run again (in parallel on another worker). A
+          // capture's correlation is one long CPU-bound job (at 10 M events its longest stretch
+          // was over a minute, and it ran three times): its lock is ten times longer.
+          lockDuration: lockFor(queue, this.config.jobLockMs),
+          stalledInterval: Math.max(500, Math.floor(lockFor(queue, this.config.jobLockMs) / 2)),
           maxStalledCount: 2,
         },
       );
@@ -183,4 +187,9 @@ class BullQueueDriver implements QueueDriver {
     await this.flow?.close().catch(() => undefined);
     await Promise.allSettled(this.connections.map((c) => c.quit()));
   }
+}
+
+/** The job lock of a queue's workers (see startWorkers). */
+function lockFor(queue: 'parse' | 'correlate', jobLockMs: number): number {
+  return queue === 'correlate' ? jobLockMs * 10 : jobLockMs;
 }

@@ -173,3 +173,18 @@ export function acceptedPeer(ret: string): string | null {
   const m = /->(.+?)\]?>$/.exec(ret);
   return m?.[1] ? bareAddress(m[1]) : null;
 }
+
+/**
+ * At most `max` of `sorted`, evenly spread over it: every ⌈n / max⌉-th item from the first.
+ * Evidence read from a long capture is sampled this way, never as its first `max` items: the
+ * beginning of a capture alone can match another source at many offsets where the whole cannot
+ * (a workload that repeats), and it leaves the rest of the capture unchecked. The store's SQL
+ * does the same (`row_number() % step`), so both implementations of the read port agree.
+ */
+export function evenlySpaced<T>(sorted: readonly T[], max: number): T[] {
+  const step = Math.max(1, Math.ceil(sorted.length / max));
+  if (step === 1) return [...sorted];
+  const out: T[] = [];
+  for (let i = 0; i < sorted.length; i += step) out.push(sorted[i] as T);
+  return out;
+}

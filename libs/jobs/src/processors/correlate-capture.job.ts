@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CaptureManifest, CaptureState } from '@threadreel/model';
 import { correlate } from '@threadreel/correlate';
 import { DERIVED_TABLES, SOURCE_EVENT_TABLES } from '@threadreel/store';
@@ -52,7 +53,14 @@ export class CorrelateCaptureJob implements JobProcessor<'correlate-capture'> {
         try {
           // The pure pipeline (libs/correlate) between the capture's two ports on Postgres.
           const { source, sink } = this.deps.correlation(data.captureId);
-          const summary = await correlate(source, sink, { manifest, log: (m) => ctx.log(m) });
+          // A synchronous stretch longer than the job lock (JOB_LOCK_MS) lets the queue take the
+          // job for stalled and run it again: how long the longest one was goes to the log.
+          const loop = monitorEventLoopDelay({ resolution: 50 });
+          loop.enable();
+          const summary = await correlate(source, sink, { manifest, log: (m) => ctx.log(m) }).finally(() =>
+            loop.disable(),
+          );
+          ctx.log(`event loop: longest block ${(loop.max / 1e9).toFixed(2)} s during correlation`);
           for (const p of summary.degraded) parts.push(p);
           // …and of the derived data, before the replay reads it.
           await captures.analyze(data.captureId, DERIVED_TABLES);

@@ -256,7 +256,8 @@ export class PgCaptureSource {
    * What clock inference matches (libs/correlate clock-evidence): one perf file's switch-outs
    * per thread in its own clock, and the moments another source saw on the same threads,
    * aligned by that source's offsets — the busiest `maxThreads` threads both saw, at most
-   * `maxMoments` moments.
+   * `maxMoments` moments evenly spread over the capture (not its first ones: the beginning of
+   * a long capture alone matched perf at many offsets).
    */
   async clockEvidence(
     perfOrdinal: number,
@@ -299,12 +300,20 @@ export class PgCaptureSource {
       if (list) list.push(BigInt(r.t));
       else switchOuts.set(r.tid, [BigInt(r.t)]);
     }
+    // At most maxMoments, evenly spread over the capture (libs/model evenlySpaced), not its first ones.
     const moments = await this.ds.query<{ tid: number; s: string; d: string | null }[]>(
-      `SELECT y.tid, (${table.start} + o.off)::text AS s,
-              CASE WHEN ${table.done} THEN ${table.duration}::text END AS d
-       FROM ${table.from} JOIN ${OFFSETS} o USING (file_ordinal)
-       WHERE y.capture_id = $1 AND y.tid = ANY($4::int[]) AND ${table.start} IS NOT NULL
-       ORDER BY ${table.start} LIMIT $5`,
+      `SELECT z.tid, z.s, z.d FROM (
+         SELECT y.tid, (${table.start} + o.off)::text AS s,
+                CASE WHEN ${table.done} THEN ${table.duration} END AS dn,
+                CASE WHEN ${table.done} THEN ${table.duration}::text END AS d,
+                row_number() OVER (ORDER BY ${table.start}, y.tid,
+                                   CASE WHEN ${table.done} THEN ${table.duration} END NULLS FIRST) - 1 AS rn,
+                count(*) OVER () AS n
+         FROM ${table.from} JOIN ${OFFSETS} o USING (file_ordinal)
+         WHERE y.capture_id = $1 AND y.tid = ANY($4::int[]) AND ${table.start} IS NOT NULL
+       ) z
+       WHERE z.rn % greatest(1, ceil(z.n::numeric / $5))::bigint = 0
+       ORDER BY z.rn`,
       [this.captureId, ...offsetArgs(offsets), ids, maxMoments],
     );
     return {
@@ -499,9 +508,13 @@ export class PgCaptureSource {
          UNION
          SELECT s.id FROM stacks s JOIN hit h ON s.parent_id = h.id WHERE s.capture_id = $1
        )
-       SELECT (x.time_ns + o.off)::text AS t FROM samples x JOIN ${OFFSETS} o USING (file_ordinal)
-       WHERE x.capture_id = $1 AND x.stack_id IN (SELECT id FROM hit) AND x.time_ns IS NOT NULL
-       ORDER BY 1 LIMIT 5000`,
+       SELECT z.t::text AS t FROM (
+         SELECT x.time_ns + o.off AS t, row_number() OVER (ORDER BY x.time_ns + o.off) - 1 AS rn, count(*) OVER () AS n
+         FROM samples x JOIN ${OFFSETS} o USING (file_ordinal)
+         WHERE x.capture_id = $1 AND x.stack_id IN (SELECT id FROM hit) AND x.time_ns IS NOT NULL
+       ) z
+       WHERE z.rn % greatest(1, ceil(z.n::numeric / 5000))::bigint = 0
+       ORDER BY z.rn`,
       [this.captureId, ...offsetArgs(offsets), symbolPattern],
     );
     return rows.map((r) => BigInt(r.t));
