@@ -83,11 +83,28 @@ const FINE_WINDOW_NS = 20_000;
 const SPREAD_WINDOW_NS = 250_000;
 const MAX_MARKERS = 60_000;
 const MAX_INTERVALS = 4_000;
+/** Gap visits the coarse step makes before it may stop (at least MIN_BUDGETED_CALLS calls counted). */
+const MAX_CANDIDATE_VISITS = 3_000_000;
+const MIN_BUDGETED_CALLS = 400;
 
 function thin<T>(xs: readonly T[], n: number): T[] {
   return xs.length <= n
     ? [...xs]
     : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)] as T);
+}
+
+/** `xs` in bit-reversed index order: every prefix samples the whole list evenly. */
+function spreadOrder<T>(xs: readonly T[]): T[] {
+  let bits = 0;
+  while (1 << bits < xs.length) bits++;
+  const out: T[] = [];
+  for (let i = 0; i < 1 << bits; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) if (i & (1 << b)) r |= 1 << (bits - 1 - b);
+    const x = xs[r];
+    if (r < xs.length && x !== undefined) out.push(x);
+  }
+  return out;
 }
 
 /** Index of the first element ≥ t in a sorted array. */
@@ -140,16 +157,25 @@ export function coarseOffset(
       atsUs: Float64Array.from(idx, (i) => at[i] as number),
     });
   }
-  const long = thin(
-    intervals.filter((c) => c.durationNs >= MIN_LONG_CALL && gaps.has(c.tid)),
-    MAX_INTERVALS,
+  // In an order whose every prefix is spread over the whole capture (bit-reversed indices),
+  // so that the work budget below can stop early without favouring its beginning.
+  const long = spreadOrder(
+    thin(
+      intervals.filter((c) => c.durationNs >= MIN_LONG_CALL && gaps.has(c.tid)),
+      MAX_INTERVALS,
+    ),
   );
   const votes = new Map<number, number>();
   /** Calls with a candidate in the bin (each once). */
   const voters = new Map<number, number>();
   const binUs = Number(COARSE_BIN / 1000n);
   let calls = 0;
+  let visited = 0;
   for (const c of long) {
+    // Each call visits every gap of about its length, and a long capture repeats lengths many
+    // times over: past a budget of visits (and with enough calls counted) the rest add nothing
+    // the evidence does not already show, only a long synchronous stretch.
+    if (visited > MAX_CANDIDATE_VISITS && calls >= MIN_BUDGETED_CALLS) break;
     const g = gaps.get(c.tid);
     if (!g) continue;
     const { lens, atsUs } = g;
@@ -169,6 +195,7 @@ export function coarseOffset(
     const upTo = dur + Math.floor(tol / 4);
     let n = 0;
     for (let k = lo; k < lens.length && (lens[k] ?? 0) <= upTo; k++) n++;
+    visited += n;
     if (!n) continue;
     calls++;
     const w = 1 / n;
