@@ -116,11 +116,6 @@ async function openWriter(ds: DataSource, captureId: string): Promise<DerivedWri
     { table: 'lane_tiles', columns: TILE_COLUMNS },
   ]);
   try {
-    // A capture made before the chunks' or the tiles' migration has no partition for them yet.
-    for (const table of ['segment_chunks', 'lod_chunks', 'lane_tiles'] as const)
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${partitionName(table, captureId)} PARTITION OF ${table} FOR VALUES IN ('${captureId}')`,
-      );
     await copy.beginCapture(captureId);
     await client.query('DELETE FROM requests WHERE capture_id = $1', [captureId]);
   } catch (e) {
